@@ -1,0 +1,10 @@
+//! The media plane. All WebRTC connections share one UDP socket (and one ICE-TCP
+//! listener); the driver owns the sockets and feeds datagrams into sans-IO `rtc`
+//! connections, the forwarding core decides what goes where with time passed in.
+//!
+//! The rest of the system talks to the media plane only through [`SfuHandle`]
+//! (commands) and [`SfuEvent`] (per-participant events).
+#![forbid(unsafe_code)]
+
+mod api;
+pub use api::*;
