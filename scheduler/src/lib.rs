@@ -1,1 +1,21 @@
 #![forbid(unsafe_code)]
+//! Meeting scheduler: administrative units, accounts, meetings, invitations and their
+//! iCalendar form. Storage is SQLite (default) or PostgreSQL through `sqlx::Any`.
+
+pub mod accounts;
+pub mod authz;
+pub mod db;
+pub mod error;
+pub mod ical;
+pub mod ids;
+pub mod join;
+pub mod meetings;
+mod sql;
+mod timefmt;
+pub mod units;
+
+pub use authz::{Principal, Role};
+pub use db::{Backend, Db};
+pub use error::{Result, SchedError};
+pub use ids::{MeetingId, RoomId, UnitCode, UserId};
+pub use meetings::{Meeting, MeetingDraft, RecurrenceInput};

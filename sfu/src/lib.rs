@@ -7,4 +7,13 @@
 #![forbid(unsafe_code)]
 
 mod api;
+mod demux;
+mod driver;
+mod engine;
+pub mod forward;
+mod media;
+mod negotiate;
+mod state;
+
 pub use api::*;
+pub use driver::{Sfu, SfuHandle};

@@ -1,1 +1,26 @@
 #![forbid(unsafe_code)]
+//! End-to-end test support: the real `bridge` binary over loopback ([`server`]) and a
+//! Rust WebRTC participant that speaks docs/protocol.md ([`client`]).
+
+pub mod browser;
+pub mod client;
+pub mod media;
+mod publish;
+pub mod recv;
+mod rtc_setup;
+#[cfg(test)]
+mod selftest;
+pub mod server;
+pub mod signal;
+pub mod stun;
+
+use tokio::sync::{Mutex, MutexGuard};
+
+static SERIAL: Mutex<()> = Mutex::const_new(());
+
+/// Held by each test of a file for its whole run: the tests of one binary would
+/// otherwise run in parallel, each with its own server and clients, and on a 2-core
+/// machine that turns timing into flakiness.
+pub async fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().await
+}

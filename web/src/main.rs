@@ -1,1 +1,28 @@
-fn main() {}
+//! `bridge`: the meeting bridge in one binary. `bridge serve` (the default) runs the
+//! web UI, signaling and the media plane; `bridge token` prints a join link.
+#![forbid(unsafe_code)]
+
+mod assets;
+mod cli;
+mod error;
+mod media;
+mod router;
+mod serve;
+mod ttl;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    let result = match cli.command.unwrap_or(cli::Command::Serve(cli.serve)) {
+        cli::Command::Token(args) => cli::token(args),
+        cli::Command::Serve(args) => serve::main(args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bridge: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

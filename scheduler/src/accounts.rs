@@ -1,0 +1,297 @@
+//! Accounts, Argon2id passwords, login sessions and API tokens. Secrets given to clients
+//! are random 256-bit values; only their SHA-256 is stored, so a database leak does not
+//! leak usable sessions.
+
+use argon2::Argon2;
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use time::OffsetDateTime;
+
+use crate::authz::{Principal, Role};
+use crate::db::Db;
+use crate::error::{Result, SchedError};
+use crate::ids::{UnitCode, UserId};
+
+/// A web login lasts a working day plus margin.
+pub const SESSION_SECONDS: i64 = 12 * 3600;
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct User {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub unit: Option<UnitCode>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub password: String,
+    pub role: Role,
+    pub unit: Option<UnitCode>,
+}
+
+/// A secret handed to the client once (cookie value or API token).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+fn new_secret() -> Secret {
+    let mut b = [0u8; 32];
+    rand::rng().fill_bytes(&mut b);
+    Secret(hex(&b))
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn secret_hash(s: &str) -> String {
+    hex(&Sha256::digest(s.as_bytes()))
+}
+
+/// Argon2id (the crate's default algorithm) with a random salt, PHC string format.
+pub fn hash_password(password: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| SchedError::Password(e.to_string()))
+}
+
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+fn user_from_row(r: &AnyRow) -> Result<User> {
+    let role: String = r.try_get("role")?;
+    Ok(User {
+        id: UserId::parse(&r.try_get::<String, _>("id")?)?,
+        username: r.try_get("username")?,
+        display_name: r.try_get("display_name")?,
+        role: Role::parse(&role).ok_or_else(|| SchedError::invalid("role", role))?,
+        unit: r
+            .try_get::<Option<String>, _>("unit_code")?
+            .map(UnitCode::from_db),
+    })
+}
+
+const USER_COLS: &str = "id, username, display_name, role, unit_code";
+
+impl Db {
+    pub async fn create_user(&self, new: NewUser, now: OffsetDateTime) -> Result<User> {
+        let username = new.username.trim().to_lowercase();
+        if username.is_empty()
+            || username.len() > 64
+            || !username
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
+        {
+            return Err(SchedError::invalid(
+                "username",
+                "1..=64 characters: letters, digits, '.', '_', '-', '@'",
+            ));
+        }
+        if new.password.chars().count() < MIN_PASSWORD_CHARS {
+            return Err(SchedError::invalid(
+                "password",
+                format!("at least {MIN_PASSWORD_CHARS} characters"),
+            ));
+        }
+        if new.role != Role::Administrator && new.unit.is_none() {
+            return Err(SchedError::invalid("unit", "required for this role"));
+        }
+        if let Some(u) = &new.unit {
+            self.unit(u).await?;
+        }
+        let taken = sqlx::query("SELECT id FROM users WHERE username = $1")
+            .bind(username.clone())
+            .fetch_optional(&self.pool)
+            .await?;
+        if taken.is_some() {
+            return Err(SchedError::UsernameTaken(username));
+        }
+        let password = new.password;
+        let phc = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|e| SchedError::Password(e.to_string()))??;
+        let user = User {
+            id: UserId::new_random(),
+            username,
+            display_name: new.display_name.trim().to_owned(),
+            role: new.role,
+            unit: new.unit,
+        };
+        sqlx::query(
+            "INSERT INTO users (id, username, display_name, password_hash, role, unit_code, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(user.id.to_string())
+        .bind(user.username.clone())
+        .bind(user.display_name.clone())
+        .bind(phc)
+        .bind(user.role.as_str())
+        .bind(user.unit.as_ref().map(|u| u.as_str().to_owned()))
+        .bind(now.unix_timestamp())
+        .execute(&self.pool)
+        .await?;
+        Ok(user)
+    }
+
+    pub async fn user(&self, id: UserId) -> Result<User> {
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
+        let r = sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| SchedError::not_found("user", id.to_string()))?;
+        user_from_row(&r)
+    }
+
+    pub async fn user_count(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM users")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?)
+    }
+
+    /// Checks a password; the same error for unknown user and wrong password.
+    pub async fn authenticate(&self, username: &str, password: &str) -> Result<User> {
+        let sql = format!("SELECT {USER_COLS}, password_hash FROM users WHERE username = $1");
+        let row = sqlx::query(&sql)
+            .bind(username.trim().to_lowercase())
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else {
+            return Err(SchedError::Unauthenticated);
+        };
+        let phc: String = row.try_get("password_hash")?;
+        let pw = password.to_owned();
+        let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &phc))
+            .await
+            .unwrap_or(false);
+        if !ok {
+            return Err(SchedError::Unauthenticated);
+        }
+        user_from_row(&row)
+    }
+
+    /// Password login: returns the session secret for the cookie.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        now: OffsetDateTime,
+    ) -> Result<(Secret, User)> {
+        let user = self.authenticate(username, password).await?;
+        let secret = new_secret();
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(secret_hash(&secret.0))
+        .bind(user.id.to_string())
+        .bind(now.unix_timestamp())
+        .bind(now.unix_timestamp() + SESSION_SECONDS)
+        .execute(&self.pool)
+        .await?;
+        Ok((secret, user))
+    }
+
+    pub async fn logout(&self, session: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(secret_hash(session))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The principal behind a session cookie, if the session exists and has not expired.
+    pub async fn session_principal(&self, session: &str, now: OffsetDateTime) -> Result<Principal> {
+        let r =
+            sqlx::query("SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2")
+                .bind(secret_hash(session))
+                .bind(now.unix_timestamp())
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(SchedError::Unauthenticated)?;
+        let id = UserId::parse(&r.try_get::<String, _>("user_id")?)?;
+        self.principal(id).await
+    }
+
+    pub async fn create_api_token(
+        &self,
+        user: UserId,
+        label: &str,
+        now: OffsetDateTime,
+    ) -> Result<Secret> {
+        self.user(user).await?;
+        let secret = new_secret();
+        sqlx::query(
+            "INSERT INTO api_tokens (token_hash, user_id, label, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(secret_hash(&secret.0))
+        .bind(user.to_string())
+        .bind(label.chars().take(100).collect::<String>())
+        .bind(now.unix_timestamp())
+        .execute(&self.pool)
+        .await?;
+        Ok(secret)
+    }
+
+    pub async fn revoke_api_token(&self, token: &str, now: OffsetDateTime) -> Result<()> {
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE token_hash = $2")
+            .bind(now.unix_timestamp())
+            .bind(secret_hash(token))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn api_token_principal(&self, token: &str) -> Result<Principal> {
+        let r = sqlx::query(
+            "SELECT user_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(secret_hash(token))
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(SchedError::Unauthenticated)?;
+        let id = UserId::parse(&r.try_get::<String, _>("user_id")?)?;
+        self.principal(id).await
+    }
+
+    /// Loads a user with its unit path, as the authorization rules need it.
+    pub async fn principal(&self, id: UserId) -> Result<Principal> {
+        let user = self.user(id).await?;
+        let unit_path = match &user.unit {
+            Some(u) => self.unit(u).await?.path,
+            None => String::new(),
+        };
+        Ok(Principal {
+            user_id: user.id,
+            username: user.username,
+            role: user.role,
+            unit: user.unit,
+            unit_path,
+        })
+    }
+}

@@ -1,0 +1,110 @@
+//! Join tokens per invitation: scoped to the meeting's room, one unit and a role, valid
+//! from 30 minutes before the (next) occurrence until its end plus grace.
+
+use bridge_token::{Claims, Role as JoinRole, TokenKey, random_id};
+use serde::Serialize;
+use sqlx::Row;
+use time::{Duration, OffsetDateTime};
+
+use crate::authz::{self, Principal};
+use crate::db::Db;
+use crate::error::{Result, SchedError};
+use crate::ids::{MeetingId, RoomId, UnitCode};
+use crate::meetings::Meeting;
+use crate::timefmt::from_unix;
+use crate::units::Unit;
+
+pub const JOIN_EARLY: Duration = Duration::minutes(30);
+pub const JOIN_GRACE: Duration = Duration::minutes(30);
+
+/// A signed token with what it grants, for links and .ics files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct JoinTicket {
+    pub token: String,
+    pub room: RoomId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub role: JoinRole,
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_before: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// Pure: the claims for `unit` at occurrence `[start, end)`. The organizer's hall chairs.
+pub fn join_claims(
+    m: &Meeting,
+    unit: &Unit,
+    start: OffsetDateTime,
+    end: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Claims {
+    let role = if unit.code == m.organizer {
+        JoinRole::Chair
+    } else {
+        JoinRole::Member
+    };
+    let secs = |t: OffsetDateTime| u64::try_from(t.unix_timestamp()).unwrap_or(0);
+    Claims {
+        room: m.id.room().0,
+        name: unit.name.clone(),
+        role,
+        unit: Some(unit.code.to_string()),
+        sub: random_id(),
+        iat: secs(now),
+        exp: secs(end + JOIN_GRACE),
+        nbf: Some(secs(start - JOIN_EARLY)),
+    }
+}
+
+impl Db {
+    /// Signs the join token of `unit` for the next occurrence of meeting `id` not yet over.
+    pub async fn join_ticket(
+        &self,
+        key: &TokenKey,
+        actor: &Principal,
+        id: MeetingId,
+        unit: &UnitCode,
+        now: OffsetDateTime,
+    ) -> Result<JoinTicket> {
+        let m = self.load_meeting(id).await?;
+        let org = self.unit(&m.organizer).await?;
+        if !authz::can_get_join_link(actor, unit, &org.path) {
+            return Err(SchedError::Forbidden(format!(
+                "you may not get the join link of unit {unit}"
+            )));
+        }
+        if m.cancelled {
+            return Err(SchedError::invalid("meeting", "it has been cancelled"));
+        }
+        if !self.is_invited(id, unit).await? {
+            return Err(SchedError::not_found("invitation", format!("{id}/{unit}")));
+        }
+        let grace_start = (now - JOIN_GRACE).unix_timestamp();
+        let row = sqlx::query(
+            "SELECT starts_at, ends_at FROM occurrences WHERE meeting_id = $1 AND ends_at > $2 \
+             ORDER BY starts_at LIMIT 1",
+        )
+        .bind(id.to_string())
+        .bind(grace_start)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| SchedError::invalid("meeting", "it is over"))?;
+        let (start, end) = (
+            from_unix(row.try_get("starts_at")?)?,
+            from_unix(row.try_get("ends_at")?)?,
+        );
+        let u = self.unit(unit).await?;
+        let claims = join_claims(&m, &u, start, end, now);
+        let token = key
+            .sign(&claims)
+            .map_err(|e| SchedError::Token(e.to_string()))?;
+        Ok(JoinTicket {
+            token,
+            room: m.id.room(),
+            role: claims.role,
+            not_before: start - JOIN_EARLY,
+            expires_at: end + JOIN_GRACE,
+        })
+    }
+}

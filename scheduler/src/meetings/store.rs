@@ -1,0 +1,637 @@
+//! Meeting storage: create/update/cancel with optimistic concurrency, invitations,
+//! acknowledgements, conflicts and the per-unit upcoming list.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use time::OffsetDateTime;
+
+use super::{Meeting, MeetingDraft, Recurrence, ValidDraft, validate_draft};
+use crate::authz::{self, MeetingFacts, Principal, Role};
+use crate::db::Db;
+use crate::error::{Result, SchedError};
+use crate::ids::{MeetingId, RoomId, UnitCode, UserId};
+use crate::sql::Batch;
+use crate::timefmt::from_unix;
+use crate::units::{Unit, UnitSelector};
+
+/// One invited unit and whether it has acknowledged.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Invitation {
+    pub unit: UnitCode,
+    pub unit_name: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub acknowledged_at: Option<OffsetDateTime>,
+    pub acknowledged_by: Option<UserId>,
+}
+
+/// A meeting with its invitations and concrete occurrences (UTC).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MeetingView {
+    pub meeting: Meeting,
+    pub invitations: Vec<Invitation>,
+    pub occurrences: Vec<Occurrence>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Occurrence {
+    #[serde(with = "time::serde::rfc3339")]
+    pub starts_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub ends_at: OffsetDateTime,
+}
+
+/// An invited unit already booked in another meeting at an overlapping time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BookingConflict {
+    pub unit: UnitCode,
+    pub other_meeting: MeetingId,
+    pub other_title: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub starts_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub ends_at: OffsetDateTime,
+}
+
+/// Result of a create or update: saved meeting, invitation count and warnings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SaveOutcome {
+    pub meeting: Meeting,
+    pub invited: usize,
+    /// Warnings, not errors: the meeting is saved; the secretary decides.
+    pub conflicts: Vec<BookingConflict>,
+}
+
+/// One occurrence on a unit's dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UpcomingEntry {
+    pub meeting: MeetingId,
+    pub title: String,
+    pub organizer: UnitCode,
+    #[serde(with = "time::serde::rfc3339")]
+    pub starts_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub ends_at: OffsetDateTime,
+    pub urgent: bool,
+    pub acknowledged: bool,
+    pub room: RoomId,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Acknowledged {
+    Now,
+    Already,
+}
+
+/// Conflicts reported per save; enough for a warning dialog.
+const MAX_CONFLICTS: i64 = 200;
+
+const MEETING_COLS: &str = "id, title, organizer_code, chair_user_id, location, starts_at, ends_at, \
+     urgent, cancelled, version, rrule, exdates, selection, created_by";
+
+type Acks = HashMap<String, (Option<i64>, Option<String>)>;
+
+fn meeting_from_row(r: &AnyRow, agenda: Vec<String>) -> Result<Meeting> {
+    let exdates: String = r.try_get("exdates")?;
+    let exdates = exdates
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<i64>()
+                .map_err(|_| SchedError::invalid("stored exdates", s))
+                .and_then(from_unix)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let selection: String = r.try_get("selection")?;
+    let participants: Vec<UnitSelector> = serde_json::from_str(&selection)
+        .map_err(|e| SchedError::invalid("stored selection", e.to_string()))?;
+    Ok(Meeting {
+        id: MeetingId::parse(&r.try_get::<String, _>("id")?)?,
+        title: r.try_get("title")?,
+        agenda,
+        organizer: UnitCode::from_db(r.try_get("organizer_code")?),
+        chair: r
+            .try_get::<Option<String>, _>("chair_user_id")?
+            .map(|s| UserId::parse(&s))
+            .transpose()?,
+        location: r.try_get("location")?,
+        starts_at: from_unix(r.try_get("starts_at")?)?,
+        ends_at: from_unix(r.try_get("ends_at")?)?,
+        urgent: r.try_get::<i64, _>("urgent")? != 0,
+        cancelled: r.try_get::<i64, _>("cancelled")? != 0,
+        version: r.try_get("version")?,
+        recurrence: r
+            .try_get::<Option<String>, _>("rrule")?
+            .map(|rrule| Recurrence { rrule, exdates }),
+        participants,
+        created_by: UserId::parse(&r.try_get::<String, _>("created_by")?)?,
+    })
+}
+
+fn exdates_text(v: &ValidDraft) -> String {
+    v.recurrence
+        .as_ref()
+        .map(|r| {
+            r.exdates
+                .iter()
+                .map(|t| t.unix_timestamp().to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
+}
+
+fn selection_json(d: &MeetingDraft) -> Result<String> {
+    serde_json::to_string(&d.participants)
+        .map_err(|e| SchedError::invalid("participants", e.to_string()))
+}
+
+/// Agenda, occurrences and invitations of a meeting, written in batches.
+async fn write_children(
+    tx: &mut Transaction<'static, Any>,
+    id: MeetingId,
+    v: &ValidDraft,
+    units: &[Unit],
+    acks: &Acks,
+) -> Result<()> {
+    let mid = id.to_string();
+    for (chunk_no, chunk) in v.draft.agenda.chunks(100).enumerate() {
+        let mut b = Batch::new(
+            "INSERT INTO agenda_items (meeting_id, position, body) VALUES ",
+            3,
+        );
+        chunk.iter().for_each(|_| b.row());
+        let mut q = sqlx::query(b.sql());
+        for (i, a) in chunk.iter().enumerate() {
+            q = q
+                .bind(mid.clone())
+                .bind((chunk_no * 100 + i) as i64)
+                .bind(a.clone());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    for chunk in v.occurrences.chunks(300) {
+        let mut b = Batch::new(
+            "INSERT INTO occurrences (meeting_id, starts_at, ends_at) VALUES ",
+            3,
+        );
+        chunk.iter().for_each(|_| b.row());
+        let mut q = sqlx::query(b.sql());
+        for (s, e) in chunk {
+            q = q
+                .bind(mid.clone())
+                .bind(s.unix_timestamp())
+                .bind(e.unix_timestamp());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    for chunk in units.chunks(500) {
+        let mut b = Batch::new(
+            "INSERT INTO invitations (meeting_id, unit_code, acknowledged_at, acknowledged_by) VALUES ",
+            4,
+        );
+        chunk.iter().for_each(|_| b.row());
+        let mut q = sqlx::query(b.sql());
+        for u in chunk {
+            let (at, by) = acks.get(u.code.as_str()).cloned().unwrap_or((None, None));
+            q = q
+                .bind(mid.clone())
+                .bind(u.code.to_string())
+                .bind(at)
+                .bind(by);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+impl Db {
+    /// Validation and authorization shared by create and update; writes nothing.
+    async fn prepare(
+        &self,
+        actor: &Principal,
+        draft: MeetingDraft,
+        now: OffsetDateTime,
+    ) -> Result<(ValidDraft, Vec<Unit>)> {
+        let valid = validate_draft(draft, now)?;
+        let organizer = self.unit(&valid.draft.organizer).await?;
+        if !authz::can_manage_meeting(actor, &organizer.path) {
+            return Err(SchedError::Forbidden(format!(
+                "you may not schedule meetings for unit {}",
+                organizer.code
+            )));
+        }
+        if let Some(chair) = valid.draft.chair {
+            self.user(chair).await?;
+        }
+        let mut units = self.expand_selection(&valid.draft.participants).await?;
+        if !units.iter().any(|u| u.code == organizer.code) {
+            units.push(organizer);
+        }
+        let denied: Vec<&str> = units
+            .iter()
+            .filter(|u| !authz::can_invite(actor, &u.path))
+            .map(|u| u.code.as_str())
+            .collect();
+        if !denied.is_empty() {
+            return Err(SchedError::Forbidden(format!(
+                "you may invite only units within your own: {}{}",
+                denied
+                    .iter()
+                    .take(10)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if denied.len() > 10 { ", …" } else { "" }
+            )));
+        }
+        Ok((valid, units))
+    }
+
+    pub async fn create_meeting(
+        &self,
+        actor: &Principal,
+        draft: MeetingDraft,
+        now: OffsetDateTime,
+    ) -> Result<SaveOutcome> {
+        let (v, units) = self.prepare(actor, draft, now).await?;
+        let id = MeetingId::new_random();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(&format!(
+            "INSERT INTO meetings ({MEETING_COLS}, created_at, updated_at) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, $9, $10, $11, $12, $13, $13)"
+        ))
+        .bind(id.to_string())
+        .bind(v.draft.title.clone())
+        .bind(v.draft.organizer.to_string())
+        .bind(v.draft.chair.map(|c| c.to_string()))
+        .bind(v.draft.location.clone())
+        .bind(v.draft.starts_at.unix_timestamp())
+        .bind(v.draft.ends_at.unix_timestamp())
+        .bind(i64::from(v.draft.urgent))
+        .bind(v.recurrence.as_ref().map(|r| r.rrule.clone()))
+        .bind(exdates_text(&v))
+        .bind(selection_json(&v.draft)?)
+        .bind(actor.user_id.to_string())
+        .bind(now.unix_timestamp())
+        .execute(&mut *tx)
+        .await?;
+        write_children(&mut tx, id, &v, &units, &Acks::new()).await?;
+        tx.commit().await?;
+        Ok(SaveOutcome {
+            meeting: self.load_meeting(id).await?,
+            invited: units.len(),
+            conflicts: self.booking_conflicts(id).await?,
+        })
+    }
+
+    /// Replaces a meeting's content if `expected_version` is still current; otherwise
+    /// `Conflict` and nothing changes. Acknowledgements of still-invited units are kept.
+    pub async fn update_meeting(
+        &self,
+        actor: &Principal,
+        id: MeetingId,
+        expected_version: i64,
+        draft: MeetingDraft,
+        now: OffsetDateTime,
+    ) -> Result<SaveOutcome> {
+        let current = self.load_meeting(id).await?;
+        let old_org = self.unit(&current.organizer).await?;
+        if !authz::can_manage_meeting(actor, &old_org.path) {
+            return Err(SchedError::Forbidden(format!(
+                "you may not edit meetings of unit {}",
+                old_org.code
+            )));
+        }
+        let (v, units) = self.prepare(actor, draft, now).await?;
+        let mut tx = self.pool.begin().await?;
+        // Write first: the row lock/SQLite write lock is taken before anything is read.
+        let done = sqlx::query(
+            "UPDATE meetings SET title = $1, organizer_code = $2, chair_user_id = $3, location = $4, \
+             starts_at = $5, ends_at = $6, urgent = $7, rrule = $8, exdates = $9, selection = $10, \
+             updated_at = $11, version = version + 1 \
+             WHERE id = $12 AND version = $13 AND cancelled = 0",
+        )
+        .bind(v.draft.title.clone())
+        .bind(v.draft.organizer.to_string())
+        .bind(v.draft.chair.map(|c| c.to_string()))
+        .bind(v.draft.location.clone())
+        .bind(v.draft.starts_at.unix_timestamp())
+        .bind(v.draft.ends_at.unix_timestamp())
+        .bind(i64::from(v.draft.urgent))
+        .bind(v.recurrence.as_ref().map(|r| r.rrule.clone()))
+        .bind(exdates_text(&v))
+        .bind(selection_json(&v.draft)?)
+        .bind(now.unix_timestamp())
+        .bind(id.to_string())
+        .bind(expected_version)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if done == 0 {
+            tx.rollback().await?;
+            return Err(self.stale(id, expected_version).await);
+        }
+        let mut acks = Acks::new();
+        for r in sqlx::query(
+            "SELECT unit_code, acknowledged_at, acknowledged_by FROM invitations \
+             WHERE meeting_id = $1 AND acknowledged_at IS NOT NULL",
+        )
+        .bind(id.to_string())
+        .fetch_all(&mut *tx)
+        .await?
+        {
+            acks.insert(
+                r.try_get("unit_code")?,
+                (r.try_get("acknowledged_at")?, r.try_get("acknowledged_by")?),
+            );
+        }
+        for table in ["agenda_items", "occurrences", "invitations"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE meeting_id = $1"))
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        write_children(&mut tx, id, &v, &units, &acks).await?;
+        tx.commit().await?;
+        Ok(SaveOutcome {
+            meeting: self.load_meeting(id).await?,
+            invited: units.len(),
+            conflicts: self.booking_conflicts(id).await?,
+        })
+    }
+
+    /// Why a versioned write matched no row.
+    async fn stale(&self, id: MeetingId, expected: i64) -> SchedError {
+        match self.load_meeting(id).await {
+            Ok(m) if m.cancelled => SchedError::invalid("meeting", "it has been cancelled"),
+            Ok(m) => SchedError::Conflict {
+                expected,
+                current: m.version,
+            },
+            Err(e) => e,
+        }
+    }
+
+    /// Cancels (keeps the record, bumps the version for the iCalendar CANCEL).
+    pub async fn cancel_meeting(
+        &self,
+        actor: &Principal,
+        id: MeetingId,
+        expected_version: i64,
+        now: OffsetDateTime,
+    ) -> Result<Meeting> {
+        let current = self.load_meeting(id).await?;
+        let org = self.unit(&current.organizer).await?;
+        if !authz::can_manage_meeting(actor, &org.path) {
+            return Err(SchedError::Forbidden(format!(
+                "you may not cancel meetings of unit {}",
+                org.code
+            )));
+        }
+        let done = sqlx::query(
+            "UPDATE meetings SET cancelled = 1, version = version + 1, updated_at = $1 \
+             WHERE id = $2 AND version = $3 AND cancelled = 0",
+        )
+        .bind(now.unix_timestamp())
+        .bind(id.to_string())
+        .bind(expected_version)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if done == 0 {
+            return Err(self.stale(id, expected_version).await);
+        }
+        self.load_meeting(id).await
+    }
+
+    /// The meeting without any authorization check (internal and for trusted callers).
+    pub async fn load_meeting(&self, id: MeetingId) -> Result<Meeting> {
+        let row = sqlx::query(&format!(
+            "SELECT {MEETING_COLS} FROM meetings WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| SchedError::not_found("meeting", id.to_string()))?;
+        let agenda =
+            sqlx::query("SELECT body FROM agenda_items WHERE meeting_id = $1 ORDER BY position")
+                .bind(id.to_string())
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<String, _>("body"))
+                .collect::<Result<Vec<_>, _>>()?;
+        meeting_from_row(&row, agenda)
+    }
+
+    pub(crate) async fn is_invited(&self, id: MeetingId, unit: &UnitCode) -> Result<bool> {
+        Ok(sqlx::query(
+            "SELECT unit_code FROM invitations WHERE meeting_id = $1 AND unit_code = $2",
+        )
+        .bind(id.to_string())
+        .bind(unit.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .is_some())
+    }
+
+    /// Checks that `actor` may see meeting `m`; returns the organizer unit.
+    pub(crate) async fn check_view(&self, actor: &Principal, m: &Meeting) -> Result<Unit> {
+        let org = self.unit(&m.organizer).await?;
+        let invited = match &actor.unit {
+            Some(u) => self.is_invited(m.id, u).await?,
+            None => false,
+        };
+        let facts = MeetingFacts {
+            organizer_path: &org.path,
+            caller_unit_invited: invited,
+            caller_is_chair: m.chair == Some(actor.user_id),
+        };
+        if !authz::can_view_meeting(actor, facts) {
+            return Err(SchedError::Forbidden(
+                "your unit is not invited to this meeting".into(),
+            ));
+        }
+        Ok(org)
+    }
+
+    /// A meeting as `actor` may see it, with invitations and acknowledgement status.
+    pub async fn meeting(&self, actor: &Principal, id: MeetingId) -> Result<MeetingView> {
+        let meeting = self.load_meeting(id).await?;
+        self.check_view(actor, &meeting).await?;
+        let mut invitations = Vec::new();
+        for r in sqlx::query(
+            "SELECT i.unit_code, u.name, i.acknowledged_at, i.acknowledged_by \
+             FROM invitations i JOIN units u ON u.code = i.unit_code \
+             WHERE i.meeting_id = $1 ORDER BY u.path",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?
+        {
+            invitations.push(Invitation {
+                unit: UnitCode::from_db(r.try_get("unit_code")?),
+                unit_name: r.try_get("name")?,
+                acknowledged_at: r
+                    .try_get::<Option<i64>, _>("acknowledged_at")?
+                    .map(from_unix)
+                    .transpose()?,
+                acknowledged_by: r
+                    .try_get::<Option<String>, _>("acknowledged_by")?
+                    .map(|s| UserId::parse(&s))
+                    .transpose()?,
+            });
+        }
+        let occurrences = sqlx::query(
+            "SELECT starts_at, ends_at FROM occurrences WHERE meeting_id = $1 ORDER BY starts_at",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Occurrence {
+                starts_at: from_unix(r.try_get("starts_at")?)?,
+                ends_at: from_unix(r.try_get("ends_at")?)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        Ok(MeetingView {
+            meeting,
+            invitations,
+            occurrences,
+        })
+    }
+
+    /// Units of meeting `id` already booked elsewhere at an overlapping time.
+    pub async fn booking_conflicts(&self, id: MeetingId) -> Result<Vec<BookingConflict>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT i2.unit_code, m.id, m.title, o2.starts_at, o2.ends_at \
+             FROM invitations i1 \
+             JOIN occurrences o1 ON o1.meeting_id = i1.meeting_id \
+             JOIN invitations i2 ON i2.unit_code = i1.unit_code AND i2.meeting_id <> i1.meeting_id \
+             JOIN occurrences o2 ON o2.meeting_id = i2.meeting_id \
+                  AND o2.starts_at < o1.ends_at AND o2.ends_at > o1.starts_at \
+             JOIN meetings m ON m.id = i2.meeting_id AND m.cancelled = 0 \
+             WHERE i1.meeting_id = $1 \
+             ORDER BY o2.starts_at, i2.unit_code LIMIT $2",
+        )
+        .bind(id.to_string())
+        .bind(MAX_CONFLICTS)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(BookingConflict {
+                    unit: UnitCode::from_db(r.try_get("unit_code")?),
+                    other_meeting: MeetingId::parse(&r.try_get::<String, _>("id")?)?,
+                    other_title: r.try_get("title")?,
+                    starts_at: from_unix(r.try_get("starts_at")?)?,
+                    ends_at: from_unix(r.try_get("ends_at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records that `unit` has seen the invitation. Idempotent.
+    pub async fn acknowledge(
+        &self,
+        actor: &Principal,
+        id: MeetingId,
+        unit: &UnitCode,
+        now: OffsetDateTime,
+    ) -> Result<Acknowledged> {
+        if !authz::can_acknowledge(actor, unit) {
+            return Err(SchedError::Forbidden(format!(
+                "you may not acknowledge for unit {unit}"
+            )));
+        }
+        let n = sqlx::query(
+            "UPDATE invitations SET acknowledged_at = $1, acknowledged_by = $2 \
+             WHERE meeting_id = $3 AND unit_code = $4 AND acknowledged_at IS NULL",
+        )
+        .bind(now.unix_timestamp())
+        .bind(actor.user_id.to_string())
+        .bind(id.to_string())
+        .bind(unit.to_string())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if n == 1 {
+            return Ok(Acknowledged::Now);
+        }
+        if self.is_invited(id, unit).await? {
+            Ok(Acknowledged::Already)
+        } else {
+            Err(SchedError::not_found("invitation", format!("{id}/{unit}")))
+        }
+    }
+
+    /// Next occurrences of meetings `unit` is invited to (it is always invited to the ones it
+    /// organizes), not yet over at `now`, soonest first.
+    pub async fn upcoming_for_unit(
+        &self,
+        actor: &Principal,
+        unit: &UnitCode,
+        now: OffsetDateTime,
+        limit: i64,
+    ) -> Result<Vec<UpcomingEntry>> {
+        let u = self.unit(unit).await?;
+        let allowed = actor.role == Role::Administrator
+            || actor.unit.as_ref() == Some(unit)
+            || (actor.role == Role::Secretary && authz::can_invite(actor, &u.path));
+        if !allowed {
+            return Err(SchedError::Forbidden(format!(
+                "you may not see the meetings of unit {unit}"
+            )));
+        }
+        self.upcoming_unchecked(unit, now, limit).await
+    }
+
+    /// Same as [`Db::upcoming_for_unit`] without the authorization check (benchmarks, jobs).
+    pub async fn upcoming_unchecked(
+        &self,
+        unit: &UnitCode,
+        now: OffsetDateTime,
+        limit: i64,
+    ) -> Result<Vec<UpcomingEntry>> {
+        let rows = sqlx::query(
+            "SELECT m.id, m.title, m.organizer_code, o.starts_at, o.ends_at, m.urgent, i.acknowledged_at \
+             FROM invitations i \
+             JOIN meetings m ON m.id = i.meeting_id \
+             JOIN occurrences o ON o.meeting_id = i.meeting_id \
+             WHERE i.unit_code = $1 AND m.cancelled = 0 AND o.ends_at > $2 \
+             ORDER BY o.starts_at, m.id LIMIT $3",
+        )
+        .bind(unit.to_string())
+        .bind(now.unix_timestamp())
+        .bind(limit.clamp(1, 500))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let id = MeetingId::parse(&r.try_get::<String, _>("id")?)?;
+                Ok(UpcomingEntry {
+                    room: id.room(),
+                    meeting: id,
+                    title: r.try_get("title")?,
+                    organizer: UnitCode::from_db(r.try_get("organizer_code")?),
+                    starts_at: from_unix(r.try_get("starts_at")?)?,
+                    ends_at: from_unix(r.try_get("ends_at")?)?,
+                    urgent: r.try_get::<i64, _>("urgent")? != 0,
+                    acknowledged: r.try_get::<Option<i64>, _>("acknowledged_at")?.is_some(),
+                })
+            })
+            .collect()
+    }
+}

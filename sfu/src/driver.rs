@@ -1,0 +1,430 @@
+//! The thin I/O driver: owns the UDP socket and the ICE-TCP listener, runs the one
+//! media loop on a dedicated thread (its own current-thread runtime), and turns
+//! [`SfuHandle`] calls into commands on a channel. All state lives in [`State`].
+
+use crate::api::*;
+use crate::state::State;
+use bytes::BytesMut;
+use rtc::shared::TransportProtocol;
+use rtc::shared::tcp_framing::{TcpFrameDecoder, frame_packet};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, warn};
+
+/// Entry point of the media plane.
+pub struct Sfu;
+
+/// A cheap, cloneable handle to the media loop.
+#[derive(Clone)]
+pub struct SfuHandle {
+    tx: mpsc::UnboundedSender<Command>,
+    udp_addr: SocketAddr,
+    tcp_addr: Option<SocketAddr>,
+}
+
+enum Command {
+    Join {
+        room: RoomId,
+        participant: ParticipantId,
+        events: mpsc::UnboundedSender<SfuEvent>,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
+    PublishOffer {
+        participant: ParticipantId,
+        sdp: String,
+        tracks: Vec<TrackSpec>,
+        reply: oneshot::Sender<Result<String, SfuError>>,
+    },
+    SubscribeAnswer {
+        participant: ParticipantId,
+        sdp: String,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
+    Candidate {
+        participant: ParticipantId,
+        pc: PcKind,
+        candidate: IceCandidate,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
+    Leave {
+        participant: ParticipantId,
+        reply: oneshot::Sender<()>,
+    },
+    Stats {
+        reply: oneshot::Sender<SfuStats>,
+    },
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+impl Sfu {
+    /// Binds the one UDP socket (and the ICE-TCP listener), spawns the media loop,
+    /// returns a handle.
+    pub async fn start(config: SfuConfig) -> std::io::Result<SfuHandle> {
+        let udp = std::net::UdpSocket::bind(config.udp_bind)?;
+        udp.set_nonblocking(true)?;
+        let udp_addr = udp.local_addr()?;
+        let tcp = match config.tcp_bind {
+            Some(addr) => {
+                let l = std::net::TcpListener::bind(addr)?;
+                l.set_nonblocking(true)?;
+                Some(l)
+            }
+            None => None,
+        };
+        let tcp_addr = tcp.as_ref().map(|l| l.local_addr()).transpose()?;
+        let state = State::new(config, udp_addr, tcp_addr).map_err(std::io::Error::other)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (ready_tx, ready_rx) = oneshot::channel();
+        std::thread::Builder::new()
+            .name("sfu-media".to_owned())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let sockets = rt.block_on(async {
+                    let udp = UdpSocket::from_std(udp)?;
+                    let tcp = tcp.map(TcpListener::from_std).transpose()?;
+                    Ok::<_, std::io::Error>((udp, tcp))
+                });
+                let (udp, tcp) = match sockets {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                let reply = rt.block_on(run(state, udp, tcp, rx));
+                // Dropping the runtime drops the sockets and every TCP task.
+                drop(rt);
+                if let Some(reply) = reply {
+                    let _ = reply.send(());
+                }
+            })?;
+        ready_rx
+            .await
+            .map_err(|_| std::io::Error::other("media loop did not start"))??;
+        Ok(SfuHandle {
+            tx,
+            udp_addr,
+            tcp_addr,
+        })
+    }
+}
+
+impl SfuHandle {
+    pub fn udp_addr(&self) -> SocketAddr {
+        self.udp_addr
+    }
+
+    pub fn tcp_addr(&self) -> Option<SocketAddr> {
+        self.tcp_addr
+    }
+
+    async fn call<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, SfuError>>) -> Command,
+    ) -> Result<T, SfuError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(make(reply)).map_err(|_| SfuError::Stopped)?;
+        rx.await.map_err(|_| SfuError::Stopped)?
+    }
+
+    /// Registers a participant in a room; its events go to `events`.
+    pub async fn join(
+        &self,
+        room: RoomId,
+        participant: ParticipantId,
+        events: mpsc::UnboundedSender<SfuEvent>,
+    ) -> Result<(), SfuError> {
+        self.call(|reply| Command::Join {
+            room,
+            participant,
+            events,
+            reply,
+        })
+        .await
+    }
+
+    /// Applies the client's publish offer; returns the answer SDP.
+    pub async fn publish_offer(
+        &self,
+        participant: &ParticipantId,
+        sdp: String,
+        tracks: Vec<TrackSpec>,
+    ) -> Result<String, SfuError> {
+        let participant = participant.clone();
+        self.call(|reply| Command::PublishOffer {
+            participant,
+            sdp,
+            tracks,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn subscribe_answer(
+        &self,
+        participant: &ParticipantId,
+        sdp: String,
+    ) -> Result<(), SfuError> {
+        let participant = participant.clone();
+        self.call(|reply| Command::SubscribeAnswer {
+            participant,
+            sdp,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn remote_candidate(
+        &self,
+        participant: &ParticipantId,
+        pc: PcKind,
+        candidate: IceCandidate,
+    ) -> Result<(), SfuError> {
+        let participant = participant.clone();
+        self.call(|reply| Command::Candidate {
+            participant,
+            pc,
+            candidate,
+            reply,
+        })
+        .await
+    }
+
+    /// Removes the participant and everything it owned. Idempotent.
+    pub async fn leave(&self, participant: &ParticipantId) {
+        let (reply, rx) = oneshot::channel();
+        let participant = participant.clone();
+        if self.tx.send(Command::Leave { participant, reply }).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    pub async fn stats(&self) -> SfuStats {
+        let (reply, rx) = oneshot::channel();
+        if self.tx.send(Command::Stats { reply }).is_err() {
+            return SfuStats::default();
+        }
+        rx.await.unwrap_or_default()
+    }
+
+    /// Closes every connection and stops the loop; the sockets are closed on return.
+    pub async fn shutdown(&self) {
+        let (reply, rx) = oneshot::channel();
+        if self.tx.send(Command::Shutdown { reply }).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+/// What the TCP connection tasks tell the loop.
+enum TcpEvent {
+    Opened(SocketAddr, mpsc::UnboundedSender<Vec<u8>>),
+    Frame(SocketAddr, Vec<u8>),
+    Closed(SocketAddr),
+}
+
+const MAX_DATAGRAM: usize = 2048;
+const RECV_BATCH: usize = 64;
+
+async fn run(
+    mut state: State,
+    udp: UdpSocket,
+    tcp: Option<TcpListener>,
+    mut rx: mpsc::UnboundedReceiver<Command>,
+) -> Option<oneshot::Sender<()>> {
+    let (tcp_tx, mut tcp_rx) = mpsc::unbounded_channel();
+    if let Some(listener) = tcp {
+        tokio::spawn(accept_tcp(listener, tcp_tx));
+    }
+    let mut tcp_writers: HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>> = HashMap::new();
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    let far = Duration::from_secs(3600);
+    let mut stop = None;
+    loop {
+        let now = Instant::now();
+        let deadline = state.poll_timeout().unwrap_or(now + far);
+        if deadline <= now {
+            state.handle_timeout(now);
+        } else {
+            tokio::select! {
+                biased;
+                cmd = rx.recv() => match cmd {
+                    Some(Command::Shutdown { reply }) => {
+                        state.shutdown();
+                        stop = Some(reply);
+                    }
+                    Some(cmd) => handle_command(&mut state, cmd, Instant::now()),
+                    None => state.shutdown(),
+                },
+                res = udp.recv_from(&mut buf) => {
+                    let now = Instant::now();
+                    match res {
+                        Ok((n, peer)) => {
+                            state.handle_datagram(now, TransportProtocol::UDP, peer, &buf[..n]);
+                            // Drain what else is queued before doing output work.
+                            for _ in 0..RECV_BATCH {
+                                match udp.try_recv_from(&mut buf) {
+                                    Ok((n, peer)) => state.handle_datagram(
+                                        now, TransportProtocol::UDP, peer, &buf[..n]),
+                                    Err(_) => break,
+                                }
+                            }
+                        }
+                        Err(e) => debug!(error = %e, "udp receive"),
+                    }
+                }
+                Some(ev) = tcp_rx.recv() => match ev {
+                    TcpEvent::Opened(peer, w) => { tcp_writers.insert(peer, w); }
+                    TcpEvent::Frame(peer, frame) => state.handle_datagram(
+                        Instant::now(), TransportProtocol::TCP, peer, &frame),
+                    TcpEvent::Closed(peer) => { tcp_writers.remove(&peer); }
+                },
+                _ = tokio::time::sleep_until(deadline.into()) => {
+                    state.handle_timeout(Instant::now());
+                }
+            }
+        }
+        state.process(Instant::now());
+        flush(&mut state, &udp, &tcp_writers).await;
+        if stop.is_some() || (rx.is_closed() && state.conns.is_empty()) {
+            break;
+        }
+    }
+    stop
+}
+
+async fn flush(
+    state: &mut State,
+    udp: &UdpSocket,
+    tcp: &HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>,
+) {
+    for ((proto, peer), bytes) in state.out.drain(..) {
+        match proto {
+            TransportProtocol::UDP => {
+                if let Err(e) = udp.send_to(&bytes, peer).await {
+                    debug!(%peer, error = %e, "udp send");
+                }
+            }
+            _ => {
+                if let Some(w) = tcp.get(&peer) {
+                    let _ = w.send(frame_packet(&bytes));
+                }
+            }
+        }
+    }
+}
+
+fn handle_command(state: &mut State, cmd: Command, now: Instant) {
+    match cmd {
+        Command::Join {
+            room,
+            participant,
+            events,
+            reply,
+        } => {
+            let _ = reply.send(state.join(room, participant, events, now));
+        }
+        Command::PublishOffer {
+            participant,
+            sdp,
+            tracks,
+            reply,
+        } => {
+            let _ = reply.send(state.publish_offer(&participant, sdp, tracks, now));
+        }
+        Command::SubscribeAnswer {
+            participant,
+            sdp,
+            reply,
+        } => {
+            let _ = reply.send(state.subscribe_answer(&participant, sdp, now));
+        }
+        Command::Candidate {
+            participant,
+            pc,
+            candidate,
+            reply,
+        } => {
+            let _ = reply.send(state.remote_candidate(&participant, pc, candidate));
+        }
+        Command::Leave { participant, reply } => {
+            state.leave(&participant, now);
+            let _ = reply.send(());
+        }
+        Command::Stats { reply } => {
+            let _ = reply.send(state.stats());
+        }
+        Command::Shutdown { reply } => {
+            state.shutdown();
+            let _ = reply.send(());
+        }
+    }
+}
+
+async fn accept_tcp(listener: TcpListener, events: mpsc::UnboundedSender<TcpEvent>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(serve_tcp(stream, peer, events.clone()));
+            }
+            Err(e) => {
+                warn!(error = %e, "ICE-TCP accept");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// One ICE-TCP connection: RFC 4571 frames in both directions.
+async fn serve_tcp(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    events: mpsc::UnboundedSender<TcpEvent>,
+) {
+    let (mut rd, mut wr) = stream.into_split();
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    if events.send(TcpEvent::Opened(peer, out_tx)).is_err() {
+        return;
+    }
+    let writer = tokio::spawn(async move {
+        while let Some(frame) = out_rx.recv().await {
+            if wr.write_all(&frame).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut decoder = TcpFrameDecoder::new();
+    let mut buf = BytesMut::zeroed(4096);
+    loop {
+        match rd.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                decoder.extend_from_slice(&buf[..n]);
+                while let Some(frame) = decoder.next_packet() {
+                    if events.send(TcpEvent::Frame(peer, frame)).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+    writer.abort();
+    let _ = events.send(TcpEvent::Closed(peer));
+}

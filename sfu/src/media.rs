@@ -1,0 +1,263 @@
+//! The forwarding path inside the loop: connection events, inbound RTP fanned out
+//! to subscribers, inbound feedback (PLI/FIR/NACK) from subscribers.
+
+use crate::api::*;
+use crate::state::{ConnId, State};
+use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
+use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
+use rtc::peer_connection::state::RTCPeerConnectionState;
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
+use rtc::sansio::Protocol;
+use rtc::{rtcp, rtp};
+use std::time::Instant;
+use tracing::{debug, trace};
+
+impl State {
+    /// Runs one connection until it has no more events or inbound messages.
+    pub fn pump(&mut self, id: ConnId, now: Instant) {
+        loop {
+            let Some(conn) = self.conns.get_mut(&id) else {
+                return;
+            };
+            if let Some(event) = conn.pc.poll_event() {
+                self.on_event(id, event, now);
+                continue;
+            }
+            let Some(TaggedRTCMessage { message, .. }) = conn.pc.poll_read() else {
+                return;
+            };
+            match message {
+                RTCMessage::RtpPacket(track, packet) => self.on_rtp(id, &track, packet, now),
+                RTCMessage::RtcpPacket(track, packets) => self.on_rtcp(id, &track, packets, now),
+                _ => {}
+            }
+        }
+    }
+
+    fn on_event(&mut self, id: ConnId, event: RTCPeerConnectionEvent, now: Instant) {
+        match event {
+            RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
+                self.on_track_open(id, init)
+            }
+            RTCPeerConnectionEvent::OnConnectionStateChangeEvent(s) => {
+                let state = match s {
+                    RTCPeerConnectionState::Connected => ConnState::Connected,
+                    RTCPeerConnectionState::Disconnected => ConnState::Disconnected,
+                    RTCPeerConnectionState::Failed => ConnState::Failed,
+                    RTCPeerConnectionState::Closed => ConnState::Closed,
+                    _ => ConnState::Connecting,
+                };
+                let Some(conn) = self.conns.get_mut(&id) else {
+                    return;
+                };
+                let was_connected = conn.connected;
+                conn.connected = state == ConnState::Connected;
+                let (owner, kind) = (conn.owner.clone(), conn.kind);
+                debug!(%owner, pc = ?kind, ?state, "connection state");
+                if let Some(p) = self.participants.get(&owner) {
+                    p.send(SfuEvent::ConnectionState { pc: kind, state });
+                }
+                if kind == PcKind::Subscribe && !was_connected && state == ConnState::Connected {
+                    self.request_keyframes_for(&owner, now);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_rtp(&mut self, id: ConnId, rtc_track: &str, packet: rtp::Packet, now: Instant) {
+        self.stats.packets_in += 1;
+        let Some(track_id) = self
+            .conns
+            .get(&id)
+            .and_then(|c| c.in_tracks.get(rtc_track))
+            .cloned()
+        else {
+            trace!(rtc_track, "RTP for an unknown track");
+            return;
+        };
+        let Some(t) = self.published.get_mut(&track_id) else {
+            return;
+        };
+        if let Some(cache) = &mut t.cache {
+            cache.insert(&packet);
+        }
+        if !t.live {
+            t.live = true;
+            let (owner, room, source) = (t.owner.clone(), t.room.clone(), t.source);
+            if let Some(p) = self.participants.get(&owner) {
+                p.send(SfuEvent::TrackLive {
+                    track_id: track_id.clone(),
+                    source,
+                });
+            }
+            self.renegotiate_room(&room, Some(&owner), now);
+        }
+        let Some(t) = self.published.get(&track_id) else {
+            return;
+        };
+        for sub_pid in &t.subscribers {
+            let Some(p) = self.participants.get_mut(sub_pid) else {
+                continue;
+            };
+            let (Some(sub), Some(conn_id)) = (p.subs.get_mut(&track_id), p.subscribe) else {
+                continue;
+            };
+            let (Some(rw), Some(conn)) = (sub.rewriter.as_mut(), self.conns.get_mut(&conn_id))
+            else {
+                continue;
+            };
+            if !conn.connected {
+                continue;
+            }
+            let mut out = packet.clone();
+            rw.rewrite(&mut out.header, now);
+            let bytes = out.payload.len() as u64;
+            let msg = TaggedRTCMessage {
+                now,
+                message: RTCMessage::RtpPacket(sub.rtc_track_id.clone(), out),
+            };
+            match conn.pc.handle_write(msg) {
+                Ok(()) => {
+                    self.stats.packets_forwarded += 1;
+                    self.stats.bytes_forwarded += bytes;
+                }
+                Err(e) => trace!(error = %e, "forwarding failed"),
+            }
+            if !conn.touched {
+                conn.touched = true;
+                self.touched.push(conn_id);
+            }
+        }
+    }
+
+    /// Feedback from a subscriber about one of the tracks we send it.
+    fn on_rtcp(
+        &mut self,
+        id: ConnId,
+        rtc_track: &str,
+        packets: Vec<Box<dyn rtcp::Packet>>,
+        now: Instant,
+    ) {
+        let Some(conn) = self.conns.get(&id) else {
+            return;
+        };
+        if conn.kind != PcKind::Subscribe {
+            return;
+        }
+        let subscriber = conn.owner.clone();
+        let track_id = TrackId(rtc_track.to_owned());
+        for packet in &packets {
+            let any = packet.as_any();
+            if any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>() {
+                if self
+                    .published
+                    .get_mut(&track_id)
+                    .is_some_and(|t| t.gate.request(now))
+                {
+                    self.send_keyframe_request(&track_id, now);
+                }
+            } else if let Some(nack) = any.downcast_ref::<TransportLayerNack>() {
+                self.answer_nack(&subscriber, &track_id, nack, now);
+            }
+        }
+    }
+
+    fn answer_nack(
+        &mut self,
+        subscriber: &ParticipantId,
+        track_id: &TrackId,
+        nack: &TransportLayerNack,
+        now: Instant,
+    ) {
+        let Some(t) = self.published.get(track_id) else {
+            return;
+        };
+        let Some(cache) = &t.cache else {
+            return;
+        };
+        let Some(p) = self.participants.get_mut(subscriber) else {
+            return;
+        };
+        let (Some(sub), Some(conn_id)) = (p.subs.get_mut(track_id), p.subscribe) else {
+            return;
+        };
+        let (Some(rw), Some(conn)) = (sub.rewriter.as_mut(), self.conns.get_mut(&conn_id)) else {
+            return;
+        };
+        for pair in &nack.nacks {
+            for seq in pair.packet_list() {
+                let Some((src_ssrc, src_seq)) = rw.source_seq(seq) else {
+                    continue;
+                };
+                let Some(cached) = cache.get(src_ssrc, src_seq) else {
+                    continue;
+                };
+                if !sub.nack.allow(seq) {
+                    continue;
+                }
+                let mut out = cached.clone();
+                rw.rewrite(&mut out.header, now);
+                let msg = TaggedRTCMessage {
+                    now,
+                    message: RTCMessage::RtpPacket(sub.rtc_track_id.clone(), out),
+                };
+                if conn.pc.handle_write(msg).is_ok() {
+                    self.stats.retransmissions += 1;
+                }
+            }
+        }
+        if !conn.touched {
+            conn.touched = true;
+            self.touched.push(conn_id);
+        }
+    }
+
+    /// A subscriber became able to decode: ask (through the gates) for keyframes of
+    /// every video track it receives.
+    pub fn request_keyframes_for(&mut self, subscriber: &ParticipantId, now: Instant) {
+        let Some(p) = self.participants.get(subscriber) else {
+            return;
+        };
+        let tracks: Vec<TrackId> = p
+            .subs
+            .iter()
+            .filter(|(_, s)| s.rewriter.is_some())
+            .map(|(id, _)| id.clone())
+            .collect();
+        for t in tracks {
+            if self
+                .published
+                .get_mut(&t)
+                .is_some_and(|p| !p.source.is_audio() && p.gate.request(now))
+            {
+                self.send_keyframe_request(&t, now);
+            }
+        }
+    }
+
+    /// Asks the publisher of `track_id` for a keyframe (the gate already agreed).
+    pub fn send_keyframe_request(&mut self, track_id: &TrackId, now: Instant) {
+        let Some(t) = self.published.get(track_id) else {
+            return;
+        };
+        let (conn_id, receiver, media_ssrc) = (t.conn, t.receiver, t.ssrc);
+        let Some(conn) = self.conns.get_mut(&conn_id) else {
+            return;
+        };
+        let Some(mut r) = conn.pc.rtp_receiver(receiver) else {
+            return;
+        };
+        let pli: Box<dyn rtcp::Packet> = Box::new(PictureLossIndication {
+            sender_ssrc: 0,
+            media_ssrc,
+        });
+        match r.write_rtcp(now, vec![pli]) {
+            Ok(()) => self.stats.keyframe_requests_sent += 1,
+            Err(e) => debug!(error = %e, "keyframe request failed"),
+        }
+        self.touch(conn_id);
+    }
+}

@@ -1,0 +1,348 @@
+//! Offer/answer on both connections. Publish: the client offers, we answer.
+//! Subscribe: we offer the room's live tracks, one outstanding offer at a time.
+
+use crate::api::*;
+use crate::engine::{self, AUDIO_LEVEL_URI};
+use crate::forward::{KeyframeGate, NackLimiter, OutParams, PacketCache, Rewriter};
+use crate::state::{
+    CACHE_PACKETS, ConnId, KEYFRAME_INTERVAL, MAX_RETRANSMISSIONS, Published, State, Subscription,
+};
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::event::RTCTrackEventInit;
+use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use rtc::rtp_transceiver::RTCRtpSenderId;
+use std::collections::HashSet;
+use std::time::Instant;
+use tracing::{debug, warn};
+
+impl State {
+    pub fn publish_offer(
+        &mut self,
+        participant: &ParticipantId,
+        sdp: String,
+        tracks: Vec<TrackSpec>,
+        now: Instant,
+    ) -> Result<String, SfuError> {
+        let max = self.config.max_tracks_per_participant;
+        if tracks.len() > max {
+            return Err(SfuError::TooManyTracks { max });
+        }
+        let p = self
+            .participants
+            .get(participant)
+            .ok_or_else(|| SfuError::UnknownParticipant(participant.clone()))?;
+        let offer = RTCSessionDescription::offer(sdp).map_err(|e| SfuError::InvalidSdp(e.to_string()))?;
+        let id = match p.publish {
+            Some(id) => id,
+            None => {
+                let id = self.new_conn(participant, PcKind::Publish, now)?;
+                if let Some(p) = self.participants.get_mut(participant) {
+                    p.publish = Some(id);
+                }
+                id
+            }
+        };
+        let conn = self.conns.get_mut(&id).ok_or(SfuError::Stopped)?;
+        conn.pc
+            .set_remote_description(now, offer)
+            .map_err(|e| SfuError::InvalidSdp(e.to_string()))?;
+        let answer = conn.pc.create_answer(None).map_err(engine::engine)?;
+        conn.pc
+            .set_local_description(now, answer.clone())
+            .map_err(engine::engine)?;
+        let sdp = answer.sdp;
+        // Tracks the new offer no longer declares are unpublished.
+        let gone: Vec<TrackId> = self
+            .published
+            .iter()
+            .filter(|(_, t)| &t.owner == participant && !tracks.iter().any(|s| s.mid == t.mid))
+            .map(|(id, _)| id.clone())
+            .collect();
+        let room = self.participants.get(participant).map(|p| p.room.clone());
+        if let Some(p) = self.participants.get_mut(participant) {
+            p.specs = tracks;
+        }
+        let mut any_live_gone = false;
+        for t in gone {
+            if let Some(t) = self.published.remove(&t) {
+                any_live_gone |= t.live;
+            }
+        }
+        if any_live_gone && let Some(room) = room {
+            self.renegotiate_room(&room, Some(participant), now);
+        }
+        self.touch(id);
+        Ok(sdp)
+    }
+
+    /// A publisher's inbound track opened on its publish connection.
+    pub fn on_track_open(&mut self, conn_id: ConnId, init: RTCTrackEventInit) {
+        let Some(conn) = self.conns.get_mut(&conn_id) else {
+            return;
+        };
+        let owner = conn.owner.clone();
+        let transceivers: Vec<usize> = conn.pc.get_transceivers().collect();
+        let mid = transceivers.into_iter().find_map(|t| {
+            let tr = conn.pc.rtp_transceiver(t)?;
+            (tr.receiver() == Some(init.receiver_id)).then(|| tr.mid().clone())?
+        });
+        let Some(mid) = mid else {
+            debug!("opened track without a mid; ignored");
+            return;
+        };
+        let Some(mut receiver) = conn.pc.rtp_receiver(init.receiver_id) else {
+            return;
+        };
+        let kind = receiver.track().kind();
+        let Some(codec) = receiver.track().codec(init.ssrc).cloned() else {
+            debug!(ssrc = init.ssrc, "opened track without a codec; ignored");
+            return;
+        };
+        let in_audio_level_id = receiver
+            .get_parameters()
+            .rtp_parameters
+            .header_extensions
+            .iter()
+            .find(|h| h.uri == AUDIO_LEVEL_URI)
+            .and_then(|h| u8::try_from(h.id).ok());
+        let Some(p) = self.participants.get(&owner) else {
+            return;
+        };
+        let source = p
+            .specs
+            .iter()
+            .find(|s| s.mid == mid)
+            .map(|s| s.source)
+            .unwrap_or(if kind == RtpCodecKind::Audio {
+                TrackSource::Microphone
+            } else {
+                TrackSource::Camera
+            });
+        let track_id = TrackId(format!("{owner}-{mid}"));
+        conn.in_tracks.insert(init.track_id, track_id.clone());
+        let video = kind == RtpCodecKind::Video;
+        self.published.insert(
+            track_id,
+            Published {
+                owner,
+                room: p.room.clone(),
+                source,
+                mid,
+                conn: conn_id,
+                receiver: init.receiver_id,
+                codec,
+                ssrc: init.ssrc,
+                in_audio_level_id,
+                live: false,
+                cache: video.then(|| PacketCache::new(CACHE_PACKETS)),
+                gate: KeyframeGate::new(KEYFRAME_INTERVAL),
+                subscribers: Vec::new(),
+            },
+        );
+    }
+
+    /// Brings a participant's subscribe connection in line with the room's live
+    /// tracks, sending a fresh offer if anything changed (or deferring it while an
+    /// offer is outstanding).
+    pub fn renegotiate(&mut self, participant: &ParticipantId, now: Instant) {
+        if let Err(e) = self.try_renegotiate(participant, now) {
+            warn!(%participant, error = %e, "subscribe renegotiation failed");
+        }
+    }
+
+    fn try_renegotiate(&mut self, participant: &ParticipantId, now: Instant) -> Result<(), SfuError> {
+        let Some(p) = self.participants.get_mut(participant) else {
+            return Ok(());
+        };
+        if p.offer_outstanding {
+            p.renegotiate_pending = true;
+            return Ok(());
+        }
+        let room = p.room.clone();
+        let desired: HashSet<TrackId> = self
+            .published
+            .iter()
+            .filter(|(_, t)| t.live && t.room == room && &t.owner != participant)
+            .map(|(id, _)| id.clone())
+            .collect();
+        let current: HashSet<TrackId> = p.subs.keys().cloned().collect();
+        if desired == current {
+            return Ok(());
+        }
+        let conn_id = match p.subscribe {
+            Some(id) => id,
+            None => {
+                let id = self.new_conn(participant, PcKind::Subscribe, now)?;
+                if let Some(p) = self.participants.get_mut(participant) {
+                    p.subscribe = Some(id);
+                }
+                id
+            }
+        };
+        let (Some(p), Some(conn)) = (
+            self.participants.get_mut(participant),
+            self.conns.get_mut(&conn_id),
+        ) else {
+            return Ok(());
+        };
+        for gone in current.difference(&desired) {
+            if let Some(sub) = p.subs.remove(gone) {
+                if let Err(e) = conn.pc.remove_track(sub.sender) {
+                    debug!(error = %e, "remove_track");
+                }
+                if let Some(t) = self.published.get_mut(gone) {
+                    t.subscribers.retain(|s| s != participant);
+                }
+            }
+        }
+        for new in desired.difference(&current) {
+            let Some(t) = self.published.get(new) else {
+                continue;
+            };
+            let kind = if t.source.is_audio() {
+                RtpCodecKind::Audio
+            } else {
+                RtpCodecKind::Video
+            };
+            let ssrc = rand::random::<u32>();
+            let track = MediaStreamTrack::new(
+                t.owner.0.clone(),
+                new.0.clone(),
+                new.0.clone(),
+                kind,
+                vec![RTCRtpEncodingParameters {
+                    rtp_coding_parameters: RTCRtpCodingParameters {
+                        ssrc: Some(ssrc),
+                        ..Default::default()
+                    },
+                    codec: t.codec.clone(),
+                    ..Default::default()
+                }],
+            );
+            let sender = conn.pc.add_track(track).map_err(engine::engine)?;
+            p.subs.insert(
+                new.clone(),
+                Subscription {
+                    sender,
+                    rtc_track_id: new.0.clone(),
+                    ssrc,
+                    rewriter: None,
+                    nack: NackLimiter::new(MAX_RETRANSMISSIONS, 1024),
+                },
+            );
+        }
+        let offer = conn.pc.create_offer(None).map_err(engine::engine)?;
+        conn.pc
+            .set_local_description(now, offer.clone())
+            .map_err(engine::engine)?;
+        let mids = sender_mids(conn);
+        let tracks = p
+            .subs
+            .iter()
+            .filter_map(|(id, sub)| {
+                let t = self.published.get(id)?;
+                Some(RemoteTrack {
+                    track_id: id.clone(),
+                    participant_id: t.owner.clone(),
+                    source: t.source,
+                    mid: mids.iter().find(|(s, _)| *s == sub.sender)?.1.clone(),
+                })
+            })
+            .collect();
+        p.offer_outstanding = true;
+        p.renegotiate_pending = false;
+        p.send(SfuEvent::SubscribeOffer {
+            sdp: offer.sdp,
+            tracks,
+        });
+        self.touch(conn_id);
+        Ok(())
+    }
+
+    pub fn subscribe_answer(
+        &mut self,
+        participant: &ParticipantId,
+        sdp: String,
+        now: Instant,
+    ) -> Result<(), SfuError> {
+        let p = self
+            .participants
+            .get_mut(participant)
+            .ok_or_else(|| SfuError::UnknownParticipant(participant.clone()))?;
+        let conn_id = p.subscribe.filter(|_| p.offer_outstanding);
+        let conn = conn_id
+            .and_then(|id| self.conns.get_mut(&id))
+            .ok_or(SfuError::UnexpectedAnswer)?;
+        let answer =
+            RTCSessionDescription::answer(sdp).map_err(|e| SfuError::InvalidSdp(e.to_string()))?;
+        conn.pc
+            .set_remote_description(now, answer)
+            .map_err(|e| SfuError::InvalidSdp(e.to_string()))?;
+        p.offer_outstanding = false;
+        let connected = conn.connected;
+        let mut keyframes = Vec::new();
+        for (track_id, sub) in p.subs.iter_mut().filter(|(_, s)| s.rewriter.is_none()) {
+            let Some(t) = self.published.get_mut(track_id) else {
+                continue;
+            };
+            let Some(mut sender) = conn.pc.rtp_sender(sub.sender) else {
+                continue;
+            };
+            let params = &sender.get_parameters().rtp_parameters;
+            let Some(pt) = params
+                .codecs
+                .iter()
+                .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(&t.codec.mime_type))
+                .map(|c| c.payload_type)
+            else {
+                debug!(track = %track_id, "subscriber did not accept the codec");
+                continue;
+            };
+            let audio_level_id = params
+                .header_extensions
+                .iter()
+                .find(|h| h.uri == AUDIO_LEVEL_URI)
+                .and_then(|h| u8::try_from(h.id).ok());
+            let out = OutParams {
+                ssrc: sub.ssrc,
+                payload_type: pt,
+                audio_level_id,
+            };
+            let mut rw = Rewriter::new(out, t.codec.clock_rate, rand::random(), rand::random());
+            rw.set_in_audio_level_id(t.in_audio_level_id);
+            sub.rewriter = Some(rw);
+            t.subscribers.push(participant.clone());
+            if connected && !t.source.is_audio() {
+                keyframes.push(track_id.clone());
+            }
+        }
+        let pending = p.renegotiate_pending;
+        if let Some(id) = conn_id {
+            self.touch(id);
+        }
+        // A new subscription needs a keyframe to start decoding (if not connected
+        // yet, the request goes out when the connection comes up).
+        for t in keyframes {
+            if self.published.get_mut(&t).is_some_and(|p| p.gate.request(now)) {
+                self.send_keyframe_request(&t, now);
+            }
+        }
+        if pending {
+            self.renegotiate(participant, now);
+        }
+        Ok(())
+    }
+}
+
+fn sender_mids(conn: &mut crate::state::Conn) -> Vec<(RTCRtpSenderId, String)> {
+    let ids: Vec<usize> = conn.pc.get_transceivers().collect();
+    ids.into_iter()
+        .filter_map(|t| {
+            let tr = conn.pc.rtp_transceiver(t)?;
+            Some((tr.sender()?, tr.mid().clone()?))
+        })
+        .collect()
+}

@@ -1,0 +1,487 @@
+//! All media-plane state, owned by one loop: connections, participants, rooms and
+//! published tracks. No sockets here: datagrams come in through
+//! [`State::handle_datagram`] and go out through [`State::drain`]; time is passed in.
+
+use crate::api::*;
+use crate::demux;
+use crate::engine::{self, Role};
+use crate::forward::{KeyframeGate, NackLimiter, PacketCache, Rewriter};
+use bytes::BytesMut;
+use rtc::peer_connection::RTCPeerConnection;
+use rtc::rtp_transceiver::{RTCRtpReceiverId, RTCRtpSenderId};
+use rtc::rtp_transceiver::rtp_sender::RTCRtpCodec;
+use rtc::sansio::Protocol;
+use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedSender;
+use tracing::{debug, trace};
+
+pub type ConnId = u64;
+pub type Flow = (TransportProtocol, SocketAddr);
+
+pub struct Conn {
+    pub pc: RTCPeerConnection,
+    pub owner: ParticipantId,
+    pub kind: PcKind,
+    pub ufrag: String,
+    pub flows: Vec<Flow>,
+    /// Publish side: the rtc track id of each inbound track -> our TrackId.
+    pub in_tracks: HashMap<String, TrackId>,
+    pub touched: bool,
+    /// DTLS/SRTP is up: media written before that is only dropped (noisily) by rtc.
+    pub connected: bool,
+}
+
+pub struct Subscription {
+    pub sender: RTCRtpSenderId,
+    /// The track id on the subscriber's connection (the TrackId's string).
+    pub rtc_track_id: String,
+    pub ssrc: u32,
+    pub rewriter: Option<Rewriter>,
+    pub nack: NackLimiter,
+}
+
+pub struct Participant {
+    pub room: RoomId,
+    pub events: UnboundedSender<SfuEvent>,
+    pub publish: Option<ConnId>,
+    pub subscribe: Option<ConnId>,
+    pub specs: Vec<TrackSpec>,
+    pub subs: HashMap<TrackId, Subscription>,
+    pub offer_outstanding: bool,
+    pub renegotiate_pending: bool,
+}
+
+impl Participant {
+    pub fn send(&self, event: SfuEvent) {
+        // The session may already be gone; its leave() will follow.
+        let _ = self.events.send(event);
+    }
+}
+
+pub struct Published {
+    pub owner: ParticipantId,
+    pub room: RoomId,
+    pub source: TrackSource,
+    pub mid: String,
+    pub conn: ConnId,
+    pub receiver: RTCRtpReceiverId,
+    pub codec: RTCRtpCodec,
+    pub ssrc: u32,
+    pub in_audio_level_id: Option<u8>,
+    pub live: bool,
+    pub cache: Option<PacketCache>,
+    pub gate: KeyframeGate,
+    /// Participants whose subscription to this track is active (answer applied).
+    pub subscribers: Vec<ParticipantId>,
+}
+
+pub struct State {
+    pub config: SfuConfig,
+    pub udp_local: SocketAddr,
+    pub tcp_local: Option<SocketAddr>,
+    pub announce: Vec<IpAddr>,
+    pub candidates: Vec<IceCandidate>,
+    pub conns: HashMap<ConnId, Conn>,
+    pub next_conn: ConnId,
+    pub by_flow: HashMap<Flow, ConnId>,
+    pub by_ufrag: HashMap<String, ConnId>,
+    pub participants: HashMap<ParticipantId, Participant>,
+    pub rooms: HashMap<RoomId, Vec<ParticipantId>>,
+    pub published: HashMap<TrackId, Published>,
+    pub stats: SfuStats,
+    pub touched: Vec<ConnId>,
+    /// Datagrams the driver must send: (flow, bytes).
+    pub out: Vec<(Flow, BytesMut)>,
+}
+
+pub const KEYFRAME_INTERVAL: Duration = Duration::from_secs(1);
+pub const CACHE_PACKETS: usize = 512;
+pub const MAX_RETRANSMISSIONS: u8 = 2;
+
+impl State {
+    pub fn new(
+        config: SfuConfig,
+        udp_local: SocketAddr,
+        tcp_local: Option<SocketAddr>,
+    ) -> Result<Self, SfuError> {
+        let announce = announced_ips(&config, udp_local);
+        let candidates = engine::host_candidates(&announce, udp_local, tcp_local)?;
+        Ok(Self {
+            config,
+            udp_local,
+            tcp_local,
+            announce,
+            candidates,
+            conns: HashMap::new(),
+            next_conn: 1,
+            by_flow: HashMap::new(),
+            by_ufrag: HashMap::new(),
+            participants: HashMap::new(),
+            rooms: HashMap::new(),
+            published: HashMap::new(),
+            stats: SfuStats::default(),
+            touched: Vec::new(),
+            out: Vec::new(),
+        })
+    }
+
+    /// The local address ICE must see for a flow: the candidate address the peer
+    /// most likely used (the socket may be bound to the unspecified address).
+    fn local_for(&self, proto: TransportProtocol, peer: SocketAddr) -> SocketAddr {
+        let port = match proto {
+            TransportProtocol::TCP => self.tcp_local.map_or(0, |a| a.port()),
+            _ => self.udp_local.port(),
+        };
+        let ip = self
+            .announce
+            .iter()
+            .find(|ip| ip.is_loopback() == peer.ip().is_loopback() && ip.is_ipv4() == peer.is_ipv4())
+            .or_else(|| self.announce.first())
+            .copied()
+            .unwrap_or(self.udp_local.ip());
+        SocketAddr::new(ip, port)
+    }
+
+    pub fn touch(&mut self, id: ConnId) {
+        if let Some(c) = self.conns.get_mut(&id)
+            && !c.touched
+        {
+            c.touched = true;
+            self.touched.push(id);
+        }
+    }
+
+    /// One datagram (or one RFC 4571 frame) from `peer`.
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        proto: TransportProtocol,
+        peer: SocketAddr,
+        buf: &[u8],
+    ) {
+        let flow = (proto, peer);
+        let id = match self.by_flow.get(&flow) {
+            Some(id) => *id,
+            None => {
+                let known = demux::binding_request_ufrag(buf).and_then(|u| self.by_ufrag.get(u));
+                let Some(&id) = known else {
+                    self.stats.dropped_datagrams += 1;
+                    trace!(%peer, len = buf.len(), "dropping datagram from unknown flow");
+                    return;
+                };
+                self.by_flow.insert(flow, id);
+                if let Some(c) = self.conns.get_mut(&id) {
+                    c.flows.push(flow);
+                }
+                id
+            }
+        };
+        let local = self.local_for(proto, peer);
+        let Some(conn) = self.conns.get_mut(&id) else {
+            self.by_flow.remove(&flow);
+            return;
+        };
+        let msg = TaggedBytesMut {
+            now,
+            transport: TransportContext {
+                local_addr: local,
+                peer_addr: peer,
+                ecn: None,
+                transport_protocol: proto,
+            },
+            message: BytesMut::from(buf),
+        };
+        if let Err(e) = conn.pc.handle_read(msg) {
+            self.stats.dropped_datagrams += 1;
+            debug!(%peer, error = %e, "datagram rejected by connection");
+        }
+        self.touch(id);
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let due: Vec<ConnId> = self
+            .conns
+            .iter_mut()
+            .filter_map(|(id, c)| c.pc.poll_timeout().is_some_and(|t| t <= now).then_some(*id))
+            .collect();
+        for id in due {
+            if let Some(c) = self.conns.get_mut(&id)
+                && let Err(e) = c.pc.handle_timeout(now)
+            {
+                debug!(error = %e, "connection timeout handling failed");
+            }
+            self.touch(id);
+        }
+        let released: Vec<TrackId> = self
+            .published
+            .iter_mut()
+            .filter_map(|(id, p)| p.gate.poll(now).then(|| id.clone()))
+            .collect();
+        for track in released {
+            self.send_keyframe_request(&track, now);
+        }
+    }
+
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        let conns = self.conns.values_mut().filter_map(|c| c.pc.poll_timeout());
+        let gates = self.published.values().filter_map(|p| p.gate.next_deadline());
+        conns.chain(gates).min()
+    }
+
+    /// Runs every touched connection until it is quiet, then collects its output.
+    pub fn process(&mut self, now: Instant) {
+        let mut i = 0;
+        while i < self.touched.len() {
+            let id = self.touched[i];
+            self.pump(id, now);
+            i += 1;
+        }
+        for id in std::mem::take(&mut self.touched) {
+            self.collect_output(id);
+        }
+    }
+
+    /// Moves a connection's outgoing datagrams to the driver's queue, learning the
+    /// flows our own connectivity checks open.
+    pub fn collect_output(&mut self, id: ConnId) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        conn.touched = false;
+        while let Some(msg) = conn.pc.poll_write() {
+            let flow = (msg.transport.transport_protocol, msg.transport.peer_addr);
+            if !self.by_flow.contains_key(&flow) {
+                self.by_flow.insert(flow, id);
+                conn.flows.push(flow);
+            }
+            self.out.push((flow, msg.message));
+        }
+    }
+
+    pub fn new_conn(
+        &mut self,
+        owner: &ParticipantId,
+        kind: PcKind,
+        now: Instant,
+    ) -> Result<ConnId, SfuError> {
+        let ufrag = random_token(16);
+        let pwd = random_token(32);
+        let role = match kind {
+            PcKind::Publish => Role::Publish,
+            PcKind::Subscribe => Role::Subscribe,
+        };
+        let pc = engine::build_pc(role, &ufrag, &pwd, &self.candidates, now)?;
+        let id = self.next_conn;
+        self.next_conn += 1;
+        self.by_ufrag.insert(ufrag.clone(), id);
+        self.conns.insert(
+            id,
+            Conn {
+                pc,
+                owner: owner.clone(),
+                kind,
+                ufrag,
+                flows: Vec::new(),
+                in_tracks: HashMap::new(),
+                touched: false,
+                connected: false,
+            },
+        );
+        Ok(id)
+    }
+
+    /// Closes a connection (DTLS close_notify is queued for the driver) and forgets it.
+    pub fn close_conn(&mut self, id: ConnId) {
+        let Some(mut conn) = self.conns.remove(&id) else {
+            return;
+        };
+        if let Err(e) = conn.pc.close() {
+            debug!(error = %e, "closing connection");
+        }
+        while let Some(msg) = conn.pc.poll_write() {
+            let flow = (msg.transport.transport_protocol, msg.transport.peer_addr);
+            self.out.push((flow, msg.message));
+        }
+        self.by_ufrag.remove(&conn.ufrag);
+        for flow in conn.flows {
+            if self.by_flow.get(&flow) == Some(&id) {
+                self.by_flow.remove(&flow);
+            }
+        }
+        self.touched.retain(|t| *t != id);
+    }
+
+    pub fn join(
+        &mut self,
+        room: RoomId,
+        participant: ParticipantId,
+        events: UnboundedSender<SfuEvent>,
+        now: Instant,
+    ) -> Result<(), SfuError> {
+        if self.participants.contains_key(&participant) {
+            return Err(SfuError::AlreadyJoined(participant));
+        }
+        let members = self.rooms.entry(room.clone()).or_default();
+        if members.len() >= self.config.max_participants_per_room {
+            let max = self.config.max_participants_per_room;
+            if members.is_empty() {
+                self.rooms.remove(&room);
+            }
+            return Err(SfuError::RoomFull { room, max });
+        }
+        members.push(participant.clone());
+        self.participants.insert(
+            participant.clone(),
+            Participant {
+                room,
+                events,
+                publish: None,
+                subscribe: None,
+                specs: Vec::new(),
+                subs: HashMap::new(),
+                offer_outstanding: false,
+                renegotiate_pending: false,
+            },
+        );
+        self.renegotiate(&participant, now);
+        Ok(())
+    }
+
+    pub fn leave(&mut self, participant: &ParticipantId, now: Instant) {
+        let Some(p) = self.participants.remove(participant) else {
+            return;
+        };
+        if let Some(members) = self.rooms.get_mut(&p.room) {
+            members.retain(|m| m != participant);
+            if members.is_empty() {
+                self.rooms.remove(&p.room);
+            }
+        }
+        for track in p.subs.keys() {
+            if let Some(t) = self.published.get_mut(track) {
+                t.subscribers.retain(|s| s != participant);
+            }
+        }
+        let own: Vec<TrackId> = self
+            .published
+            .iter()
+            .filter(|(_, t)| &t.owner == participant)
+            .map(|(id, _)| id.clone())
+            .collect();
+        let had_live = own
+            .iter()
+            .any(|id| self.published.get(id).is_some_and(|t| t.live));
+        for id in own {
+            self.published.remove(&id);
+        }
+        for id in [p.publish, p.subscribe].into_iter().flatten() {
+            self.close_conn(id);
+        }
+        if had_live {
+            self.renegotiate_room(&p.room, None, now);
+        }
+    }
+
+    pub fn renegotiate_room(&mut self, room: &RoomId, except: Option<&ParticipantId>, now: Instant) {
+        let members = self.rooms.get(room).cloned().unwrap_or_default();
+        for m in members.iter().filter(|m| Some(*m) != except) {
+            self.renegotiate(m, now);
+        }
+    }
+
+    pub fn remote_candidate(
+        &mut self,
+        participant: &ParticipantId,
+        kind: PcKind,
+        candidate: IceCandidate,
+    ) -> Result<(), SfuError> {
+        let p = self
+            .participants
+            .get(participant)
+            .ok_or_else(|| SfuError::UnknownParticipant(participant.clone()))?;
+        let conn = match kind {
+            PcKind::Publish => p.publish,
+            PcKind::Subscribe => p.subscribe,
+        };
+        let value = candidate.candidate.trim();
+        let Some(conn) = conn.and_then(|id| self.conns.get_mut(&id)) else {
+            debug!(%participant, "candidate before the connection exists; ignored");
+            return Ok(());
+        };
+        if value.is_empty() {
+            return Ok(()); // end-of-candidates
+        }
+        conn.pc
+            .add_remote_candidate(rtc::peer_connection::transport::RTCIceCandidateInit {
+                candidate: value.to_owned(),
+                sdp_mid: candidate.sdp_mid,
+                sdp_mline_index: candidate.sdp_m_line_index,
+                ..Default::default()
+            })
+            .map_err(|e| SfuError::InvalidCandidate(e.to_string()))
+    }
+
+    pub fn stats(&self) -> SfuStats {
+        SfuStats {
+            rooms: self.rooms.len(),
+            participants: self.participants.len(),
+            connections: self.conns.len(),
+            published_tracks: self.published.len(),
+            ..self.stats.clone()
+        }
+    }
+
+    pub fn shutdown(&mut self) {
+        let ids: Vec<ConnId> = self.conns.keys().copied().collect();
+        for id in ids {
+            self.close_conn(id);
+        }
+        self.participants.clear();
+        self.rooms.clear();
+        self.published.clear();
+    }
+}
+
+fn announced_ips(config: &SfuConfig, bound: SocketAddr) -> Vec<IpAddr> {
+    let mut ips = config.announce_ips.clone();
+    let loopback = IpAddr::from([127, 0, 0, 1]);
+    if ips.is_empty() && !bound.ip().is_unspecified() {
+        ips.push(bound.ip());
+    }
+    // The browser tests run on loopback: always offer it when it can reach us.
+    if (bound.ip().is_unspecified() || bound.ip().is_loopback()) && !ips.contains(&loopback) {
+        ips.push(loopback);
+    }
+    ips
+}
+
+pub fn random_token(len: usize) -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_is_announced_when_bound_to_any_or_loopback() {
+        let mut c = SfuConfig::default();
+        let any = SocketAddr::from(([0, 0, 0, 0], 5000));
+        assert_eq!(announced_ips(&c, any), vec![IpAddr::from([127, 0, 0, 1])]);
+        c.announce_ips = vec![IpAddr::from([10, 1, 2, 3])];
+        assert_eq!(
+            announced_ips(&c, any),
+            vec![IpAddr::from([10, 1, 2, 3]), IpAddr::from([127, 0, 0, 1])]
+        );
+        let lan = SocketAddr::from(([10, 1, 2, 3], 5000));
+        assert_eq!(announced_ips(&c, lan), vec![IpAddr::from([10, 1, 2, 3])]);
+    }
+}

@@ -1,0 +1,329 @@
+//! A test participant built on the async `webrtc` crate, talking to the SFU
+//! directly through its handle (no WebSocket): it publishes Opus + VP8 with
+//! synthetic payloads and counts what it receives, per remote participant.
+#![allow(dead_code)]
+
+mod setup;
+
+use bridge_sfu::*;
+use bytes::Bytes;
+use rtc::media::Sample;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionEventHandler, RTCPeerConnectionIceEvent,
+    RTCPeerConnectionState, RTCSessionDescription,
+};
+
+#[derive(Default)]
+pub struct Shared {
+    /// (publisher participant id, "audio"/"video") -> packets received.
+    pub received: Mutex<HashMap<(String, &'static str), u64>>,
+    pub keyframe_requests: AtomicU64,
+    pub pub_state: Mutex<Option<RTCPeerConnectionState>>,
+    pub sub_state: Mutex<Option<RTCPeerConnectionState>>,
+    pub offers: Mutex<Vec<Vec<RemoteTrack>>>,
+    pub failures: Mutex<Vec<String>>,
+}
+
+struct Handler {
+    kind: PcKind,
+    candidates: mpsc::UnboundedSender<IceCandidate>,
+    shared: Arc<Shared>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        if let Ok(init) = event.candidate.to_json() {
+            let _ = self.candidates.send(IceCandidate {
+                candidate: init.candidate,
+                sdp_mid: init.sdp_mid,
+                sdp_m_line_index: init.sdp_mline_index,
+            });
+        }
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        let slot = match self.kind {
+            PcKind::Publish => &self.shared.pub_state,
+            PcKind::Subscribe => &self.shared.sub_state,
+        };
+        *slot.lock().unwrap() = Some(state);
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            let from = track.stream_id().await.to_string();
+            let kind = match track.kind().await {
+                RtpCodecKind::Audio => "audio",
+                _ => "video",
+            };
+            while let Some(ev) = track.poll().await {
+                match ev {
+                    TrackRemoteEvent::OnRtpPacket(_) => {
+                        *shared
+                            .received
+                            .lock()
+                            .unwrap()
+                            .entry((from.clone(), kind))
+                            .or_default() += 1;
+                    }
+                    TrackRemoteEvent::OnEnded => break,
+                    _ => {}
+                }
+            }
+        });
+    }
+}
+
+pub struct Client {
+    pub id: ParticipantId,
+    pub shared: Arc<Shared>,
+    pub_pc: Arc<dyn PeerConnection>,
+    sub_pc: Arc<dyn PeerConnection>,
+    stop: Arc<AtomicBool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Forwards a connection's local candidates to the SFU, starting when `go` fires.
+fn forward_candidates(
+    sfu: SfuHandle,
+    id: ParticipantId,
+    kind: PcKind,
+    mut rx: mpsc::UnboundedReceiver<IceCandidate>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        while let Some(c) = rx.recv().await {
+            let _ = sfu.remote_candidate(&id, kind, c).await;
+        }
+    })
+}
+
+fn local_track(kind: RtpCodecKind, codec: RTCRtpCodec, id: &str) -> (Arc<TrackLocalStaticSample>, u32) {
+    let ssrc = rand::random::<u32>();
+    let track = MediaStreamTrack::new(
+        "client-stream".to_owned(),
+        id.to_owned(),
+        id.to_owned(),
+        kind,
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters {
+                ssrc: Some(ssrc),
+                ..Default::default()
+            },
+            codec,
+            ..Default::default()
+        }],
+    );
+    (Arc::new(TrackLocalStaticSample::new(Instant::now(), track).unwrap()), ssrc)
+}
+
+impl Client {
+    /// Joins `room`, publishes microphone + camera, answers every subscribe offer.
+    pub async fn join(sfu: &SfuHandle, room: &str, id: &str) -> Client {
+        let id = ParticipantId::from(id);
+        let shared = Arc::new(Shared::default());
+        let mut tasks = Vec::new();
+        let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
+        sfu.join(RoomId::from(room), id.clone(), ev_tx).await.unwrap();
+
+        let (sub_c_tx, sub_c_rx) = mpsc::unbounded_channel();
+        let sub_pc = setup::build_pc(Arc::new(Handler {
+            kind: PcKind::Subscribe,
+            candidates: sub_c_tx,
+            shared: shared.clone(),
+        }))
+        .await;
+        tasks.push(forward_candidates(sfu.clone(), id.clone(), PcKind::Subscribe, sub_c_rx));
+
+        // Subscribe offers are answered in order as they come.
+        {
+            let (sfu, id, sub_pc, shared) = (sfu.clone(), id.clone(), sub_pc.clone(), shared.clone());
+            tasks.push(tokio::spawn(async move {
+                while let Some(ev) = ev_rx.recv().await {
+                    if let SfuEvent::SubscribeOffer { sdp, tracks } = ev {
+                        shared.offers.lock().unwrap().push(tracks);
+                        let res = async {
+                            sub_pc
+                                .set_remote_description(RTCSessionDescription::offer(sdp)?)
+                                .await?;
+                            let answer = sub_pc.create_answer(None).await?;
+                            sub_pc.set_local_description(answer).await?;
+                            Ok::<_, webrtc::error::Error>(sub_pc.local_description().await)
+                        }
+                        .await;
+                        match res {
+                            Ok(Some(answer)) => {
+                                if let Err(e) = sfu.subscribe_answer(&id, answer.sdp).await {
+                                    shared.failures.lock().unwrap().push(format!("{e}"));
+                                }
+                            }
+                            other => shared
+                                .failures
+                                .lock()
+                                .unwrap()
+                                .push(format!("answering: {:?}", other.err())),
+                        }
+                    }
+                }
+            }));
+        }
+
+        let (pub_c_tx, pub_c_rx) = mpsc::unbounded_channel();
+        let pub_pc = setup::build_pc(Arc::new(Handler {
+            kind: PcKind::Publish,
+            candidates: pub_c_tx,
+            shared: shared.clone(),
+        }))
+        .await;
+        let (audio, audio_ssrc) = local_track(RtpCodecKind::Audio, setup::opus_codec(), "mic");
+        let (video, video_ssrc) = local_track(RtpCodecKind::Video, setup::vp8_codec(), "cam");
+        let mut specs = Vec::new();
+        for (track, source) in [
+            (audio.clone(), TrackSource::Microphone),
+            (video.clone(), TrackSource::Camera),
+        ] {
+            let tr = pub_pc
+                .add_transceiver_from_track(
+                    track as Arc<dyn TrackLocal>,
+                    Some(RTCRtpTransceiverInit {
+                        direction: RTCRtpTransceiverDirection::Sendonly,
+                        streams: vec![],
+                        send_encodings: vec![],
+                    }),
+                )
+                .await
+                .unwrap();
+            specs.push((tr, source));
+        }
+        let offer = pub_pc.create_offer(None).await.unwrap();
+        pub_pc.set_local_description(offer).await.unwrap();
+        let sdp = pub_pc.local_description().await.unwrap().sdp;
+        let mut tracks = Vec::new();
+        for (tr, source) in &specs {
+            let mid = tr.mid().await.unwrap().unwrap();
+            tracks.push(TrackSpec { mid, source: *source });
+        }
+        let answer = sfu.publish_offer(&id, sdp, tracks).await.unwrap();
+        pub_pc
+            .set_remote_description(RTCSessionDescription::answer(answer).unwrap())
+            .await
+            .unwrap();
+        tasks.push(forward_candidates(sfu.clone(), id.clone(), PcKind::Publish, pub_c_rx));
+
+        let stop = Arc::new(AtomicBool::new(false));
+        tasks.push(tokio::spawn(send_media(
+            shared.clone(),
+            stop.clone(),
+            audio,
+            audio_ssrc,
+            video,
+            video_ssrc,
+        )));
+        Client {
+            id,
+            shared,
+            pub_pc,
+            sub_pc,
+            stop,
+            tasks,
+        }
+    }
+
+    pub fn received(&self, from: &Client, kind: &'static str) -> u64 {
+        let r = self.shared.received.lock().unwrap();
+        r.get(&(from.id.0.clone(), kind)).copied().unwrap_or(0)
+    }
+
+    pub fn failures(&self) -> Vec<String> {
+        self.shared.failures.lock().unwrap().clone()
+    }
+
+    pub async fn close(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.pub_pc.close().await;
+        let _ = self.sub_pc.close().await;
+        for t in self.tasks {
+            t.abort();
+        }
+    }
+}
+
+async fn send_media(
+    shared: Arc<Shared>,
+    stop: Arc<AtomicBool>,
+    audio: Arc<TrackLocalStaticSample>,
+    audio_ssrc: u32,
+    video: Arc<TrackLocalStaticSample>,
+    video_ssrc: u32,
+) {
+    while *shared.pub_state.lock().unwrap() != Some(RTCPeerConnectionState::Connected) {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Count keyframe requests reaching the publisher.
+    {
+        let (video, shared, stop) = (video.clone(), shared.clone(), stop.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                match video.poll().await {
+                    Some(TrackLocalEvent::OnRtcpPacket(_)) => {
+                        shared.keyframe_requests.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Some(_) => {}
+                    None => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        });
+    }
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let mut n: u64 = 0;
+    while !stop.load(Ordering::Relaxed) {
+        tick.tick().await;
+        let sample = Sample {
+            data: Bytes::from(vec![0xF8u8; 80]),
+            duration: Duration::from_millis(20),
+            ..Sample::new(Instant::now())
+        };
+        let _ = audio.sample_writer(audio_ssrc, setup::OPUS_PT).write_sample(&sample).await;
+        if n % 2 == 0 {
+            // ~25 fps of 3 kB synthetic frames (several packets each).
+            let mut frame = vec![0u8; 3000];
+            frame[0] = if n % 100 == 0 { 0x10 } else { 0x11 };
+            let sample = Sample {
+                data: Bytes::from(frame),
+                duration: Duration::from_millis(40),
+                ..Sample::new(Instant::now())
+            };
+            let _ = video.sample_writer(video_ssrc, setup::VP8_PT).write_sample(&sample).await;
+        }
+        n += 1;
+    }
+}
+
+/// Polls `f` every 50 ms until it is true or `timeout` passes.
+pub async fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + timeout;
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    f()
+}

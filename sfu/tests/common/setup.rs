@@ -1,0 +1,185 @@
+//! (Adapted from tests/src/rtc_setup.rs.) How the test clients build their `webrtc` peer connections: Opus + VP8 (+ H.264 so
+//! a browser's stream can be received), the audio-level extension, NACK and RTCP
+//! reports, keyframe requests handed to the application, loopback-only UDP, no mDNS.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rtc::ice::mdns::MulticastDnsMode;
+use rtc::ice::network_type::NetworkType;
+use rtc::interceptor::{Attribute, Interceptor, Packet, Slot, StreamInfo, TaggedPacket};
+use rtc::peer_connection::configuration::interceptor_registry::{
+    configure_nack, configure_rtcp_reports,
+};
+use rtc::peer_connection::configuration::media_engine::{
+    MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine,
+};
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
+};
+use rtc::sansio::Protocol;
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
+    Registry, SettingEngineBuilder,
+};
+
+pub const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+pub const OPUS_PT: u8 = 111;
+pub const VP8_PT: u8 = 96;
+
+pub fn opus_codec() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_OPUS.to_owned(),
+        clock_rate: 48_000,
+        channels: 2,
+        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+        rtcp_feedback: vec![],
+    }
+}
+
+fn video_feedback() -> Vec<RTCPFeedback> {
+    [("nack", ""), ("nack", "pli"), ("ccm", "fir")]
+        .into_iter()
+        .map(|(t, p)| RTCPFeedback {
+            typ: t.to_owned(),
+            parameter: p.to_owned(),
+        })
+        .collect()
+}
+
+pub fn vp8_codec() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_VP8.to_owned(),
+        clock_rate: 90_000,
+        channels: 0,
+        sdp_fmtp_line: String::new(),
+        rtcp_feedback: video_feedback(),
+    }
+}
+
+/// No RTX on purpose: retransmissions then come on the original SSRC, so a repaired gap
+/// is visible as repaired in the sequence accounting.
+fn media_engine() -> webrtc::error::Result<MediaEngine> {
+    let mut m = MediaEngine::default();
+    m.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: opus_codec(),
+            payload_type: OPUS_PT,
+        },
+        RtpCodecKind::Audio,
+    )?;
+    m.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: vp8_codec(),
+            payload_type: VP8_PT,
+        },
+        RtpCodecKind::Video,
+    )?;
+    m.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: RTCRtpCodec {
+                mime_type: MIME_TYPE_H264.to_owned(),
+                clock_rate: 90_000,
+                channels: 0,
+                sdp_fmtp_line:
+                    "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+                        .to_owned(),
+                rtcp_feedback: video_feedback(),
+            },
+            payload_type: 102,
+        },
+        RtpCodecKind::Video,
+    )?;
+    m.register_header_extension(
+        RTCRtpHeaderExtensionCapability {
+            uri: AUDIO_LEVEL_URI.to_owned(),
+        },
+        RtpCodecKind::Audio,
+        None,
+    )?;
+    Ok(m)
+}
+
+/// Builds one peer connection bound to one loopback UDP socket.
+pub async fn build_pc(handler: Arc<dyn PeerConnectionEventHandler>) -> Arc<dyn PeerConnection> {
+    let mut media = media_engine().unwrap();
+    let registry = configure_nack(Registry::new(), &mut media);
+    let registry = configure_rtcp_reports(registry);
+    // Application-most, so the other interceptors have seen all inbound RTCP first.
+    let registry = registry.with(Slot::from(14_000), KeyframeRequestForwarder::default());
+    let settings = SettingEngineBuilder::new()
+        .with_include_loopback_candidate(true)
+        .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+        .with_network_types(vec![NetworkType::Udp4])
+        .build();
+    let pc = PeerConnectionBuilder::new()
+        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_media_engine(media)
+        .with_interceptor_registry(registry)
+        .with_setting_engine(settings)
+        .with_handler(handler)
+        .with_udp_addrs(vec!["127.0.0.1:0"])
+        .build()
+        .await
+        .unwrap();
+    Arc::new(pc)
+}
+
+/// Marks inbound PLI/FIR for the application (the chain swallows inbound RTCP
+/// otherwise), so a publisher can answer a keyframe request; drops other RTCP here.
+#[derive(Default)]
+struct KeyframeRequestForwarder {
+    read: VecDeque<TaggedPacket>,
+    write: VecDeque<TaggedPacket>,
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestForwarder {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = rtc::shared::error::Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+        if let Packet::Rtcp(packets) = &msg.message.packet {
+            let requests: Vec<Box<dyn rtc::rtcp::Packet>> = packets
+                .iter()
+                .filter(|p| {
+                    let any = p.as_any();
+                    any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
+                })
+                .cloned()
+                .collect();
+            if requests.is_empty() {
+                return Ok(());
+            }
+            msg.message.packet = Packet::Rtcp(requests);
+            msg.message.add(Attribute::DeliverToApplication);
+        }
+        self.read.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<Self::Rout> {
+        self.read.pop_front()
+    }
+
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        self.write.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<Self::Wout> {
+        self.write.pop_front()
+    }
+}
+
+impl Interceptor for KeyframeRequestForwarder {
+    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
+}

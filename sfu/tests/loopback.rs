@@ -1,0 +1,188 @@
+//! The SFU on 127.0.0.1:0 with real WebRTC clients (the async `webrtc` crate)
+//! connected through the handle: everyone hears and sees everyone else, garbage on
+//! the media port changes nothing, and leaving frees all state.
+
+mod common;
+
+use bridge_sfu::*;
+use common::{Client, wait_until};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+async fn start() -> SfuHandle {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_test_writer()
+        .try_init();
+    Sfu::start(SfuConfig {
+        udp_bind: "127.0.0.1:0".parse().unwrap(),
+        tcp_bind: Some("127.0.0.1:0".parse().unwrap()),
+        ..SfuConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// Random bytes, RTP-looking bytes and STUN binding requests naming unknown ufrags.
+async fn spray_garbage(to: SocketAddr, rounds: usize) {
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    for i in 0..rounds {
+        let mut junk: Vec<u8> = (0..(i % 300) + 1).map(|_| rand::random::<u8>()).collect();
+        if i % 3 == 1 {
+            junk[0] = 0x80; // looks like RTP
+        }
+        let _ = sock.send_to(&junk, to).await;
+        let mut stun = vec![0x00, 0x01, 0x00, 0x0C, 0x21, 0x12, 0xA4, 0x42];
+        stun.extend_from_slice(&[9u8; 12]);
+        stun.extend_from_slice(&[0x00, 0x06, 0x00, 0x08]);
+        stun.extend_from_slice(b"nobody:x");
+        let _ = sock.send_to(&stun, to).await;
+    }
+}
+
+fn all_received(clients: &[Client], min: u64) -> bool {
+    clients.iter().all(|me| {
+        clients.iter().filter(|o| o.id != me.id).all(|o| {
+            me.received(o, "audio") >= min && me.received(o, "video") >= min
+        })
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_clients_exchange_audio_and_video_despite_garbage() {
+    let sfu = start().await;
+    spray_garbage(sfu.udp_addr(), 200).await;
+
+    let mut clients = Vec::new();
+    for name in ["alice", "bob", "carol"] {
+        clients.push(Client::join(&sfu, "room-1", name).await);
+        // Garbage while connections are being set up.
+        spray_garbage(sfu.udp_addr(), 50).await;
+    }
+    let ok = wait_until(Duration::from_secs(20), || all_received(&clients, 20)).await;
+    let report: Vec<_> = clients
+        .iter()
+        .map(|c| (c.id.0.clone(), c.shared.received.lock().unwrap().clone(), c.failures()))
+        .collect();
+    assert!(ok, "not everyone received everyone: {report:#?}\n{:?}", sfu.stats().await);
+
+    // Garbage while media flows does not stop it.
+    let before: Vec<u64> = clients.iter().map(|c| c.received(&clients[0], "video")).collect();
+    spray_garbage(sfu.udp_addr(), 500).await;
+    let baseline = before.clone();
+    let ok = wait_until(Duration::from_secs(10), || {
+        clients[1..]
+            .iter()
+            .zip(&baseline[1..])
+            .all(|(c, b)| c.received(&clients[0], "video") >= b + 50)
+    })
+    .await;
+    assert!(ok, "media stopped after garbage");
+
+    let stats = sfu.stats().await;
+    for c in &clients {
+        let kf = c.shared.keyframe_requests.load(std::sync::atomic::Ordering::Relaxed);
+        eprintln!("{}: {:?} keyframe requests {kf}", c.id, c.shared.received.lock().unwrap());
+    }
+    eprintln!("{stats:?}");
+    assert_eq!(stats.rooms, 1);
+    assert_eq!(stats.participants, 3);
+    assert_eq!(stats.published_tracks, 6);
+    assert_eq!(stats.connections, 6);
+    assert!(stats.dropped_datagrams >= 1000, "{stats:?}");
+    assert!(stats.packets_forwarded > stats.packets_in, "{stats:?}");
+    // Every subscriber asked for a keyframe on joining, yet the aggregation keeps
+    // what reaches each publisher to about one per second.
+    for c in &clients {
+        let kf = c.shared.keyframe_requests.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(kf <= 30, "{} got {kf} keyframe requests", c.id);
+    }
+    for c in &clients {
+        assert!(c.failures().is_empty(), "{}: {:?}", c.id, c.failures());
+    }
+
+    // Carol leaves: the others get an offer without her tracks.
+    let carol = clients.pop().unwrap();
+    let carol_id = carol.id.clone();
+    sfu.leave(&carol_id).await;
+    carol.close().await;
+    let ok = wait_until(Duration::from_secs(10), || {
+        clients.iter().all(|c| {
+            c.shared.offers.lock().unwrap().last().is_some_and(|tracks| {
+                tracks.len() == 2 && tracks.iter().all(|t| t.participant_id != carol_id)
+            })
+        })
+    })
+    .await;
+    assert!(ok, "no renegotiation without carol");
+
+    for c in clients {
+        sfu.leave(&c.id).await;
+        sfu.leave(&c.id).await; // idempotent
+        c.close().await;
+    }
+    let stats = sfu.stats().await;
+    assert_eq!(
+        (stats.rooms, stats.participants, stats.connections, stats.published_tracks),
+        (0, 0, 0, 0),
+        "{stats:?}"
+    );
+    sfu.shutdown().await;
+    assert_eq!(sfu.stats().await, SfuStats::default());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joining_and_leaving_many_frees_everything() {
+    let sfu = start().await;
+    let mut clients = Vec::new();
+    for i in 0..6 {
+        clients.push(Client::join(&sfu, &format!("room-{}", i % 2), &format!("p{i}")).await);
+    }
+    // Wait until media flows in both rooms (tracks live, subscriptions made).
+    let ok = wait_until(Duration::from_secs(20), || {
+        clients[0].received(&clients[2], "video") > 0 && clients[1].received(&clients[3], "video") > 0
+    })
+    .await;
+    assert!(ok);
+    // Nobody hears across rooms.
+    assert_eq!(clients[0].received(&clients[1], "audio"), 0);
+    let stats = sfu.stats().await;
+    assert_eq!((stats.rooms, stats.participants, stats.connections), (2, 6, 12));
+
+    // Leave in an order that leaves offers outstanding for the rest.
+    for c in clients {
+        sfu.leave(&c.id).await;
+        c.close().await;
+    }
+    let stats = sfu.stats().await;
+    assert_eq!(
+        (stats.rooms, stats.participants, stats.connections, stats.published_tracks),
+        (0, 0, 0, 0),
+        "{stats:?}"
+    );
+    // Unknown participants get typed errors, not panics.
+    let ghost = ParticipantId::from("ghost");
+    assert_eq!(
+        sfu.publish_offer(&ghost, "v=0".into(), vec![]).await,
+        Err(SfuError::UnknownParticipant(ghost.clone()))
+    );
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    sfu.join("r".into(), ghost.clone(), tx.clone()).await.unwrap();
+    assert_eq!(
+        sfu.join("r".into(), ghost.clone(), tx).await,
+        Err(SfuError::AlreadyJoined(ghost.clone()))
+    );
+    assert!(matches!(
+        sfu.publish_offer(&ghost, "not sdp".into(), vec![]).await,
+        Err(SfuError::InvalidSdp(_))
+    ));
+    assert_eq!(
+        sfu.subscribe_answer(&ghost, "v=0".into()).await,
+        Err(SfuError::UnexpectedAnswer)
+    );
+    sfu.shutdown().await;
+    assert_eq!(sfu.join("r".into(), "x".into(), tokio::sync::mpsc::unbounded_channel().0).await, Err(SfuError::Stopped));
+}

@@ -1,0 +1,281 @@
+//! The thin I/O driver: one task per WebSocket, feeding the socket, the media
+//! plane's events, timers and shutdown into a [`Session`] and carrying out its actions.
+
+use crate::Signaling;
+use crate::messages::{LeaveReason, ServerMsg};
+use crate::session::{Action, Session, close_code, sfu_error};
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use bridge_sfu::{ParticipantId, RoomId, SfuError, SfuEvent};
+use futures_util::stream::SplitSink;
+use futures_util::{SinkExt, StreamExt};
+use std::collections::VecDeque;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
+
+/// How long to wait for the client's close frame after ours, so the socket ends
+/// cleanly instead of being reset.
+const CLOSE_LINGER: Duration = Duration::from_secs(1);
+
+pub(crate) async fn upgrade(State(sig): State<Signaling>, ws: WebSocketUpgrade) -> Response {
+    let max = sig.inner.config.max_message_bytes;
+    ws.max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| run(sig, socket))
+}
+
+/// Counts live sessions so shutdown can wait for them.
+struct Live(Signaling);
+
+impl Live {
+    fn new(sig: &Signaling) -> Self {
+        sig.inner.sessions.send_modify(|n| *n += 1);
+        Self(sig.clone())
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0
+            .inner
+            .sessions
+            .send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+struct Driver {
+    sig: Signaling,
+    sink: SplitSink<WebSocket, Message>,
+    session: Session,
+    outbox: mpsc::UnboundedSender<ServerMsg>,
+    events: mpsc::UnboundedSender<SfuEvent>,
+    /// Set once the media plane and the roster have us: cleanup must undo it.
+    joined: Option<RoomId>,
+}
+
+enum Flow {
+    Continue,
+    Closed,
+}
+
+async fn run(sig: Signaling, socket: WebSocket) {
+    let _live = Live::new(&sig);
+    let (sink, mut stream) = socket.split();
+    let (outbox, mut outbox_rx) = mpsc::unbounded_channel();
+    let (events, mut events_rx) = mpsc::unbounded_channel();
+    let mut shutdown = sig.inner.shutdown.subscribe();
+    let id = ParticipantId(format!("p-{}", uuid::Uuid::new_v4().simple()));
+    let session = Session::new(sig.inner.config.clone(), id, Instant::now());
+    let mut d = Driver {
+        sig,
+        sink,
+        session,
+        outbox,
+        events,
+        joined: None,
+    };
+    loop {
+        let deadline = d
+            .session
+            .next_deadline()
+            .map(tokio::time::Instant::from_std)
+            .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+        let actions = tokio::select! {
+            frame = stream.next() => match frame {
+                Some(Ok(Message::Text(text))) => {
+                    tracing::trace!(participant = %d.session.participant_id(), "<- {}", text.as_str());
+                    let key = &d.sig.inner.key;
+                    d.session.on_text(text.as_str(), Instant::now(), unix_now(), key)
+                }
+                Some(Ok(Message::Binary(_))) => d.session.on_binary(Instant::now()),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+                    d.session.on_activity(Instant::now());
+                    Vec::new()
+                }
+                Some(Ok(Message::Close(_))) | None => {
+                    d.session.on_disconnect();
+                    break;
+                }
+                Some(Err(e)) => {
+                    d.read_failed(&e).await;
+                    break;
+                }
+            },
+            Some(msg) = outbox_rx.recv() => vec![Action::Send(msg)],
+            Some(event) = events_rx.recv() => d.session.on_sfu_event(event),
+            _ = tokio::time::sleep_until(deadline) => d.session.on_tick(Instant::now()),
+            // The guard `wait_for` returns is not `Send`: drop it inside.
+            () = async { drop(shutdown.wait_for(|stop| *stop).await) } => d.session.on_shutdown(),
+        };
+        if let Flow::Closed = d.execute(actions).await {
+            // Leave the room at once, then let the client answer our close frame
+            // (ignoring whatever else it says) so the socket ends without a reset.
+            d.cleanup().await;
+            let _ = tokio::time::timeout(CLOSE_LINGER, async {
+                while let Some(Ok(m)) = stream.next().await {
+                    if matches!(m, Message::Close(_)) {
+                        break;
+                    }
+                }
+            })
+            .await;
+            break;
+        }
+    }
+    d.cleanup().await;
+}
+
+impl Driver {
+    async fn execute(&mut self, actions: Vec<Action>) -> Flow {
+        let mut queue: VecDeque<Action> = actions.into();
+        while let Some(action) = queue.pop_front() {
+            match action {
+                Action::Send(msg) => {
+                    if self.send(&msg).await.is_err() {
+                        self.session.on_disconnect();
+                        return Flow::Closed;
+                    }
+                }
+                Action::Join { room, participant } => {
+                    let result = self.join(room, participant).await;
+                    queue.extend(self.session.join_done(result));
+                }
+                Action::PublishOffer { sdp, tracks } => {
+                    let sources: Vec<_> = tracks.iter().map(|t| t.source).collect();
+                    let id = self.session.participant_id().clone();
+                    let reply = match self.sig.inner.media.publish_offer(&id, sdp, tracks).await {
+                        Ok(sdp) => {
+                            if let Some(room) = &self.joined {
+                                self.sig.inner.roster.keep_sources(room, &id, &sources);
+                            }
+                            ServerMsg::PublishAnswer { sdp }
+                        }
+                        Err(e) => sfu_error(&e, "publish_offer"),
+                    };
+                    queue.push_back(Action::Send(reply));
+                }
+                Action::SubscribeAnswer { sdp } => {
+                    let id = self.session.participant_id().clone();
+                    if let Err(e) = self.sig.inner.media.subscribe_answer(&id, sdp).await {
+                        queue.push_back(Action::Send(sfu_error(&e, "subscribe_answer")));
+                    }
+                }
+                Action::Candidate { pc, candidate } => {
+                    let id = self.session.participant_id().clone();
+                    if let Err(e) = self
+                        .sig
+                        .inner
+                        .media
+                        .remote_candidate(&id, pc, candidate)
+                        .await
+                    {
+                        queue.push_back(Action::Send(sfu_error(&e, "candidate")));
+                    }
+                }
+                Action::Mute { source, muted } => {
+                    if let Some(room) = &self.joined {
+                        let id = self.session.participant_id();
+                        self.sig.inner.roster.set_muted(room, id, source, muted);
+                    }
+                }
+                Action::TrackLive { track_id, source } => {
+                    if let Some(room) = &self.joined {
+                        let id = self.session.participant_id();
+                        self.sig.inner.roster.track_live(room, id, track_id, source);
+                    }
+                }
+                Action::Close { bye, code } => {
+                    let _ = self.send(&ServerMsg::Bye { reason: bye }).await;
+                    let frame = CloseFrame {
+                        code,
+                        reason: format!("{bye:?}").to_lowercase().into(),
+                    };
+                    let _ = self.sink.send(Message::Close(Some(frame))).await;
+                    return Flow::Closed;
+                }
+            }
+        }
+        Flow::Continue
+    }
+
+    async fn join(
+        &mut self,
+        room: RoomId,
+        participant: crate::messages::ParticipantInfo,
+    ) -> Result<
+        (
+            RoomId,
+            crate::messages::ParticipantInfo,
+            Vec<crate::messages::ParticipantInfo>,
+        ),
+        SfuError,
+    > {
+        let inner = &self.sig.inner;
+        let id = participant.id.clone();
+        inner
+            .media
+            .join(room.clone(), id.clone(), self.events.clone())
+            .await?;
+        let max = inner.config.max_participants_per_room;
+        match inner
+            .roster
+            .admit(&room, participant.clone(), self.outbox.clone(), max)
+        {
+            Ok(others) => {
+                tracing::info!(%room, participant = %id, name = %participant.name, role = %participant.role, "joined");
+                self.joined = Some(room.clone());
+                Ok((room, participant, others))
+            }
+            Err(full) => {
+                inner.media.leave(&id).await;
+                Err(SfuError::RoomFull {
+                    room,
+                    max: full.max,
+                })
+            }
+        }
+    }
+
+    async fn send(&mut self, msg: &ServerMsg) -> Result<(), axum::Error> {
+        // Serializing our own enum cannot fail; an error here would be a bug, reported
+        // to the client as `internal` rather than a panic.
+        let text = serde_json::to_string(msg).unwrap_or_else(|e| {
+            format!(r#"{{"type":"error","code":"internal","message":"serialize: {e}"}}"#)
+        });
+        tracing::trace!(participant = %self.session.participant_id(), "-> {text}");
+        self.sink.send(Message::Text(text.into())).await
+    }
+
+    /// The socket failed: a message over the limit gets close code 1009.
+    async fn read_failed(&mut self, e: &axum::Error) {
+        let text = e.to_string();
+        tracing::debug!(error = %text, "websocket read failed");
+        if text.contains("too long") || text.contains("too big") || text.contains("Space limit") {
+            let frame = CloseFrame {
+                code: close_code::TOO_BIG,
+                reason: "message too big".into(),
+            };
+            let _ = self.sink.send(Message::Close(Some(frame))).await;
+        }
+        self.session.on_disconnect();
+    }
+
+    async fn cleanup(&mut self) {
+        let Some(room) = self.joined.take() else {
+            return;
+        };
+        let id = self.session.participant_id().clone();
+        let reason = self.session.ended().unwrap_or(LeaveReason::Left);
+        self.sig.inner.media.leave(&id).await;
+        self.sig.inner.roster.remove(&room, &id, reason);
+        tracing::info!(%room, participant = %id, ?reason, "left");
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

@@ -1,0 +1,86 @@
+//! Every limit of the signaling layer, in one place. docs/protocol.md documents the
+//! same numbers; `joined.limits` tells them to each client.
+
+use crate::messages::Limits;
+use std::time::Duration;
+
+/// Largest WebSocket message (and frame) accepted; larger closes with 1009.
+/// A browser publish offer with three simulcast video layers is about 10 KiB.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Sustained client message rate (token bucket refill per second).
+pub const MESSAGES_PER_SECOND: u32 = 50;
+/// Token bucket size: a burst of trickled candidates fits easily.
+pub const MESSAGE_BURST: u32 = 100;
+/// The first message (`join`) must arrive within this time of the upgrade.
+pub const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a client should send `ping`.
+pub const PING_INTERVAL: Duration = Duration::from_secs(5);
+/// A joined session silent for this long is closed and its participant removed.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long shutdown waits for sessions to say `bye` and close.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The limits of one signaling server. Defaults are the protocol's numbers; tests
+/// shorten the timeouts.
+#[derive(Debug, Clone)]
+pub struct SignalingConfig {
+    pub max_message_bytes: usize,
+    pub messages_per_second: u32,
+    pub message_burst: u32,
+    pub join_timeout: Duration,
+    pub ping_interval: Duration,
+    pub idle_timeout: Duration,
+    pub shutdown_grace: Duration,
+    /// Usually `SfuConfig::max_participants_per_room`.
+    pub max_participants_per_room: usize,
+    /// Usually `SfuConfig::max_tracks_per_participant`.
+    pub max_tracks_per_participant: usize,
+}
+
+impl Default for SignalingConfig {
+    fn default() -> Self {
+        let sfu = bridge_sfu::SfuConfig::default();
+        Self {
+            max_message_bytes: MAX_MESSAGE_BYTES,
+            messages_per_second: MESSAGES_PER_SECOND,
+            message_burst: MESSAGE_BURST,
+            join_timeout: JOIN_TIMEOUT,
+            ping_interval: PING_INTERVAL,
+            idle_timeout: IDLE_TIMEOUT,
+            shutdown_grace: SHUTDOWN_GRACE,
+            max_participants_per_room: sfu.max_participants_per_room,
+            max_tracks_per_participant: sfu.max_tracks_per_participant,
+        }
+    }
+}
+
+impl SignalingConfig {
+    /// Takes the room and track limits from the media plane's configuration.
+    pub fn for_sfu(sfu: &bridge_sfu::SfuConfig) -> Self {
+        Self {
+            max_participants_per_room: sfu.max_participants_per_room,
+            max_tracks_per_participant: sfu.max_tracks_per_participant,
+            ..Self::default()
+        }
+    }
+
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_message_bytes: self.max_message_bytes,
+            messages_per_second: self.messages_per_second,
+            message_burst: self.message_burst,
+            ping_interval_ms: millis(self.ping_interval),
+            idle_timeout_ms: millis(self.idle_timeout),
+            max_participants: self.max_participants_per_room,
+            max_tracks: self.max_tracks_per_participant,
+        }
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Largest HTTP request body on the other routes (REST API, forms). Uploads, when
+/// they come, get their own larger limit on their own route.
+pub const HTTP_BODY_LIMIT: usize = 1024 * 1024;

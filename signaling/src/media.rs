@@ -1,0 +1,44 @@
+//! What signaling needs from the media plane. `bridge_sfu::SfuHandle` implements it;
+//! tests use a fake, so the protocol can be tested without WebRTC.
+
+use bridge_sfu::{
+    IceCandidate, ParticipantId, PcKind, RoomId, SfuError, SfuEvent, SfuStats, TrackSpec,
+};
+use std::future::Future;
+use std::pin::Pin;
+use tokio::sync::mpsc::UnboundedSender;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+pub trait MediaPlane: Send + Sync + 'static {
+    fn join(
+        &self,
+        room: RoomId,
+        participant: ParticipantId,
+        events: UnboundedSender<SfuEvent>,
+    ) -> BoxFuture<'_, Result<(), SfuError>>;
+
+    fn publish_offer<'a>(
+        &'a self,
+        participant: &'a ParticipantId,
+        sdp: String,
+        tracks: Vec<TrackSpec>,
+    ) -> BoxFuture<'a, Result<String, SfuError>>;
+
+    fn subscribe_answer<'a>(
+        &'a self,
+        participant: &'a ParticipantId,
+        sdp: String,
+    ) -> BoxFuture<'a, Result<(), SfuError>>;
+
+    fn remote_candidate<'a>(
+        &'a self,
+        participant: &'a ParticipantId,
+        pc: PcKind,
+        candidate: IceCandidate,
+    ) -> BoxFuture<'a, Result<(), SfuError>>;
+
+    fn leave<'a>(&'a self, participant: &'a ParticipantId) -> BoxFuture<'a, ()>;
+
+    fn stats(&self) -> BoxFuture<'_, SfuStats>;
+}

@@ -1,0 +1,232 @@
+//! The wire messages of docs/protocol.md, version 1.
+//!
+//! Both enums derive `Serialize` and `Deserialize` so Rust clients (tests, load
+//! generator) can reuse them.
+
+use bridge_sfu::{
+    IceCandidate, ParticipantId, PcKind, RemoteTrack, RoomId, TrackId, TrackSource, TrackSpec,
+};
+use bridge_token::Role;
+use serde::{Deserialize, Serialize};
+
+/// The protocol version this server speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+fn version_one() -> u32 {
+    PROTOCOL_VERSION
+}
+
+/// The `type` values a client may send; anything else gets `unknown_type`.
+pub const CLIENT_TYPES: &[&str] = &[
+    "join",
+    "publish_offer",
+    "subscribe_answer",
+    "candidate",
+    "mute",
+    "leave",
+    "ping",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    Join {
+        #[serde(default = "version_one")]
+        v: u32,
+        /// Absent or empty: `token_missing`.
+        #[serde(default)]
+        token: Option<String>,
+        /// The room of the page the client is on (`/r/ROOM`); if given it must match
+        /// the token's room (`wrong_room`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomId>,
+    },
+    PublishOffer {
+        sdp: String,
+        tracks: Vec<TrackSpec>,
+    },
+    SubscribeAnswer {
+        sdp: String,
+    },
+    Candidate {
+        pc: PcKind,
+        candidate: IceCandidate,
+    },
+    Mute {
+        source: TrackSource,
+        muted: bool,
+    },
+    Leave,
+    Ping,
+}
+
+impl ClientMsg {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ClientMsg::Join { .. } => "join",
+            ClientMsg::PublishOffer { .. } => "publish_offer",
+            ClientMsg::SubscribeAnswer { .. } => "subscribe_answer",
+            ClientMsg::Candidate { .. } => "candidate",
+            ClientMsg::Mute { .. } => "mute",
+            ClientMsg::Leave => "leave",
+            ClientMsg::Ping => "ping",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    Joined {
+        v: u32,
+        participant: ParticipantInfo,
+        room: RoomId,
+        participants: Vec<ParticipantInfo>,
+        limits: Limits,
+    },
+    PublishAnswer {
+        sdp: String,
+    },
+    SubscribeOffer {
+        sdp: String,
+        tracks: Vec<RemoteTrack>,
+    },
+    Candidate {
+        pc: PcKind,
+        candidate: IceCandidate,
+    },
+    ParticipantJoined {
+        participant: ParticipantInfo,
+    },
+    ParticipantLeft {
+        participant_id: ParticipantId,
+        reason: LeaveReason,
+    },
+    TrackPublished {
+        participant_id: ParticipantId,
+        track_id: TrackId,
+        source: TrackSource,
+    },
+    TrackUnpublished {
+        participant_id: ParticipantId,
+        track_id: TrackId,
+        source: TrackSource,
+    },
+    MuteChanged {
+        participant_id: ParticipantId,
+        source: TrackSource,
+        muted: bool,
+    },
+    Pong,
+    Error {
+        code: ErrorCode,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<String>,
+    },
+    Bye {
+        reason: ByeReason,
+    },
+}
+
+impl ServerMsg {
+    pub fn error(code: ErrorCode, message: impl Into<String>, request: Option<&str>) -> Self {
+        ServerMsg::Error {
+            code,
+            message: message.into(),
+            request: request.map(str::to_owned),
+        }
+    }
+}
+
+/// A participant as everyone in the room sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParticipantInfo {
+    pub id: ParticipantId,
+    pub name: String,
+    pub role: Role,
+    pub unit: Option<String>,
+    pub muted: MuteState,
+    pub tracks: Vec<PublishedTrack>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MuteState {
+    pub microphone: bool,
+    pub camera: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedTrack {
+    pub track_id: TrackId,
+    pub source: TrackSource,
+}
+
+/// The limits the server applies to this session, so clients need not hard-code them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    pub max_message_bytes: usize,
+    pub messages_per_second: u32,
+    pub message_burst: u32,
+    pub ping_interval_ms: u64,
+    pub idle_timeout_ms: u64,
+    pub max_participants: usize,
+    pub max_tracks: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaveReason {
+    Left,
+    Timeout,
+    Removed,
+    Shutdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ByeReason {
+    /// The client sent `leave`.
+    Left,
+    /// No message for too long, or no `join` in time.
+    Timeout,
+    /// The join was refused (token, room full); the `error` before says why.
+    Refused,
+    /// A chair or the scheduler removed the participant.
+    Removed,
+    /// The server is stopping.
+    Shutdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadMessage,
+    UnknownType,
+    NotJoined,
+    AlreadyJoined,
+    TokenMissing,
+    TokenInvalid,
+    TokenExpired,
+    WrongRoom,
+    RoomFull,
+    InvalidSdp,
+    InvalidCandidate,
+    TooManyTracks,
+    Forbidden,
+    RateLimited,
+    Internal,
+}
+
+impl ErrorCode {
+    /// From `bridge_token::TokenError::code()`.
+    pub fn from_token_code(code: &str) -> Self {
+        match code {
+            "token_missing" => ErrorCode::TokenMissing,
+            "token_expired" => ErrorCode::TokenExpired,
+            "wrong_room" => ErrorCode::WrongRoom,
+            "token_invalid" => ErrorCode::TokenInvalid,
+            _ => ErrorCode::Internal,
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Who is in which room, and fan-out of roster changes to the members' sessions.
+//!
+//! Held behind one short-lived mutex: every method does a map update and queues
+//! messages on unbounded channels; nothing awaits while holding the lock.
+
+use crate::messages::{LeaveReason, ParticipantInfo, PublishedTrack, ServerMsg};
+use bridge_sfu::{ParticipantId, RoomId, TrackId, TrackSource};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// Where a session receives messages other sessions cause.
+pub type Outbox = UnboundedSender<ServerMsg>;
+
+struct Member {
+    info: ParticipantInfo,
+    outbox: Outbox,
+}
+
+#[derive(Default)]
+struct Room {
+    /// In join order, so every client lists participants the same way.
+    members: Vec<Member>,
+}
+
+impl Room {
+    fn member_mut(&mut self, id: &ParticipantId) -> Option<&mut Member> {
+        self.members.iter_mut().find(|m| &m.info.id == id)
+    }
+
+    /// Sends to every member; `except` skips the subject of the message.
+    fn broadcast(&self, msg: &ServerMsg, except: Option<&ParticipantId>) {
+        for m in &self.members {
+            if Some(&m.info.id) != except {
+                // A closed outbox means that session is ending; it removes itself.
+                let _ = m.outbox.send(msg.clone());
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("room is full ({max} participants)")]
+pub struct RoomFull {
+    pub max: usize,
+}
+
+#[derive(Default)]
+pub struct Roster {
+    rooms: Mutex<HashMap<RoomId, Room>>,
+}
+
+impl Roster {
+    fn with_rooms<T>(&self, f: impl FnOnce(&mut HashMap<RoomId, Room>) -> T) -> T {
+        // A panic elsewhere while holding the lock leaves a consistent map (each
+        // method does a single update), so a poisoned lock is still usable.
+        let mut guard = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    }
+
+    /// Adds `info` to `room` and tells the others; returns everyone else.
+    pub fn admit(
+        &self,
+        room: &RoomId,
+        info: ParticipantInfo,
+        outbox: Outbox,
+        max: usize,
+    ) -> Result<Vec<ParticipantInfo>, RoomFull> {
+        self.with_rooms(|rooms| {
+            let r = rooms.entry(room.clone()).or_default();
+            if r.members.len() >= max {
+                return Err(RoomFull { max });
+            }
+            let others = r.members.iter().map(|m| m.info.clone()).collect();
+            r.broadcast(
+                &ServerMsg::ParticipantJoined {
+                    participant: info.clone(),
+                },
+                None,
+            );
+            r.members.push(Member { info, outbox });
+            Ok(others)
+        })
+    }
+
+    /// Removes a participant: its tracks are unpublished, then it has left.
+    pub fn remove(&self, room: &RoomId, id: &ParticipantId, reason: LeaveReason) {
+        self.with_rooms(|rooms| {
+            let Some(r) = rooms.get_mut(room) else { return };
+            let Some(pos) = r.members.iter().position(|m| &m.info.id == id) else {
+                return;
+            };
+            let gone = r.members.remove(pos);
+            for t in gone.info.tracks {
+                r.broadcast(&unpublished(id, t), None);
+            }
+            r.broadcast(
+                &ServerMsg::ParticipantLeft {
+                    participant_id: id.clone(),
+                    reason,
+                },
+                None,
+            );
+            if r.members.is_empty() {
+                rooms.remove(room);
+            }
+        })
+    }
+
+    /// A track of `id` went live: everyone (the publisher too) hears of it.
+    pub fn track_live(
+        &self,
+        room: &RoomId,
+        id: &ParticipantId,
+        track_id: TrackId,
+        source: TrackSource,
+    ) {
+        self.with_rooms(|rooms| {
+            let Some(r) = rooms.get_mut(room) else { return };
+            let Some(m) = r.member_mut(id) else { return };
+            if m.info.tracks.iter().any(|t| t.track_id == track_id) {
+                return;
+            }
+            m.info.tracks.push(PublishedTrack {
+                track_id: track_id.clone(),
+                source,
+            });
+            r.broadcast(
+                &ServerMsg::TrackPublished {
+                    participant_id: id.clone(),
+                    track_id,
+                    source,
+                },
+                None,
+            );
+        })
+    }
+
+    /// The publisher renegotiated with only `sources`: tracks of other sources ended.
+    pub fn keep_sources(&self, room: &RoomId, id: &ParticipantId, sources: &[TrackSource]) {
+        self.with_rooms(|rooms| {
+            let Some(r) = rooms.get_mut(room) else { return };
+            let Some(m) = r.member_mut(id) else { return };
+            let (kept, ended): (Vec<_>, Vec<_>) = std::mem::take(&mut m.info.tracks)
+                .into_iter()
+                .partition(|t| sources.contains(&t.source));
+            m.info.tracks = kept;
+            for t in ended {
+                r.broadcast(&unpublished(id, t), None);
+            }
+        })
+    }
+
+    /// Records a mute toggle and tells everyone (the sender too, as confirmation).
+    pub fn set_muted(&self, room: &RoomId, id: &ParticipantId, source: TrackSource, muted: bool) {
+        self.with_rooms(|rooms| {
+            let Some(r) = rooms.get_mut(room) else { return };
+            let Some(m) = r.member_mut(id) else { return };
+            match source {
+                TrackSource::Microphone => m.info.muted.microphone = muted,
+                TrackSource::Camera => m.info.muted.camera = muted,
+                TrackSource::Screen => return,
+            }
+            r.broadcast(
+                &ServerMsg::MuteChanged {
+                    participant_id: id.clone(),
+                    source,
+                    muted,
+                },
+                None,
+            );
+        })
+    }
+
+    pub fn participants(&self, room: &RoomId) -> Vec<ParticipantInfo> {
+        self.with_rooms(|rooms| {
+            rooms
+                .get(room)
+                .map(|r| r.members.iter().map(|m| m.info.clone()).collect())
+                .unwrap_or_default()
+        })
+    }
+
+    /// (rooms, participants) for health pages.
+    pub fn counts(&self) -> (usize, usize) {
+        self.with_rooms(|rooms| (rooms.len(), rooms.values().map(|r| r.members.len()).sum()))
+    }
+}
+
+fn unpublished(id: &ParticipantId, t: PublishedTrack) -> ServerMsg {
+    ServerMsg::TrackUnpublished {
+        participant_id: id.clone(),
+        track_id: t.track_id,
+        source: t.source,
+    }
+}

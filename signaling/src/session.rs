@@ -1,0 +1,419 @@
+//! One client's session as a pure state machine: (message, state, now) -> actions.
+//!
+//! The driver ([`crate::handler`]) owns the socket, the clock and the media plane; it
+//! feeds what happens into a [`Session`] and carries out the [`Action`]s it returns.
+
+use crate::limits::SignalingConfig;
+use crate::messages::{
+    ByeReason, CLIENT_TYPES, ClientMsg, ErrorCode, LeaveReason, MuteState, PROTOCOL_VERSION,
+    ParticipantInfo, ServerMsg,
+};
+use crate::rate::TokenBucket;
+use bridge_sfu::{
+    IceCandidate, ParticipantId, PcKind, RoomId, SfuError, SfuEvent, TrackId, TrackSource,
+    TrackSpec,
+};
+use bridge_token::TokenKey;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// WebSocket close codes the server uses (see docs/protocol.md).
+pub mod close_code {
+    /// `leave` honoured.
+    pub const NORMAL: u16 = 1000;
+    /// The server is shutting down.
+    pub const GOING_AWAY: u16 = 1001;
+    /// The join was refused (token, room full).
+    pub const POLICY: u16 = 1008;
+    /// A message over the size limit.
+    pub const TOO_BIG: u16 = 1009;
+    /// No `join` in time, or silent for too long.
+    pub const TIMEOUT: u16 = 4408;
+}
+
+/// What the driver must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Send(ServerMsg),
+    /// Join the media plane and the roster, then call [`Session::join_done`].
+    Join {
+        room: RoomId,
+        participant: ParticipantInfo,
+    },
+    PublishOffer {
+        sdp: String,
+        tracks: Vec<TrackSpec>,
+    },
+    SubscribeAnswer {
+        sdp: String,
+    },
+    Candidate {
+        pc: PcKind,
+        candidate: IceCandidate,
+    },
+    Mute {
+        source: TrackSource,
+        muted: bool,
+    },
+    TrackLive {
+        track_id: TrackId,
+        source: TrackSource,
+    },
+    /// Send `bye`, close the socket with `code`, leave the room (if joined).
+    Close {
+        bye: ByeReason,
+        code: u16,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum State {
+    AwaitingJoin,
+    Joining,
+    Joined { room: RoomId, info: ParticipantInfo },
+    Closed { leave: LeaveReason },
+}
+
+pub struct Session {
+    config: Arc<SignalingConfig>,
+    id: ParticipantId,
+    state: State,
+    bucket: TokenBucket,
+    started: Instant,
+    last_heard: Instant,
+    /// Flood replies are themselves limited: one `rate_limited` error per second.
+    last_rate_error: Option<Instant>,
+}
+
+impl Session {
+    /// `id` is the participant id this session will have once joined.
+    pub fn new(config: Arc<SignalingConfig>, id: ParticipantId, now: Instant) -> Self {
+        let bucket = TokenBucket::new(config.messages_per_second, config.message_burst, now);
+        Self {
+            config,
+            id,
+            state: State::AwaitingJoin,
+            bucket,
+            started: now,
+            last_heard: now,
+            last_rate_error: None,
+        }
+    }
+
+    pub fn participant_id(&self) -> &ParticipantId {
+        &self.id
+    }
+
+    /// The room, once joined.
+    pub fn room(&self) -> Option<&RoomId> {
+        match &self.state {
+            State::Joined { room, .. } => Some(room),
+            _ => None,
+        }
+    }
+
+    /// Set once the session ended: why the participant left.
+    pub fn ended(&self) -> Option<LeaveReason> {
+        match self.state {
+            State::Closed { leave } => Some(leave),
+            _ => None,
+        }
+    }
+
+    /// When [`Session::on_tick`] must next be called.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        match self.state {
+            State::AwaitingJoin | State::Joining => Some(self.started + self.config.join_timeout),
+            State::Joined { .. } => Some(self.last_heard + self.config.idle_timeout),
+            State::Closed { .. } => None,
+        }
+    }
+
+    /// A text frame from the client. `now_unix` (seconds) is for token expiry.
+    pub fn on_text(
+        &mut self,
+        text: &str,
+        now: Instant,
+        now_unix: u64,
+        key: &TokenKey,
+    ) -> Vec<Action> {
+        if matches!(self.state, State::Closed { .. }) {
+            return Vec::new();
+        }
+        self.last_heard = now;
+        if !self.bucket.try_take(now) {
+            let quiet = self
+                .last_rate_error
+                .is_some_and(|t| now.saturating_duration_since(t) < Duration::from_secs(1));
+            if quiet {
+                return Vec::new();
+            }
+            self.last_rate_error = Some(now);
+            return vec![error(
+                ErrorCode::RateLimited,
+                "too many messages; this one was dropped",
+                None,
+            )];
+        }
+        match parse(text) {
+            Ok(msg) => self.on_message(msg, now_unix, key),
+            Err(reply) => vec![*reply],
+        }
+    }
+
+    /// A binary frame: not part of the protocol, but the session goes on.
+    pub fn on_binary(&mut self, now: Instant) -> Vec<Action> {
+        self.last_heard = now;
+        vec![error(
+            ErrorCode::BadMessage,
+            "binary frames are not used; send JSON text",
+            None,
+        )]
+    }
+
+    /// A WebSocket-level ping or pong: counts as a sign of life.
+    pub fn on_activity(&mut self, now: Instant) {
+        self.last_heard = now;
+    }
+
+    fn on_message(&mut self, msg: ClientMsg, now_unix: u64, key: &TokenKey) -> Vec<Action> {
+        let request = msg.type_name();
+        let joined = matches!(self.state, State::Joined { .. });
+        match msg {
+            ClientMsg::Ping => vec![Action::Send(ServerMsg::Pong)],
+            ClientMsg::Join { v, token, room } => match self.state {
+                State::AwaitingJoin => self.join(v, token, room, now_unix, key),
+                _ => vec![error(
+                    ErrorCode::AlreadyJoined,
+                    "this session has already joined",
+                    Some(request),
+                )],
+            },
+            _ if !joined => vec![error(
+                ErrorCode::NotJoined,
+                "send join first",
+                Some(request),
+            )],
+            ClientMsg::Leave => self.close(ByeReason::Left, close_code::NORMAL),
+            ClientMsg::PublishOffer { sdp, tracks } => self.publish(sdp, tracks),
+            ClientMsg::SubscribeAnswer { sdp } => vec![Action::SubscribeAnswer { sdp }],
+            // An empty candidate is the browser's end-of-candidates marker.
+            ClientMsg::Candidate { candidate, .. } if candidate.candidate.is_empty() => Vec::new(),
+            ClientMsg::Candidate { pc, candidate } => vec![Action::Candidate { pc, candidate }],
+            ClientMsg::Mute {
+                source: TrackSource::Screen,
+                ..
+            } => vec![error(
+                ErrorCode::BadMessage,
+                "only microphone and camera can be muted; stop the screen share instead",
+                Some(request),
+            )],
+            ClientMsg::Mute { source, muted } => vec![Action::Mute { source, muted }],
+        }
+    }
+
+    fn join(
+        &mut self,
+        v: u32,
+        token: Option<String>,
+        room: Option<RoomId>,
+        now_unix: u64,
+        key: &TokenKey,
+    ) -> Vec<Action> {
+        if v != PROTOCOL_VERSION {
+            return vec![error(
+                ErrorCode::BadMessage,
+                format!(
+                    "protocol version {v} is not supported; this server speaks {PROTOCOL_VERSION}"
+                ),
+                Some("join"),
+            )];
+        }
+        let token = token.unwrap_or_default();
+        match key.verify(&token, room.as_ref().map(|r| r.0.as_str()), now_unix) {
+            Ok(claims) => {
+                self.state = State::Joining;
+                vec![Action::Join {
+                    room: RoomId(claims.room),
+                    participant: ParticipantInfo {
+                        id: self.id.clone(),
+                        name: claims.name,
+                        role: claims.role,
+                        unit: claims.unit,
+                        muted: MuteState::default(),
+                        tracks: Vec::new(),
+                    },
+                }]
+            }
+            Err(e) => {
+                let mut out = vec![error(
+                    ErrorCode::from_token_code(e.code()),
+                    e.to_string(),
+                    Some("join"),
+                )];
+                out.extend(self.close(ByeReason::Refused, close_code::POLICY));
+                out
+            }
+        }
+    }
+
+    /// The outcome of [`Action::Join`]: `others` are the participants already there.
+    pub fn join_done(
+        &mut self,
+        result: Result<(RoomId, ParticipantInfo, Vec<ParticipantInfo>), SfuError>,
+    ) -> Vec<Action> {
+        match result {
+            Ok((room, info, participants)) => {
+                self.state = State::Joined {
+                    room: room.clone(),
+                    info: info.clone(),
+                };
+                vec![Action::Send(ServerMsg::Joined {
+                    v: PROTOCOL_VERSION,
+                    participant: info,
+                    room,
+                    participants,
+                    limits: self.config.limits(),
+                })]
+            }
+            Err(e) => {
+                let mut out = vec![Action::Send(sfu_error(&e, "join"))];
+                out.extend(self.close(ByeReason::Refused, close_code::POLICY));
+                out
+            }
+        }
+    }
+
+    fn publish(&mut self, sdp: String, tracks: Vec<TrackSpec>) -> Vec<Action> {
+        let State::Joined { info, .. } = &self.state else {
+            return Vec::new();
+        };
+        if !info.role.may_publish() {
+            return vec![error(
+                ErrorCode::Forbidden,
+                format!("role {} may not publish", info.role),
+                Some("publish_offer"),
+            )];
+        }
+        if tracks.len() > self.config.max_tracks_per_participant {
+            return vec![error(
+                ErrorCode::TooManyTracks,
+                format!(
+                    "at most {} tracks per participant",
+                    self.config.max_tracks_per_participant
+                ),
+                Some("publish_offer"),
+            )];
+        }
+        vec![Action::PublishOffer { sdp, tracks }]
+    }
+
+    /// An event from the media plane for this participant.
+    pub fn on_sfu_event(&mut self, event: SfuEvent) -> Vec<Action> {
+        if !matches!(self.state, State::Joined { .. }) {
+            return Vec::new();
+        }
+        match event {
+            SfuEvent::SubscribeOffer { sdp, tracks } => {
+                vec![Action::Send(ServerMsg::SubscribeOffer { sdp, tracks })]
+            }
+            SfuEvent::LocalCandidate { pc, candidate } => {
+                vec![Action::Send(ServerMsg::Candidate { pc, candidate })]
+            }
+            SfuEvent::TrackLive { track_id, source } => {
+                vec![Action::TrackLive { track_id, source }]
+            }
+            SfuEvent::ConnectionState { .. } => Vec::new(),
+        }
+    }
+
+    /// Time passed: enforces the join deadline and the idle timeout.
+    pub fn on_tick(&mut self, now: Instant) -> Vec<Action> {
+        match self.next_deadline() {
+            Some(deadline) if now >= deadline => {
+                self.close(ByeReason::Timeout, close_code::TIMEOUT)
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn on_shutdown(&mut self) -> Vec<Action> {
+        self.close(ByeReason::Shutdown, close_code::GOING_AWAY)
+    }
+
+    /// The socket ended without `leave` (closed tab, lost network).
+    pub fn on_disconnect(&mut self) {
+        if !matches!(self.state, State::Closed { .. }) {
+            self.state = State::Closed {
+                leave: LeaveReason::Left,
+            };
+        }
+    }
+
+    fn close(&mut self, bye: ByeReason, code: u16) -> Vec<Action> {
+        if matches!(self.state, State::Closed { .. }) {
+            return Vec::new();
+        }
+        let leave = match bye {
+            ByeReason::Timeout => LeaveReason::Timeout,
+            ByeReason::Shutdown => LeaveReason::Shutdown,
+            ByeReason::Removed => LeaveReason::Removed,
+            ByeReason::Left | ByeReason::Refused => LeaveReason::Left,
+        };
+        self.state = State::Closed { leave };
+        vec![Action::Close { bye, code }]
+    }
+}
+
+fn error(code: ErrorCode, message: impl Into<String>, request: Option<&str>) -> Action {
+    Action::Send(ServerMsg::error(code, message, request))
+}
+
+/// Parses a client message, telling "not our JSON" (`bad_message`) from "a type we do
+/// not know" (`unknown_type`).
+fn parse(text: &str) -> Result<ClientMsg, Box<Action>> {
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| Box::new(error(ErrorCode::BadMessage, format!("not JSON: {e}"), None)))?;
+    let Some(kind) = value.get("type").and_then(|t| t.as_str()) else {
+        return Err(Box::new(error(
+            ErrorCode::BadMessage,
+            "a JSON object with a string \"type\" is required",
+            None,
+        )));
+    };
+    let Some(known) = CLIENT_TYPES.iter().copied().find(|t| *t == kind) else {
+        let shown: String = kind.chars().take(40).collect();
+        return Err(Box::new(error(
+            ErrorCode::UnknownType,
+            format!("unknown message type {shown:?}"),
+            None,
+        )));
+    };
+    serde_json::from_value(value).map_err(|e| {
+        Box::new(error(
+            ErrorCode::BadMessage,
+            format!("bad {known} message: {e}"),
+            Some(known),
+        ))
+    })
+}
+
+/// The error message for a failed media-plane request.
+pub fn sfu_error(e: &SfuError, request: &str) -> ServerMsg {
+    let code = match e {
+        SfuError::InvalidSdp(_) => ErrorCode::InvalidSdp,
+        SfuError::InvalidCandidate(_) => ErrorCode::InvalidCandidate,
+        SfuError::TooManyTracks { .. } => ErrorCode::TooManyTracks,
+        SfuError::RoomFull { .. } => ErrorCode::RoomFull,
+        SfuError::AlreadyJoined(_) => ErrorCode::AlreadyJoined,
+        SfuError::UnexpectedAnswer => ErrorCode::BadMessage,
+        SfuError::UnknownParticipant(_) | SfuError::Stopped | SfuError::Engine(_) => {
+            ErrorCode::Internal
+        }
+    };
+    ServerMsg::error(code, e.to_string(), Some(request))
+}
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;

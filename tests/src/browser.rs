@@ -1,0 +1,291 @@
+//! Debian's headless Chromium, driven through ChromeDriver over WebDriver (fantoccini).
+//!
+//! One browser per test, pages as windows of it (tabs in one browser are much cheaper
+//! than one browser per page, see /work/shared/BROWSER.md). ChromeDriver runs as a child
+//! on a free loopback port; the browser gets a fresh profile directory. Missing Chromium
+//! or ChromeDriver is an error, never a skip: CI installs both (scripts/test).
+
+use anyhow::{Context, anyhow, bail};
+use fantoccini::wd::{Capabilities, WindowHandle};
+use fantoccini::{Client, ClientBuilder};
+use serde_json::{Value, json};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CHROMIUM: &[&str] = &["/usr/lib/chromium/chromium", "/usr/bin/chromium"];
+const CHROMEDRIVER: &[&str] = &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"];
+const DRIVER_START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Chromium honours only the last `--disable-features`, so every feature goes in this one.
+const DISABLED_FEATURES: &str =
+    "WebRtcHideLocalIpsWithMdns,Translate,MediaRouter,OptimizationHints";
+
+/// A running Chromium with its ChromeDriver; both are ended on drop.
+pub struct Browser {
+    pub client: Client,
+    driver_url: String,
+    driver: Child,
+    profile: tempfile::TempDir,
+}
+
+fn find_binary(candidates: &[&str], what: &str) -> anyhow::Result<PathBuf> {
+    candidates
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            anyhow!(
+                "{what} is not installed (looked for {candidates:?}). The browser tests need \
+                 Debian's Chromium and ChromeDriver: `apt-get install -y chromium chromium-driver` \
+                 (scripts/test installs them)"
+            )
+        })
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    Ok(l.local_addr()?.port())
+}
+
+/// The flags of BROWSER.md: headless, fake devices granted without a prompt, loopback
+/// ICE candidates allowed and not hidden behind mDNS names, sound without a gesture.
+fn chromium_args(profile: &Path, auto_grant_media: bool) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--use-fake-device-for-media-stream",
+        "--allow-loopback-in-peer-connection",
+        "--autoplay-policy=no-user-gesture-required",
+        // Pages in windows behind others must keep decoding and running timers.
+        "--disable-background-timer-throttling",
+        "--disable-renderer-backgrounding",
+        "--disable-backgrounding-occluded-windows",
+        "--window-size=1366,768",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if auto_grant_media {
+        args.push("--use-fake-ui-for-media-stream".to_owned());
+    }
+    args.push(format!("--disable-features={DISABLED_FEATURES}"));
+    args.push(format!("--user-data-dir={}", profile.display()));
+    args
+}
+
+impl Browser {
+    /// Starts ChromeDriver and a headless Chromium session that grants camera and
+    /// microphone without asking; fails with a clear message if either is missing.
+    pub async fn launch() -> anyhow::Result<Self> {
+        Self::launch_with(true).await
+    }
+
+    /// Like [`Browser::launch`]; with `auto_grant_media` false, camera and microphone
+    /// follow the permissions set with [`Browser::set_permission`] per origin.
+    pub async fn launch_with(auto_grant_media: bool) -> anyhow::Result<Self> {
+        let chromium = find_binary(CHROMIUM, "Chromium")?;
+        let driver_bin = find_binary(CHROMEDRIVER, "ChromeDriver")?;
+        let profile = tempfile::Builder::new()
+            .prefix("bridge-chromium-")
+            .tempdir()?;
+        let port = free_port()?;
+        let driver = Command::new(&driver_bin)
+            .arg(format!("--port={port}"))
+            .arg(format!(
+                "--log-path={}",
+                profile.path().join("chromedriver.log").display()
+            ))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", driver_bin.display()))?;
+        // Built now so that a failure below still ends the driver (Drop).
+        let mut partial = PartialBrowser {
+            driver: Some(driver),
+        };
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let deadline = Instant::now() + DRIVER_START_TIMEOUT;
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            if Instant::now() > deadline {
+                bail!("ChromeDriver did not listen on {addr} within {DRIVER_START_TIMEOUT:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+
+        let caps: Capabilities = serde_json::from_value(json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": chromium_args(profile.path(), auto_grant_media),
+            },
+        }))?;
+        let client = ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&format!("http://{addr}"))
+            .await
+            .context("starting a Chromium session through ChromeDriver")?;
+        let driver = partial
+            .driver
+            .take()
+            .ok_or_else(|| anyhow!("driver vanished"))?;
+        Ok(Browser {
+            client,
+            driver_url: format!("http://{addr}/"),
+            driver,
+            profile,
+        })
+    }
+
+    /// The window the session started with.
+    pub async fn first_window(&self) -> anyhow::Result<WindowHandle> {
+        Ok(self.client.window().await?)
+    }
+
+    /// Opens `url` in a new window (not a tab, so it counts as visible) and switches to it.
+    pub async fn open_window(&self, url: &str) -> anyhow::Result<WindowHandle> {
+        let w = self.client.new_window(false).await?;
+        self.client.switch_to_window(w.handle.clone()).await?;
+        self.client.goto(url).await?;
+        Ok(w.handle)
+    }
+
+    pub async fn switch(&self, w: &WindowHandle) -> anyhow::Result<()> {
+        Ok(self.client.switch_to_window(w.clone()).await?)
+    }
+
+    /// Runs `script` (a function body; `return` a value or a Promise) in the current window.
+    pub async fn eval(&self, script: &str) -> anyhow::Result<Value> {
+        Ok(self.client.execute(script, vec![]).await?)
+    }
+
+    /// Polls `script` in the current window until it returns `true`.
+    pub async fn wait_true(
+        &self,
+        script: &str,
+        timeout: Duration,
+        what: &str,
+    ) -> anyhow::Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let v = self.eval(script).await?;
+            if v == Value::Bool(true) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                let page = self.describe().await.unwrap_or_else(|e| format!("({e:#})"));
+                bail!("timed out after {timeout:?} waiting for {what}; page state: {page}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// A short description of the page for failure messages: URL, bridge state, visible text.
+    pub async fn describe(&self) -> anyhow::Result<String> {
+        let v = self
+            .eval(
+                "const b = window.bridge; return JSON.stringify({url: location.href, \
+                 state: b && b.state, error: b && b.error, self: b && b.self, \
+                 participants: b && b.participants, receiving: b && b.receiving, \
+                 text: document.body.innerText.slice(0, 600)});",
+            )
+            .await?;
+        Ok(v.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Sets a permission (`camera`, `microphone`) to `granted` or `denied` for the origin
+    /// of the current window (WebDriver's permissions extension).
+    pub async fn set_permission(&self, name: &str, state: &str) -> anyhow::Result<()> {
+        let session = self
+            .client
+            .session_id()
+            .await?
+            .ok_or_else(|| anyhow!("no WebDriver session"))?;
+        let url = format!("{}session/{session}/permissions", self.driver_url);
+        let body = json!({ "descriptor": { "name": name }, "state": state });
+        let resp = reqwest::Client::new().post(&url).json(&body).send().await?;
+        if !resp.status().is_success() {
+            bail!("setting {name} to {state}: {}", resp.text().await?);
+        }
+        Ok(())
+    }
+
+    /// Saves a PNG of the current window.
+    pub async fn screenshot(&self, path: &Path) -> anyhow::Result<()> {
+        let png = self.client.screenshot().await?;
+        std::fs::write(path, png).with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// Ends the session (the browser exits), then the driver.
+    pub async fn close(mut self) -> anyhow::Result<()> {
+        let client = self.client.clone();
+        client.close().await?;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        Ok(())
+    }
+
+    pub fn profile_dir(&self) -> &Path {
+        self.profile.path()
+    }
+}
+
+/// The driver before the session exists: killed if launching fails half way.
+struct PartialBrowser {
+    driver: Option<Child>,
+}
+
+impl Drop for PartialBrowser {
+    fn drop(&mut self) {
+        if let Some(mut d) = self.driver.take() {
+            let _ = d.kill();
+            let _ = d.wait();
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // A test that failed before close(): the browser outlives a killed driver, so end
+        // the Chromium processes that run on our profile directory, by pid.
+        kill_processes_using(self.profile.path());
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn kill_processes_using(profile: &Path) {
+    let marker = format!("--user-data-dir={}", profile.display());
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let matches = cmdline
+            .split(|b| *b == 0)
+            .any(|arg| arg == marker.as_bytes());
+        if matches {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! What a test client received from the others, per remote participant and kind.
+
+use crate::media::{SeqStats, ToneDecoder, ToneReport, analyse, share_at};
+use std::collections::HashMap;
+use std::time::Instant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Audio,
+    Video,
+}
+
+/// One remote stream (one participant's audio or video) as received.
+pub struct RemoteStream {
+    pub msid_track: String,
+    pub packets: u64,
+    pub bytes: u64,
+    pub first_at: Instant,
+    pub last_at: Instant,
+    pub seq: SeqStats,
+    /// Keyframes seen (VP8 payload descriptor + frame tag), video only.
+    pub keyframes: u64,
+    pub decoder: Option<ToneDecoder>,
+    pub ended: bool,
+}
+
+/// A copy of the counters of one stream, for assertions.
+#[derive(Debug, Clone)]
+pub struct StreamSnapshot {
+    pub packets: u64,
+    pub bytes: u64,
+    pub first_at: Instant,
+    pub last_at: Instant,
+    pub lost: u64,
+    pub expected: u64,
+    pub jumps: u64,
+    pub keyframes: u64,
+    pub ended: bool,
+}
+
+#[derive(Default)]
+pub struct Received {
+    streams: HashMap<(String, Kind), RemoteStream>,
+}
+
+impl Received {
+    pub fn record(
+        &mut self,
+        participant: &str,
+        kind: Kind,
+        msid_track: &str,
+        pkt: &rtc::rtp::Packet,
+    ) {
+        let now = Instant::now();
+        let s = self
+            .streams
+            .entry((participant.to_owned(), kind))
+            .or_insert_with(|| RemoteStream {
+                msid_track: msid_track.to_owned(),
+                packets: 0,
+                bytes: 0,
+                first_at: now,
+                last_at: now,
+                seq: SeqStats::default(),
+                keyframes: 0,
+                decoder: None,
+                ended: false,
+            });
+        if s.msid_track != msid_track {
+            // The participant republished (a new track): count it afresh.
+            s.msid_track = msid_track.to_owned();
+            s.seq.reset();
+        }
+        s.ended = false;
+        s.packets += 1;
+        s.bytes += pkt.payload.len() as u64;
+        s.last_at = now;
+        s.seq.record(pkt.header.sequence_number);
+        match kind {
+            Kind::Audio => {
+                if s.decoder.is_none() {
+                    s.decoder = ToneDecoder::new().ok();
+                }
+                if let Some(d) = s.decoder.as_mut() {
+                    d.push(&pkt.payload);
+                }
+            }
+            Kind::Video => {
+                if is_vp8_keyframe_start(&pkt.payload) {
+                    s.keyframes += 1;
+                }
+            }
+        }
+    }
+
+    pub fn mark_ended(&mut self, participant: &str, kind: Kind) {
+        if let Some(s) = self.streams.get_mut(&(participant.to_owned(), kind)) {
+            s.ended = true;
+        }
+    }
+
+    pub fn snapshot(&self, participant: &str, kind: Kind) -> Option<StreamSnapshot> {
+        self.streams
+            .get(&(participant.to_owned(), kind))
+            .map(|s| StreamSnapshot {
+                packets: s.packets,
+                bytes: s.bytes,
+                first_at: s.first_at,
+                last_at: s.last_at,
+                lost: s.seq.lost(),
+                expected: s.seq.expected(),
+                jumps: s.seq.jumps,
+                keyframes: s.keyframes,
+                ended: s.ended,
+            })
+    }
+
+    /// The dominant tone of the last `seconds` of a participant's audio.
+    pub fn tone(&self, participant: &str, seconds: f32) -> Option<ToneReport> {
+        let d = self
+            .streams
+            .get(&(participant.to_owned(), Kind::Audio))?
+            .decoder
+            .as_ref()?;
+        let pcm = d.recent(seconds);
+        (pcm.len() >= (crate::media::SAMPLE_RATE as f32 * seconds * 0.9) as usize)
+            .then(|| analyse(pcm))
+    }
+
+    /// Share of the power at `freq` in the last `seconds` of a participant's audio.
+    pub fn share_at(&self, participant: &str, freq: f32, seconds: f32) -> Option<f32> {
+        let d = self
+            .streams
+            .get(&(participant.to_owned(), Kind::Audio))?
+            .decoder
+            .as_ref()?;
+        Some(share_at(d.recent(seconds), freq))
+    }
+
+    pub fn participants(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.streams.keys().map(|(p, _)| p.clone()).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// Restarts loss accounting on every video stream (after warm-up).
+    pub fn reset_loss(&mut self) {
+        for ((_, kind), s) in self.streams.iter_mut() {
+            if *kind == Kind::Video {
+                s.seq.reset();
+            }
+        }
+    }
+
+    pub fn first_video_at(&self) -> Option<Instant> {
+        self.streams
+            .iter()
+            .filter(|((_, k), _)| *k == Kind::Video)
+            .map(|(_, s)| s.first_at)
+            .min()
+    }
+}
+
+/// True if this RTP payload starts a VP8 keyframe: S bit set, partition 0, and the
+/// frame tag's P bit clear (RFC 7741).
+pub fn is_vp8_keyframe_start(payload: &[u8]) -> bool {
+    let Some(&b0) = payload.first() else {
+        return false;
+    };
+    let start = b0 & 0x10 != 0 && b0 & 0x07 == 0;
+    if !start {
+        return false;
+    }
+    let mut i = 1;
+    if b0 & 0x80 != 0 {
+        let Some(&x) = payload.get(1) else {
+            return false;
+        };
+        i = 2;
+        if x & 0x80 != 0 {
+            // PictureID: 7 or 15 bits.
+            match payload.get(i) {
+                Some(&p) if p & 0x80 != 0 => i += 2,
+                Some(_) => i += 1,
+                None => return false,
+            }
+        }
+        if x & 0x40 != 0 {
+            i += 1;
+        }
+        if x & 0x30 != 0 {
+            i += 1;
+        }
+    }
+    payload.get(i).is_some_and(|tag| tag & 0x01 == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_keyframes_behind_the_vp8_descriptor() {
+        // Minimal descriptor, S=1, then a keyframe tag.
+        assert!(is_vp8_keyframe_start(&[0x10, 0x10, 0x02, 0x00]));
+        // Same with an inter frame tag.
+        assert!(!is_vp8_keyframe_start(&[0x10, 0x11, 0x02, 0x00]));
+        // Extended descriptor with a 15-bit PictureID.
+        assert!(is_vp8_keyframe_start(&[0x90, 0x80, 0x81, 0x23, 0x10]));
+        // Not a partition start.
+        assert!(!is_vp8_keyframe_start(&[0x00, 0x10]));
+    }
+}

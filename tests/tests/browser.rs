@@ -1,0 +1,404 @@
+//! The browser client in real (headless) Chromium against the real `bridge` binary:
+//! two pages in one room see and name each other; refused links show Vietnamese errors.
+//!
+//! Needs Debian's chromium and chromium-driver; without them these tests fail with a
+//! message saying so (scripts/test installs them).
+
+use anyhow::{Context, ensure};
+use bridge_e2e::browser::Browser;
+use bridge_e2e::server::BridgeServer;
+use serde_json::Value;
+use std::path::Path;
+use std::time::Duration;
+
+const JOIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Remote camera tiles as the user sees them: name shown, video size and play position.
+const REMOTE_VIDEOS: &str = r#"
+return [...document.querySelectorAll('#grid .tile:not(.self)[data-source="camera"]')].map(t => {
+  const v = t.querySelector('video');
+  return { pid: t.dataset.participantId, name: t.querySelector('.name').textContent,
+           width: v.videoWidth, time: v.currentTime, paused: v.paused };
+});"#;
+
+fn as_list(v: &Value) -> Vec<Value> {
+    v.as_array().cloned().unwrap_or_default()
+}
+
+fn field_f64(v: &Value, key: &str) -> f64 {
+    v.get(key).and_then(Value::as_f64).unwrap_or(0.0)
+}
+
+/// Total frames decoded from `pid`, from the page's own getStats.
+async fn frames_decoded_from(b: &Browser, pid: &str) -> anyhow::Result<f64> {
+    let stats = b.eval("return window.bridge.inbound();").await?;
+    Ok(as_list(&stats)
+        .iter()
+        .filter(|s| s.get("participant_id").and_then(Value::as_str) == Some(pid))
+        .filter(|s| s.get("kind").and_then(Value::as_str) == Some("video"))
+        .map(|s| field_f64(s, "framesDecoded"))
+        .sum())
+}
+
+/// Checks, in the current window, that the participant named `other` is shown with a
+/// playing video: width > 0, currentTime advancing and framesDecoded growing over ~1 s.
+async fn assert_sees_playing(b: &Browser, me: &str, other: &str) -> anyhow::Result<()> {
+    let wait = format!(
+        "return !!window.bridge && window.bridge.state === 'connected' && \
+         [...document.querySelectorAll('#grid .tile:not(.self)[data-source=\"camera\"]')].some(t => \
+           t.querySelector('.name').textContent === {name} && t.querySelector('video').videoWidth > 0);",
+        name = serde_json::to_string(other)?
+    );
+    b.wait_true(
+        &wait,
+        JOIN_TIMEOUT,
+        &format!("{me} to show {other}'s video"),
+    )
+    .await?;
+
+    let find = |list: &Value| -> Option<Value> {
+        as_list(list)
+            .into_iter()
+            .find(|t| t.get("name").and_then(Value::as_str) == Some(other))
+    };
+    let before = find(&b.eval(REMOTE_VIDEOS).await?).context("remote tile vanished")?;
+    let pid = before
+        .get("pid")
+        .and_then(Value::as_str)
+        .context("tile without participant id")?
+        .to_owned();
+    let frames_before = frames_decoded_from(b, &pid).await?;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let after = find(&b.eval(REMOTE_VIDEOS).await?).context("remote tile vanished")?;
+    let frames_after = frames_decoded_from(b, &pid).await?;
+
+    ensure!(
+        field_f64(&after, "width") > 0.0,
+        "{me}: {other}'s video has no size: {after}"
+    );
+    ensure!(
+        after.get("paused") == Some(&Value::Bool(false)),
+        "{me}: {other}'s video is paused"
+    );
+    let played = field_f64(&after, "time") - field_f64(&before, "time");
+    ensure!(
+        played > 0.5,
+        "{me}: {other}'s video advanced only {played:.2} s in 1.2 s"
+    );
+    let decoded = frames_after - frames_before;
+    ensure!(
+        decoded >= 5.0,
+        "{me}: only {decoded} frames decoded from {other} in 1.2 s"
+    );
+
+    // The participant list names the other site too.
+    let listed = b
+        .eval("return document.getElementById('people-list').innerText;")
+        .await?;
+    ensure!(
+        listed.as_str().unwrap_or_default().contains(other),
+        "{me}: participant list does not name {other}: {listed}"
+    );
+    eprintln!("{me} sees {other}: +{played:.2} s played, +{decoded} frames decoded");
+    Ok(())
+}
+
+/// The tests of this file run one at a time (each has a server and a browser; two at
+/// once would fight for the 2 cores), each on its own runtime.
+fn run_serial<F: std::future::Future<Output = anyhow::Result<()>>>(test: F) -> anyhow::Result<()> {
+    let _serial = bridge_e2e::serial();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(test)
+}
+
+#[test]
+fn two_pages_in_one_room_see_and_name_each_other() -> anyhow::Result<()> {
+    run_serial(two_pages())
+}
+
+async fn two_pages() -> anyhow::Result<()> {
+    let server = BridgeServer::start().await?;
+    let room = "tinh-phu-tho";
+    let a_name = "UBND xã Thanh Sơn";
+    let b_name = "Huyện Tân Sơn";
+    let url_a = server.join_url(room, a_name, "member");
+    let url_b = server.join_url(room, b_name, "chair");
+
+    let browser = Browser::launch().await?;
+    let win_a = browser.first_window().await?;
+    browser.client.goto(&url_a).await?;
+    let win_b = browser.open_window(&url_b).await?;
+
+    browser.switch(&win_a).await?;
+    assert_sees_playing(&browser, a_name, b_name).await?;
+    browser.switch(&win_b).await?;
+    assert_sees_playing(&browser, b_name, a_name).await?;
+
+    // Each page shows its own preview with its own name.
+    for (w, name) in [(&win_a, a_name), (&win_b, b_name)] {
+        browser.switch(w).await?;
+        let own = browser
+            .eval("const t = document.querySelector('#grid .tile.self .name'); return t && t.textContent;")
+            .await?;
+        ensure!(
+            own.as_str().unwrap_or_default().starts_with(name),
+            "own tile shows {own} instead of {name}"
+        );
+    }
+
+    // The quality indicator has figures (it needs two getStats samples).
+    browser.switch(&win_a).await?;
+    browser
+        .wait_true(
+            "return Object.values(window.bridge.quality).some(q => q.kbps > 0);",
+            Duration::from_secs(10),
+            "quality figures",
+        )
+        .await?;
+    let shot = Path::new("/tmp/bridge-room-two-participants.png");
+    browser.screenshot(shot).await?;
+    eprintln!("screenshot: {}", shot.display());
+    browser.close().await?;
+    Ok(())
+}
+
+/// Opens `url` and waits for the error panel; returns (error code, panel text).
+async fn refused(b: &Browser, url: &str) -> anyhow::Result<(String, String)> {
+    b.client.goto(url).await?;
+    b.wait_true(
+        "return !!window.bridge && window.bridge.state === 'error' && \
+         !document.getElementById('error').hidden;",
+        JOIN_TIMEOUT,
+        &format!("an error panel for {url}"),
+    )
+    .await?;
+    let code = b.eval("return window.bridge.error;").await?;
+    let text = b
+        .eval("return document.getElementById('error-text').innerText;")
+        .await?;
+    Ok((
+        code.as_str().unwrap_or_default().to_owned(),
+        text.as_str().unwrap_or_default().to_owned(),
+    ))
+}
+
+#[test]
+fn refused_links_show_vietnamese_errors() -> anyhow::Result<()> {
+    run_serial(refused_links())
+}
+
+async fn refused_links() -> anyhow::Result<()> {
+    let server = BridgeServer::start().await?;
+    let room = "xa-thanh-son";
+    let base = format!("http://{}", server.http);
+    let valid = server.token(room, "Xã Thanh Sơn", "member");
+    let expired = server.token_with_ttl(room, "Xã Thanh Sơn", "member", Some("1s"))?;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+
+    // A tampered token: the payload changed, the signature left as it was.
+    let mut parts: Vec<String> = valid.split('.').map(str::to_owned).collect();
+    ensure!(parts.len() == 3, "join token is not a JWT: {valid}");
+    parts[1] = parts[1].chars().rev().collect();
+    let forged = parts.join(".");
+
+    let browser = Browser::launch().await?;
+    let cases = [
+        (
+            format!("{base}/r/{room}?t={expired}"),
+            "token_expired",
+            "Đường dẫn tham gia đã hết hạn. Hãy xin đường dẫn mới từ văn phòng tổ chức cuộc họp.",
+        ),
+        (
+            format!("{base}/r/{room}?t={forged}"),
+            "token_invalid",
+            "Mã tham gia không hợp lệ. Hãy kiểm tra lại đường dẫn hoặc xin đường dẫn mới từ văn phòng.",
+        ),
+        (
+            format!("{base}/r/phong-khac?t={valid}"),
+            "wrong_room",
+            "Đường dẫn này không dành cho phòng họp này. Hãy mở đúng đường dẫn được gửi cho đơn vị của bạn.",
+        ),
+        (
+            format!("{base}/r/{room}"),
+            "token_missing",
+            "Đường dẫn thiếu mã tham gia. Hãy mở đúng đường dẫn được gửi cho đơn vị của bạn.",
+        ),
+    ];
+    for (url, want_code, want_text) in &cases {
+        let (code, text) = refused(&browser, url).await?;
+        let missing = browser.eval(UNTRANSLATED).await?;
+        ensure!(as_list(&missing).is_empty(), "untranslated (vi): {missing}");
+        ensure!(
+            code == *want_code,
+            "{url}: error code {code:?}, want {want_code}"
+        );
+        ensure!(
+            text == *want_text,
+            "{url}: shows {text:?}, want {want_text:?}"
+        );
+    }
+
+    // English is a switch, remembered across page loads; Vietnamese stays the default.
+    browser
+        .client
+        .find(fantoccini::Locator::Id("lang"))
+        .await?
+        .click()
+        .await?;
+    let english = "The link has no join code. Open the exact link that was sent to your unit.";
+    browser
+        .wait_true(
+            &format!(
+                "return document.getElementById('error-text').innerText === {};",
+                serde_json::to_string(english)?
+            ),
+            Duration::from_secs(5),
+            "the error in English",
+        )
+        .await?;
+    let (_, text) = refused(&browser, &format!("{base}/r/{room}?t={expired}")).await?;
+    ensure!(
+        text == "This join link has expired. Ask the office that organises the meeting for a new one.",
+        "language not remembered after reload: {text:?}"
+    );
+    let missing = browser.eval(UNTRANSLATED).await?;
+    ensure!(as_list(&missing).is_empty(), "untranslated (en): {missing}");
+    browser.close().await?;
+    Ok(())
+}
+
+#[test]
+fn denied_camera_joins_with_microphone_only() -> anyhow::Result<()> {
+    run_serial(denied_camera())
+}
+
+/// Permissions belong to an origin, so the page without a camera is opened as
+/// `localhost` and the other as `127.0.0.1` (the same server).
+async fn denied_camera() -> anyhow::Result<()> {
+    let server = BridgeServer::start().await?;
+    let room = "xa-kiet-son";
+    let a_name = "Xã Kiệt Sơn";
+    let b_name = "Huyện Tân Sơn";
+    let port = server.http.port();
+    let url_a = server
+        .join_url(room, a_name, "member")
+        .replacen("127.0.0.1", "localhost", 1);
+    let url_b = server.join_url(room, b_name, "chair");
+
+    let browser = Browser::launch_with(false).await?;
+    let win_a = browser.first_window().await?;
+    browser
+        .client
+        .goto(&format!("http://localhost:{port}/"))
+        .await?;
+    browser.set_permission("camera", "denied").await?;
+    browser.set_permission("microphone", "granted").await?;
+    browser.client.goto(&url_a).await?;
+    let win_b = browser
+        .open_window(&format!("http://127.0.0.1:{port}/"))
+        .await?;
+    browser.set_permission("camera", "granted").await?;
+    browser.set_permission("microphone", "granted").await?;
+    browser.client.goto(&url_b).await?;
+
+    // The page without a camera says so in Vietnamese and still joins.
+    browser.switch(&win_a).await?;
+    browser
+        .wait_true(
+            "return !!window.bridge && window.bridge.state === 'connected' && \
+             window.bridge.mediaMode === 'audioOnly';",
+            JOIN_TIMEOUT,
+            "the camera-less page to join with its microphone",
+        )
+        .await?;
+    let notice = browser
+        .eval("return document.getElementById('notice').innerText;")
+        .await?;
+    ensure!(
+        notice.as_str() == Some("Không dùng được camera. Bạn tham gia chỉ với micrô."),
+        "notice: {notice}"
+    );
+    // It receives the other site's video...
+    assert_sees_playing(&browser, a_name, b_name).await?;
+
+    // ...and the other site hears it: its microphone arrives with sound in it, and its
+    // tile shows the initials instead of a video.
+    browser.switch(&win_b).await?;
+    let heard = format!(
+        "const a = window.bridge.participants.find(p => p.name === {name}); \
+         if (!a) return false; \
+         const tile = document.querySelector(`#grid .tile[data-participant-id=\"${{a.id}}\"][data-source=\"camera\"]`); \
+         if (!tile || !tile.classList.contains('no-video')) return false; \
+         return window.bridge.inbound().then(list => list.some(s => \
+           s.participant_id === a.id && s.kind === 'audio' && s.totalAudioEnergy > 0));",
+        name = serde_json::to_string(a_name)?
+    );
+    browser
+        .wait_true(&heard, JOIN_TIMEOUT, &format!("{b_name} to hear {a_name}"))
+        .await?;
+    browser.close().await?;
+    Ok(())
+}
+
+#[test]
+fn landing_page_is_local_and_translated() -> anyhow::Result<()> {
+    run_serial(landing_page())
+}
+
+/// Every text with a translation key shows a translation, in both languages.
+const UNTRANSLATED: &str = "return [...document.querySelectorAll('[data-i18n]')]\
+    .filter(el => !el.textContent.trim() || el.textContent === el.dataset.i18n)\
+    .map(el => el.dataset.i18n);";
+
+async fn landing_page() -> anyhow::Result<()> {
+    let server = BridgeServer::start().await?;
+    let browser = Browser::launch().await?;
+    browser.client.goto(&server.http_url()).await?;
+    browser
+        .wait_true(
+            "return document.body.dataset.ready === 'true' && \
+             document.querySelector('h1').textContent === 'Cầu truyền hình trực tuyến';",
+            Duration::from_secs(10),
+            "the Vietnamese landing page",
+        )
+        .await?;
+    let missing = browser.eval(UNTRANSLATED).await?;
+    ensure!(as_list(&missing).is_empty(), "untranslated (vi): {missing}");
+
+    // Nothing comes from another origin: no CDN, no web fonts.
+    let foreign = browser
+        .eval(
+            "return performance.getEntriesByType('resource').map(e => e.name)\
+             .filter(n => !n.startsWith(location.origin + '/'));",
+        )
+        .await?;
+    ensure!(
+        as_list(&foreign).is_empty(),
+        "fetched from elsewhere: {foreign}"
+    );
+
+    browser
+        .client
+        .find(fantoccini::Locator::Id("lang"))
+        .await?
+        .click()
+        .await?;
+    let english = browser
+        .eval("return document.querySelector('h1').textContent;")
+        .await?;
+    ensure!(
+        english.as_str() == Some("Online meeting bridge"),
+        "after the switch: {english}"
+    );
+    let missing = browser.eval(UNTRANSLATED).await?;
+    ensure!(as_list(&missing).is_empty(), "untranslated (en): {missing}");
+    let lang = browser
+        .eval("return document.documentElement.lang;")
+        .await?;
+    ensure!(lang.as_str() == Some("en"), "html lang is {lang}");
+    browser.close().await?;
+    Ok(())
+}

@@ -1,0 +1,277 @@
+//! A meeting as its participants experience it: the real `bridge` binary on loopback,
+//! Rust WebRTC clients that each publish a sine tone at their own frequency and ~1 Mbit/s
+//! of VP8, and check what they receive by decoding it.
+
+use bridge_e2e::client::{Client, ClientOptions, wait_for, wait_until};
+use bridge_e2e::media::ToneReport;
+use bridge_e2e::recv::Kind;
+use bridge_e2e::server::BridgeServer;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(30);
+const ROOM: &str = "phu-tho-province";
+
+fn opts(freq: f32) -> ClientOptions {
+    ClientOptions {
+        tone_hz: Some(freq),
+        video_bps: Some(1_000_000),
+        ..Default::default()
+    }
+}
+
+/// Waits until `listener` hears `speaker`'s tone: the dominant frequency of the last
+/// half second of its decoded audio is `freq` (±10 Hz) and carries most of the power.
+async fn hears(listener: &Client, speaker: &Client, freq: f32) -> ToneReport {
+    let found = wait_for(WAIT, || {
+        listener
+            .tone(&speaker.id, 0.5)
+            .filter(|t| (t.peak_hz - freq).abs() <= 10.0 && t.peak_share > 0.5)
+    })
+    .await;
+    found.unwrap_or_else(|| {
+        panic!(
+            "{} does not hear {}'s {freq} Hz tone; last analysis {:?}, audio stream {:?}, failures {:?}",
+            listener.id,
+            speaker.id,
+            listener.tone(&speaker.id, 0.5),
+            listener.stream(&speaker.id, Kind::Audio),
+            listener.failures(),
+        )
+    })
+}
+
+/// Every client hears every other's tone, and never its own.
+async fn all_hear_each_other(clients: &[(&Client, f32)]) {
+    for (listener, own) in clients {
+        for (speaker, freq) in clients {
+            if listener.id == speaker.id {
+                continue;
+            }
+            let t = hears(listener, speaker, *freq).await;
+            let own_share = listener.share_at(&speaker.id, *own, 0.5).unwrap_or(1.0);
+            assert!(
+                own_share < 0.05,
+                "{} hears its own {own} Hz tone in {}'s stream (share {own_share}, {t:?})",
+                listener.id,
+                speaker.id
+            );
+        }
+        assert!(
+            !listener.senders_seen().contains(&listener.id),
+            "{} receives its own media back",
+            listener.id
+        );
+    }
+}
+
+async fn all_get_video(clients: &[&Client], min_packets: u64) {
+    for l in clients {
+        for s in clients {
+            if l.id == s.id {
+                continue;
+            }
+            wait_until(
+                WAIT,
+                &format!("{} to get video from {}", l.id, s.id),
+                || {
+                    l.stream(&s.id, Kind::Video)
+                        .is_some_and(|v| v.packets >= min_packets)
+                },
+            )
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{e}; stream {:?}; subscribed {:?}",
+                    l.stream(&s.id, Kind::Video),
+                    l.subscribed_tracks()
+                )
+            });
+        }
+    }
+}
+
+/// Over an observation window after warm-up, no video packet is lost on loopback.
+async fn video_without_loss(clients: &[&Client], window: Duration) {
+    for c in clients {
+        c.reset_loss();
+    }
+    tokio::time::sleep(window).await;
+    for l in clients {
+        for s in clients {
+            if l.id == s.id {
+                continue;
+            }
+            let v = l
+                .stream(&s.id, Kind::Video)
+                .expect("video stream seen before");
+            // ~100 packets/s at 1 Mbit/s: demand at least a third of that.
+            let min = window.as_secs() * 30;
+            assert!(
+                v.expected >= min,
+                "{} got only {} video packets from {} in {window:?}",
+                l.id,
+                v.expected,
+                s.id
+            );
+            assert_eq!(
+                v.lost, 0,
+                "{} lost video packets from {}: {v:?}",
+                l.id, s.id
+            );
+        }
+    }
+}
+
+fn has_event(c: &Client, f: impl Fn(&Value) -> bool) -> bool {
+    c.events().iter().any(f)
+}
+
+fn join_time(c: &Client) -> Option<Duration> {
+    c.first_video_at().map(|t| t.duration_since(c.opened_at))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_talk_a_fourth_joins_late_and_one_leaves() {
+    let _serial = bridge_e2e::serial().await;
+    let server = BridgeServer::start().await.unwrap();
+
+    let a = Client::join(&server, ROOM, "Tỉnh Phú Thọ", opts(440.0))
+        .await
+        .unwrap();
+    let b = Client::join(&server, ROOM, "Huyện Tân Sơn", opts(660.0))
+        .await
+        .unwrap();
+    let c = Client::join(&server, ROOM, "Xã Thanh Sơn", opts(880.0))
+        .await
+        .unwrap();
+
+    // The roster: the third sees the first two in `joined`.
+    let others: Vec<&str> = c.joined["participants"]
+        .as_array()
+        .expect("joined.participants")
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    assert!(
+        others.contains(&a.id.as_str()) && others.contains(&b.id.as_str()),
+        "{others:?}"
+    );
+    assert!(!others.contains(&c.id.as_str()));
+
+    all_hear_each_other(&[(&a, 440.0), (&b, 660.0), (&c, 880.0)]).await;
+    all_get_video(&[&a, &b, &c], 50).await;
+    video_without_loss(&[&a, &b, &c], Duration::from_secs(5)).await;
+    println!(
+        "join time (ws open -> first remote video packet), 3rd participant: {:?}",
+        join_time(&c)
+    );
+
+    // The subscribe offer maps every mid to its participant and source.
+    let tracks = a.subscribed_tracks();
+    for p in [&b, &c] {
+        for source in ["microphone", "camera"] {
+            assert!(
+                tracks.iter().any(|t| t["participant_id"] == p.id.as_str()
+                    && t["source"] == source
+                    && t["mid"].is_string()),
+                "{source} of {} missing in a's subscribe offer tracks {tracks:?}",
+                p.id
+            );
+        }
+    }
+
+    // A fourth joins late and gets everything.
+    let t0 = Instant::now();
+    let d = Client::join(&server, ROOM, "Xã Kiệt Sơn", opts(1100.0))
+        .await
+        .unwrap();
+    all_hear_each_other(&[(&a, 440.0), (&b, 660.0), (&c, 880.0), (&d, 1100.0)]).await;
+    all_get_video(&[&a, &b, &c, &d], 50).await;
+    println!(
+        "late joiner: join time (ws open -> first remote video packet) {:?}; all tones + video after {:?}",
+        join_time(&d),
+        t0.elapsed()
+    );
+    assert!(has_event(&a, |e| e["type"] == "participant_joined"
+        && e["participant"]["id"] == d.id.as_str()));
+    for source in ["microphone", "camera"] {
+        wait_until(WAIT, "track_published of the late joiner", || {
+            has_event(&a, |e| {
+                e["type"] == "track_published"
+                    && e["participant_id"] == d.id.as_str()
+                    && e["source"] == source
+            })
+        })
+        .await
+        .unwrap();
+    }
+    video_without_loss(&[&a, &b, &c, &d], Duration::from_secs(3)).await;
+
+    // One leaves; the others are told and stop receiving its tracks.
+    let b_id = b.id.clone();
+    let bye = b.leave(Duration::from_secs(10)).await.unwrap();
+    assert!(bye.is_some(), "no bye after leave");
+    for o in [&a, &c, &d] {
+        wait_until(WAIT, &format!("{} told that {b_id} left", o.id), || {
+            has_event(o, |e| {
+                e["type"] == "participant_left"
+                    && e["participant_id"] == b_id.as_str()
+                    && e["reason"] == "left"
+            })
+        })
+        .await
+        .unwrap();
+        for source in ["microphone", "camera"] {
+            wait_until(
+                WAIT,
+                &format!("{} told {b_id}'s {source} ended", o.id),
+                || {
+                    has_event(o, |e| {
+                        e["type"] == "track_unpublished"
+                            && e["participant_id"] == b_id.as_str()
+                            && e["source"] == source
+                    })
+                },
+            )
+            .await
+            .unwrap();
+        }
+        wait_until(
+            WAIT,
+            "a subscribe offer without the leaver's tracks",
+            || {
+                !o.subscribed_tracks()
+                    .iter()
+                    .any(|t| t["participant_id"] == b_id.as_str())
+            },
+        )
+        .await
+        .unwrap();
+    }
+    // Grace period for packets already in flight, then nothing more from b.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before: Vec<u64> = [&a, &c, &d].iter().map(|o| o.packets_from(&b_id)).collect();
+    let others_before = a.packets_from(&c.id);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after: Vec<u64> = [&a, &c, &d].iter().map(|o| o.packets_from(&b_id)).collect();
+    assert_eq!(
+        before, after,
+        "packets from {b_id} still arrive after it left"
+    );
+    // The meeting goes on for the others.
+    assert!(
+        a.packets_from(&c.id) > others_before + 50,
+        "a stopped receiving c"
+    );
+
+    for mut x in [a, c, d] {
+        assert!(
+            x.failures().is_empty(),
+            "client failures: {:?}",
+            x.failures()
+        );
+        x.close().await;
+    }
+    assert!(server.is_alive());
+}

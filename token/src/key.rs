@@ -1,0 +1,162 @@
+//! The signing key, its file, and sign/verify.
+
+use crate::{Claims, Grant, TokenError};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
+use std::fmt;
+use std::io::{ErrorKind as IoKind, Read, Write};
+use std::path::Path;
+use std::time::Duration;
+
+/// File name of the secret inside the data directory.
+pub const SECRET_FILE: &str = "secret.key";
+const SECRET_LEN: usize = 32;
+/// Tolerated clock difference for `nbf` only: a token minted on another node whose
+/// clock runs a little ahead must still work at once. `exp` is checked strictly.
+const NBF_LEEWAY_SECS: u64 = 30;
+
+/// The HS256 key that signs and verifies join tokens.
+#[derive(Clone)]
+pub struct TokenKey {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print the secret.
+        f.write_str("TokenKey(..)")
+    }
+}
+
+impl TokenKey {
+    pub fn from_secret(secret: &[u8]) -> Self {
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+        }
+    }
+
+    /// A fresh random key (tests, or a server that needs no persistence).
+    pub fn generate() -> Self {
+        Self::from_secret(&rand::random::<[u8; SECRET_LEN]>())
+    }
+
+    /// Reads `DIR/secret.key`, creating the directory and a new random secret (mode
+    /// 0600) if it does not exist yet.
+    pub fn load_or_create(data_dir: &Path) -> Result<Self, TokenError> {
+        let path = data_dir.join(SECRET_FILE);
+        let io = |source| TokenError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        std::fs::create_dir_all(data_dir).map_err(io)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        match options.open(&path) {
+            Ok(mut file) => {
+                let secret = rand::random::<[u8; SECRET_LEN]>();
+                file.write_all(&secret).map_err(io)?;
+                file.sync_all().map_err(io)?;
+                Ok(Self::from_secret(&secret))
+            }
+            // Someone (maybe a concurrent `bridge token`) made it first: use theirs.
+            Err(e) if e.kind() == IoKind::AlreadyExists => {
+                let mut secret = Vec::with_capacity(SECRET_LEN);
+                std::fs::File::open(&path)
+                    .and_then(|mut f| f.read_to_end(&mut secret))
+                    .map_err(io)?;
+                if secret.len() != SECRET_LEN {
+                    return Err(TokenError::BadKeyFile {
+                        path: path.display().to_string(),
+                        expected: SECRET_LEN,
+                        found: secret.len(),
+                    });
+                }
+                Ok(Self::from_secret(&secret))
+            }
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    pub fn sign(&self, claims: &Claims) -> Result<String, TokenError> {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+            .map_err(|e| TokenError::Sign(e.to_string()))
+    }
+
+    /// Signs a token for `grant`, valid from `now_unix` for `ttl`, with a fresh `sub`.
+    pub fn mint(&self, grant: Grant, now_unix: u64, ttl: Duration) -> Result<String, TokenError> {
+        let claims = Claims {
+            room: grant.room,
+            name: grant.name,
+            role: grant.role,
+            unit: grant.unit,
+            sub: random_id(),
+            iat: now_unix,
+            exp: now_unix.saturating_add(ttl.as_secs()),
+            nbf: None,
+        };
+        self.sign(&claims)
+    }
+
+    /// Checks signature (HS256 only), `exp` (required, strict), `nbf` (if present) and,
+    /// when `expected_room` is given, the room. `now_unix` is the current time.
+    pub fn verify(
+        &self,
+        token: &str,
+        expected_room: Option<&str>,
+        now_unix: u64,
+    ) -> Result<Claims, TokenError> {
+        if token.trim().is_empty() {
+            return Err(TokenError::Missing);
+        }
+        let mut validation = Validation::new(Algorithm::HS256);
+        // Time checks are ours (time is a parameter); the library still insists that
+        // `exp` is present.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.set_required_spec_claims(&["exp"]);
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(
+            |e| match e.kind() {
+                ErrorKind::InvalidSignature => TokenError::Invalid("bad signature".into()),
+                ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+                    TokenError::Invalid("algorithm not allowed (HS256 only)".into())
+                }
+                ErrorKind::MissingRequiredClaim(c) => {
+                    TokenError::Invalid(format!("claim {c:?} is required"))
+                }
+                _ => TokenError::Invalid(e.to_string()),
+            },
+        )?;
+        let claims = data.claims;
+        if now_unix >= claims.exp {
+            return Err(TokenError::Expired);
+        }
+        if let Some(nbf) = claims.nbf
+            && now_unix.saturating_add(NBF_LEEWAY_SECS) < nbf
+        {
+            return Err(TokenError::NotYetValid);
+        }
+        if let Some(expected) = expected_room
+            && expected != claims.room
+        {
+            return Err(TokenError::WrongRoom {
+                expected: expected.to_owned(),
+                token_room: claims.room,
+            });
+        }
+        Ok(claims)
+    }
+}
+
+/// 128 random bits as hex: unique enough for token and participant ids.
+pub fn random_id() -> String {
+    rand::random::<[u8; 16]>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

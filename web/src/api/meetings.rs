@@ -1,0 +1,250 @@
+//! Meetings: create, urgent, read, update (versioned), cancel, acknowledge, join link, .ics.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bridge_scheduler::ical::{IcsInput, Method, render};
+use bridge_scheduler::join::JoinTicket;
+use bridge_scheduler::meetings::{Acknowledged, MeetingView, SaveOutcome};
+use bridge_scheduler::units::UnitSelector;
+use bridge_scheduler::{Meeting, MeetingDraft, MeetingId, SchedError, UnitCode};
+use serde::{Deserialize, Serialize};
+
+use super::ApiState;
+use super::auth::Caller;
+use super::problem::{ApiJson, Problem};
+
+fn mid(s: &str) -> Result<MeetingId, Problem> {
+    Ok(MeetingId::parse(s)?)
+}
+
+/// Creates a meeting; `conflicts` in the answer are warnings (the meeting is saved).
+#[utoipa::path(post, path = "/meetings", request_body = MeetingDraft,
+    responses((status = 201, body = SaveOutcome), (status = 403, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
+pub async fn create(
+    State(st): State<ApiState>,
+    Caller(p): Caller,
+    ApiJson(d): ApiJson<MeetingDraft>,
+) -> Result<(StatusCode, Json<SaveOutcome>), Problem> {
+    Ok((
+        StatusCode::CREATED,
+        Json(st.db.create_meeting(&p, d, st.now()).await?),
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct UrgentRequest {
+    pub title: String,
+    pub organizer: UnitCode,
+    pub participants: Vec<UnitSelector>,
+    /// 0 = now; at most 120.
+    #[serde(default)]
+    pub delay_minutes: i64,
+    #[serde(default = "default_duration")]
+    pub duration_minutes: i64,
+}
+
+fn default_duration() -> i64 {
+    60
+}
+
+/// One action: an urgent session starting now or within minutes, priority flag set.
+#[utoipa::path(post, path = "/meetings/urgent", request_body = UrgentRequest,
+    responses((status = 201, body = SaveOutcome), (status = 403, body = Problem)))]
+pub async fn urgent(
+    State(st): State<ApiState>,
+    Caller(p): Caller,
+    ApiJson(r): ApiJson<UrgentRequest>,
+) -> Result<(StatusCode, Json<SaveOutcome>), Problem> {
+    let now = st.now();
+    let d = MeetingDraft::urgent(
+        &r.title,
+        r.organizer,
+        r.participants,
+        now,
+        r.delay_minutes,
+        r.duration_minutes,
+    )?;
+    Ok((
+        StatusCode::CREATED,
+        Json(st.db.create_meeting(&p, d, now).await?),
+    ))
+}
+
+/// A meeting with invitations and who has acknowledged.
+#[utoipa::path(get, path = "/meetings/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = MeetingView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_one(
+    State(st): State<ApiState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<MeetingView>, Problem> {
+    Ok(Json(st.db.meeting(&p, mid(&id)?).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct UpdateRequest {
+    /// The version the editor started from; a stale one gets 409 and nothing changes.
+    pub version: i64,
+    pub meeting: MeetingDraft,
+}
+
+#[utoipa::path(put, path = "/meetings/{id}", params(("id" = String, Path)), request_body = UpdateRequest,
+    responses((status = 200, body = SaveOutcome), (status = 409, body = Problem), (status = 403, body = Problem)))]
+pub async fn update(
+    State(st): State<ApiState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    ApiJson(r): ApiJson<UpdateRequest>,
+) -> Result<Json<SaveOutcome>, Problem> {
+    Ok(Json(
+        st.db
+            .update_meeting(&p, mid(&id)?, r.version, r.meeting, st.now())
+            .await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct CancelRequest {
+    pub version: i64,
+}
+
+#[utoipa::path(post, path = "/meetings/{id}/cancel", params(("id" = String, Path)), request_body = CancelRequest,
+    responses((status = 200, body = Meeting), (status = 409, body = Problem)))]
+pub async fn cancel(
+    State(st): State<ApiState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    ApiJson(r): ApiJson<CancelRequest>,
+) -> Result<Json<Meeting>, Problem> {
+    Ok(Json(
+        st.db
+            .cancel_meeting(&p, mid(&id)?, r.version, st.now())
+            .await?,
+    ))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AckResponse {
+    pub acknowledged: Acknowledged,
+}
+
+/// The invited unit confirms it has seen the invitation (idempotent).
+#[utoipa::path(post, path = "/meetings/{id}/ack/{unit}", params(("id" = String, Path), ("unit" = String, Path)),
+    responses((status = 200, body = AckResponse), (status = 403, body = Problem)))]
+pub async fn acknowledge(
+    State(st): State<ApiState>,
+    Caller(p): Caller,
+    Path((id, unit)): Path<(String, String)>,
+) -> Result<Json<AckResponse>, Problem> {
+    let unit = UnitCode::parse(&unit)?;
+    let acknowledged = st.db.acknowledge(&p, mid(&id)?, &unit, st.now()).await?;
+    Ok(Json(AckResponse { acknowledged }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct JoinResponse {
+    pub url: String,
+    pub ticket: JoinTicket,
+}
+
+/// The unit's join link: a token for this meeting's room, unit and role.
+#[utoipa::path(get, path = "/meetings/{id}/join/{unit}", params(("id" = String, Path), ("unit" = String, Path)),
+    responses((status = 200, body = JoinResponse), (status = 403, body = Problem)))]
+pub async fn join(
+    State(st): State<ApiState>,
+    Caller(p): Caller,
+    Path((id, unit)): Path<(String, String)>,
+) -> Result<Json<JoinResponse>, Problem> {
+    let unit = UnitCode::parse(&unit)?;
+    let ticket = st
+        .db
+        .join_ticket(&st.token_key, &p, mid(&id)?, &unit, st.now())
+        .await?;
+    Ok(Json(JoinResponse {
+        url: st.join_url(&ticket.room.0, &ticket.token),
+        ticket,
+    }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct IcsQuery {
+    /// The invited unit whose copy (and join link) to produce; default: the caller's unit.
+    pub unit: Option<String>,
+}
+
+/// iCalendar file: METHOD:REQUEST (SEQUENCE = version) or CANCEL once cancelled.
+#[utoipa::path(get, path = "/meetings/{id}/ics", params(("id" = String, Path), IcsQuery),
+    responses((status = 200, content_type = "text/calendar", body = String), (status = 403, body = Problem)))]
+pub async fn ics(
+    State(st): State<ApiState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    Query(q): Query<IcsQuery>,
+) -> Result<Response, Problem> {
+    let now = st.now();
+    let view = st.db.meeting(&p, mid(&id)?).await?;
+    let m = &view.meeting;
+    let unit = match q.unit.as_deref().map(UnitCode::parse).transpose()? {
+        Some(u) => Some(u),
+        None => p.unit.clone(),
+    };
+    let attendee = match &unit {
+        Some(u) if view.invitations.iter().any(|i| &i.unit == u) => Some(st.db.unit(u).await?),
+        Some(u) => {
+            return Err(SchedError::NotFound {
+                kind: "invitation",
+                id: format!("{}/{u}", m.id),
+            }
+            .into());
+        }
+        None => None,
+    };
+    let method = if m.cancelled {
+        Method::Cancel
+    } else {
+        Method::Request
+    };
+    let join_url = match (&attendee, method) {
+        (Some(a), Method::Request) => match st
+            .db
+            .join_ticket(&st.token_key, &p, m.id, &a.code, now)
+            .await
+        {
+            Ok(t) => Some(st.join_url(&t.room.0, &t.token)),
+            // The caller may see the meeting without holding that unit's link (or it is
+            // over): the file is still useful without one.
+            Err(SchedError::Forbidden(_)) | Err(SchedError::Invalid { .. }) => None,
+            Err(e) => return Err(e.into()),
+        },
+        _ => None,
+    };
+    let organizer = st.db.unit(&m.organizer).await?;
+    let body = render(
+        method,
+        &IcsInput {
+            meeting: m,
+            organizer: &organizer,
+            attendee: attendee.as_ref(),
+            join_url: join_url.as_deref(),
+            mail_domain: &st.mail_domain,
+            now,
+        },
+    );
+    let ctype = match method {
+        Method::Request => "text/calendar; charset=utf-8; method=REQUEST",
+        Method::Cancel => "text/calendar; charset=utf-8; method=CANCEL",
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, ctype.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"meeting-{}.ics\"", m.id),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}

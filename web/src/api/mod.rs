@@ -1,0 +1,105 @@
+//! The scheduler's REST API, mounted under `/api` by the binary:
+//! `Router::new().nest("/api", api::router(state))`. OpenAPI at `/api/openapi.json`.
+
+mod auth;
+mod meetings;
+mod problem;
+mod session;
+mod units;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bridge_scheduler::Db;
+use bridge_token::TokenKey;
+use time::OffsetDateTime;
+use utoipa::OpenApi;
+
+pub use problem::Problem;
+
+/// Largest JSON body accepted; the agenda limit (64 KiB) is checked by the scheduler.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What the API needs; cheap to clone.
+#[derive(Clone)]
+pub struct ApiState {
+    pub db: Db,
+    pub token_key: TokenKey,
+    /// Base URL of join links, e.g. `https://bridge.phutho.gov.vn` (no trailing slash).
+    pub public_url: String,
+    /// Domain of the calendar addresses of units in .ics files.
+    pub mail_domain: String,
+    /// Add `Secure` to the session cookie (when served over HTTPS).
+    pub secure_cookies: bool,
+    /// The clock; tests replace it.
+    pub clock: Arc<dyn Fn() -> OffsetDateTime + Send + Sync>,
+}
+
+impl ApiState {
+    pub fn new(db: Db, token_key: TokenKey, public_url: &str) -> Self {
+        ApiState {
+            db,
+            token_key,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            mail_domain: "bridge.invalid".into(),
+            secure_cookies: public_url.starts_with("https:"),
+            clock: Arc::new(OffsetDateTime::now_utc),
+        }
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        (self.clock)()
+    }
+
+    /// The link a hall opens to join: the room page with its token (docs/protocol.md).
+    pub fn join_url(&self, room: &str, token: &str) -> String {
+        format!("{}/r/{room}?t={token}", self.public_url)
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Bridge scheduler API", description = "Units, accounts, meetings. Errors are application/problem+json with English and Vietnamese messages."),
+    servers((url = "/api")),
+    paths(
+        session::login, session::logout, session::me,
+        units::roots, units::children, units::unit, units::subtree, units::search, units::upcoming,
+        meetings::create, meetings::urgent, meetings::get_one, meetings::update, meetings::cancel,
+        meetings::acknowledge, meetings::join, meetings::ics,
+    ),
+    components(schemas(Problem))
+)]
+pub struct ApiDoc;
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// All API routes, relative to `/api`.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/auth/login", post(session::login))
+        .route("/auth/logout", post(session::logout))
+        .route("/me", get(session::me))
+        .route("/units", get(units::roots))
+        .route("/units/search", get(units::search))
+        .route("/units/{code}", get(units::unit))
+        .route("/units/{code}/children", get(units::children))
+        .route("/units/{code}/subtree", get(units::subtree))
+        .route("/units/{code}/upcoming", get(units::upcoming))
+        .route("/meetings", post(meetings::create))
+        .route("/meetings/urgent", post(meetings::urgent))
+        .route(
+            "/meetings/{id}",
+            get(meetings::get_one).put(meetings::update),
+        )
+        .route("/meetings/{id}/cancel", post(meetings::cancel))
+        .route("/meetings/{id}/ack/{unit}", post(meetings::acknowledge))
+        .route("/meetings/{id}/join/{unit}", get(meetings::join))
+        .route("/meetings/{id}/ics", get(meetings::ics))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}

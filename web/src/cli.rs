@@ -1,0 +1,133 @@
+//! The command line, and `bridge token`.
+
+use anyhow::{Context, bail};
+use bridge_token::{Grant, Role, TokenKey};
+use clap::{Args, Parser, Subcommand};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "bridge",
+    version,
+    about = "Cầu truyền hình: a video-conference bridge"
+)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// With no subcommand, `serve` runs with these options.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the bridge: web UI, signaling and media (the default).
+    Serve(ServeArgs),
+    /// Print a join link for one person in one room.
+    Token(TokenArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DataArg {
+    /// Data directory: database and token secret (created on first run).
+    #[arg(long = "data", value_name = "DIR", default_value = "./data")]
+    pub dir: PathBuf,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Where the web UI, the API and /ws listen (port 0: any free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub http: SocketAddr,
+    /// The one UDP port for all media (0: any free port).
+    #[arg(long, value_name = "PORT", default_value_t = 50000)]
+    pub media_port: u16,
+    /// The ICE-TCP fallback port (default: the media port number).
+    #[arg(long, value_name = "PORT")]
+    pub tcp_port: Option<u16>,
+    /// The address announced to browsers; media then binds on all interfaces.
+    /// Without it, media binds on the HTTP address's IP.
+    #[arg(long, value_name = "IP")]
+    pub public_ip: Option<IpAddr>,
+    /// Base of the printed demo links (default: http://HTTP-ADDR).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    #[command(flatten)]
+    pub data: DataArg,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TokenArgs {
+    #[command(flatten)]
+    pub data: DataArg,
+    /// Room id (letters, digits, `-`, `_`).
+    #[arg(long)]
+    pub room: String,
+    /// The name others see, e.g. "Xã Thanh Sơn".
+    #[arg(long)]
+    pub name: String,
+    #[arg(long, default_value = "member", value_parser = parse_role)]
+    pub role: Role,
+    /// Unit code the holder speaks for (optional).
+    #[arg(long)]
+    pub unit: Option<String>,
+    /// How long the link is valid: 90s, 30m, 2h, 1d.
+    #[arg(long, default_value = "2h", value_parser = parse_ttl)]
+    pub ttl: Duration,
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080")]
+    pub base_url: String,
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse()
+        .map_err(|e: bridge_token::RoleParseError| e.to_string())
+}
+
+fn parse_ttl(s: &str) -> Result<Duration, String> {
+    crate::ttl::parse(s).map_err(|e| e.to_string())
+}
+
+/// Room ids appear in URLs and logs: keep them plain.
+pub fn check_room(room: &str) -> anyhow::Result<()> {
+    let ok = !room.is_empty()
+        && room.len() <= 64
+        && room
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !ok {
+        bail!("invalid room {room:?}: use 1-64 letters, digits, '-' or '_'");
+    }
+    Ok(())
+}
+
+pub fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// `http://HOST/r/ROOM?t=TOKEN`
+pub fn join_url(base_url: &str, room: &str, token: &str) -> String {
+    format!("{}/r/{room}?t={token}", base_url.trim_end_matches('/'))
+}
+
+pub fn token(args: TokenArgs) -> anyhow::Result<()> {
+    check_room(&args.room)?;
+    if args.name.trim().is_empty() {
+        bail!("--name must not be empty");
+    }
+    let key = TokenKey::load_or_create(&args.data.dir).context("loading the token secret")?;
+    let grant = Grant {
+        room: args.room.clone(),
+        name: args.name,
+        role: args.role,
+        unit: args.unit,
+    };
+    let token = key.mint(grant, now_unix(), args.ttl)?;
+    println!("{}", join_url(&args.base_url, &args.room, &token));
+    Ok(())
+}

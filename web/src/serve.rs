@@ -1,0 +1,163 @@
+//! `bridge serve`: start the media plane, signaling and HTTP; print where to go;
+//! on Ctrl-C / SIGTERM say `bye` to every session, stop the media plane, exit 0.
+
+use crate::cli::{ServeArgs, join_url, now_unix};
+use crate::router::{AppState, app};
+use anyhow::Context;
+use bridge_sfu::SfuConfig;
+use bridge_signaling::{MediaPlane, Signaling, SignalingConfig};
+use bridge_token::{Grant, Role, TokenKey};
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tracing_subscriber::EnvFilter;
+
+use crate::media::{Sfu, SfuHandle};
+
+/// The demo room and its two links, valid this long.
+const DEMO_ROOM: &str = "demo";
+const DEMO_TTL: Duration = Duration::from_secs(12 * 3600);
+/// The WebRTC crates log every dropped packet at ERROR with its bytes.
+const DEFAULT_LOG: &str =
+    "info,rtc=warn,webrtc=warn,webrtc_ice=warn,webrtc_dtls=warn,webrtc_srtp=warn";
+
+pub fn main(args: ServeArgs) -> anyhow::Result<()> {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG));
+    // stdout is for people and for the test harness; logs go to stderr.
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(run(args))
+}
+
+/// Where media binds and what it announces: the HTTP address decides reachability
+/// (loopback stays loopback), unless a public IP is given.
+fn sfu_config(args: &ServeArgs) -> SfuConfig {
+    let ip = match args.public_ip {
+        Some(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        None => args.http.ip(),
+    };
+    let tcp_port = args.tcp_port.unwrap_or(args.media_port);
+    SfuConfig {
+        udp_bind: SocketAddr::new(ip, args.media_port),
+        tcp_bind: Some(SocketAddr::new(ip, tcp_port)),
+        announce_ips: args.public_ip.into_iter().collect(),
+        ..SfuConfig::default()
+    }
+}
+
+async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.data.dir)
+        .with_context(|| format!("creating the data directory {}", args.data.dir.display()))?;
+    let key = TokenKey::load_or_create(&args.data.dir).context("loading the token secret")?;
+
+    let config = sfu_config(&args);
+    let sfu: SfuHandle = Sfu::start(config.clone())
+        .await
+        .with_context(|| format!("starting the media plane on {}", config.udp_bind))?;
+    let media: Arc<dyn MediaPlane> = Arc::new(sfu.clone());
+    let signaling = Signaling::new(SignalingConfig::for_sfu(&config), media, key.clone());
+
+    let listener = tokio::net::TcpListener::bind(args.http)
+        .await
+        .with_context(|| format!("listening on {}", args.http))?;
+    let http = listener.local_addr()?;
+    let tcp = sfu
+        .tcp_addr()
+        .map_or_else(|| "none".to_owned(), |a| a.to_string());
+    let base = args
+        .base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{http}"));
+    print_banner(&key, http, sfu.udp_addr(), &tcp, &base)?;
+
+    let router = app(AppState {
+        signaling: signaling.clone(),
+    });
+    let stopping = signaling.clone();
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: closing every session");
+            stopping.shutdown().await;
+        })
+        .await
+        .context("serving HTTP")?;
+    sfu.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn print_banner(
+    key: &TokenKey,
+    http: SocketAddr,
+    udp: SocketAddr,
+    tcp: &str,
+    base: &str,
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    // Machine-readable first line: the test harness parses it.
+    writeln!(out, "listening http={http} udp={udp} tcp={tcp}")?;
+    writeln!(
+        out,
+        "Mở trình duyệt / Open: {}/",
+        base.trim_end_matches('/')
+    )?;
+    writeln!(
+        out,
+        "Phòng họp thử / Demo room \"{DEMO_ROOM}\" (links valid 12 h):"
+    )?;
+    for (name, role) in [
+        ("Tỉnh Phú Thọ", Role::Chair),
+        ("Xã Thanh Sơn", Role::Member),
+    ] {
+        let grant = Grant {
+            room: DEMO_ROOM.into(),
+            name: name.into(),
+            role,
+            unit: None,
+        };
+        let token = key.mint(grant, now_unix(), DEMO_TTL)?;
+        writeln!(
+            out,
+            "  {name} ({role}): {}",
+            join_url(base, DEMO_ROOM, &token)
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,447 @@
+// The room page: joins with the token from ?t=, publishes mic/camera, shows everyone.
+// Meeting state lives here; signaling.js, media.js and ui.js do the talking and drawing.
+
+import { applyI18n, bindLangSwitch, onLangChange, t, has } from "./i18n.js";
+import { Signaling, wsUrlForPage } from "./signaling.js";
+import { getLocalMedia, Publisher, Subscriber } from "./media.js";
+import { InboundQuality, OutboundQuality, inbound } from "./stats.js";
+import { RoomUi } from "./ui.js";
+import { exposeState } from "./debug.js";
+
+const FATAL_CODES = new Set(["token_missing", "token_invalid", "token_expired", "wrong_room", "room_full"]);
+const STATS_INTERVAL_MS = 2000;
+const MAX_BACKOFF_MS = 10_000;
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(window.location.search);
+const token = params.get("t");
+const pathRoom = decodeURIComponent(window.location.pathname.split("/")[2] ?? "");
+
+const state = {
+  conn: "idle", // idle | connecting | connected | reconnecting | closed | error
+  errorCode: null,
+  room: pathRoom,
+  self: null,
+  participants: new Map(), // id -> participant object of the protocol
+  remote: new Map(), // participantId -> {microphone, camera, screen}: MediaStreamTrack
+  quality: new Map(), // tile key -> {loss, rtt, kbps}
+  local: { stream: null, mode: "none", micOn: false, camOn: false, screen: null },
+  mediaReady: null,
+  sig: null,
+  publisher: null,
+  subscriber: null,
+  attempts: 0,
+  retryTimer: null,
+  finished: false, // bye received, fatal error, or left: no reconnect
+  panel: null, // the error/closed panel on show
+};
+
+const ui = new RoomUi();
+const inboundQ = new InboundQuality();
+const outboundQ = new OutboundQuality();
+
+function setConn(s) {
+  state.conn = s;
+  ui.setConnection(s);
+  renderControls();
+}
+
+function micTrack() {
+  return state.local.stream?.getAudioTracks()[0] ?? null;
+}
+
+function camTrack() {
+  return state.local.stream?.getVideoTracks()[0] ?? null;
+}
+
+function renderControls() {
+  const joined = state.conn === "connected" || state.conn === "reconnecting";
+  const publishing = state.self?.role !== "viewer";
+  ui.setControls({
+    joined,
+    mic: { available: publishing && !!micTrack(), on: state.local.micOn },
+    cam: { available: publishing && !!camTrack(), on: state.local.camOn },
+    screen: { available: publishing && !!navigator.mediaDevices?.getDisplayMedia, on: !!state.local.screen },
+  });
+}
+
+function selfMuted() {
+  return { microphone: !state.local.micOn, camera: !state.local.camOn };
+}
+
+function render() {
+  const models = [];
+  const self = state.self;
+  const selfName = self?.name ?? t("tile.you");
+  models.push({
+    key: "self:main", participantId: self?.id ?? "self", name: selfName, isSelf: true,
+    muted: selfMuted(), videoTrack: state.local.camOn ? camTrack() : null, screen: false,
+    quality: state.quality.get("self:main"),
+  });
+  if (state.local.screen) {
+    models.push({ key: "self:screen", participantId: self?.id ?? "self", name: selfName, isSelf: true,
+      muted: selfMuted(), videoTrack: state.local.screen, screen: true });
+  }
+  const audio = new Map();
+  for (const p of state.participants.values()) {
+    const r = state.remote.get(p.id) ?? {};
+    const muted = { microphone: !!p.muted?.microphone, camera: !!p.muted?.camera };
+    models.push({ key: `${p.id}:main`, participantId: p.id, name: p.name, isSelf: false, muted,
+      videoTrack: r.camera ?? null, screen: false, quality: state.quality.get(`${p.id}:main`) });
+    if (r.screen) {
+      models.push({ key: `${p.id}:screen`, participantId: p.id, name: p.name, isSelf: false, muted,
+        videoTrack: r.screen, screen: true });
+    }
+    if (r.microphone) audio.set(p.id, r.microphone);
+  }
+  ui.syncTiles(models);
+  ui.syncAudio(audio);
+  const people = [];
+  if (self) people.push({ ...self, isSelf: true, muted: selfMuted() });
+  for (const p of state.participants.values()) {
+    people.push({ ...p, isSelf: false, muted: { microphone: !!p.muted?.microphone, camera: !!p.muted?.camera } });
+  }
+  ui.renderPeople(people);
+  renderControls();
+}
+
+/** The panel that replaces the meeting when it cannot go on; kept to re-translate it. */
+function showPanel(titleKey, textKey, params, canRejoin) {
+  state.panel = { titleKey, textKey, params, canRejoin };
+  ui.showError(titleKey, t(textKey, params), canRejoin);
+}
+
+function fail(code, message) {
+  state.finished = true;
+  state.errorCode = code;
+  const key = `err.${code}`;
+  showPanel("state.error", has(key) ? key : "err.generic", { message: message ?? code }, false);
+  setConn("error");
+  teardown();
+  stopLocal();
+}
+
+function send(msg) {
+  state.sig?.send(msg);
+}
+
+async function connect() {
+  setConn(state.attempts === 0 ? "connecting" : "reconnecting");
+  const sig = new Signaling(wsUrlForPage(), { onMessage, onClose });
+  state.sig = sig;
+  try {
+    await sig.open();
+  } catch {
+    if (state.sig !== sig) return; // superseded meanwhile
+    if (state.attempts > 0) ui.showNotice(t("err.network"));
+    scheduleReconnect();
+    return;
+  }
+  sig.send({ type: "join", v: 1, token, room: pathRoom || undefined });
+}
+
+function onClose() {
+  if (state.finished) return;
+  scheduleReconnect();
+}
+
+function scheduleReconnect() {
+  if (state.finished) return;
+  teardown();
+  state.attempts += 1;
+  setConn("reconnecting");
+  render();
+  const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** Math.min(state.attempts, 5));
+  // One pending attempt at most, whichever failure (socket, ICE) asked first.
+  clearTimeout(state.retryTimer);
+  state.retryTimer = setTimeout(() => {
+    state.retryTimer = null;
+    if (!state.finished) connect();
+  }, delay);
+}
+
+/** Drops the session (socket, peer connections, remote media) but keeps the camera. */
+function teardown() {
+  const sig = state.sig;
+  state.sig = null;
+  sig?.close();
+  state.publisher?.close();
+  state.subscriber?.close();
+  state.publisher = null;
+  state.subscriber = null;
+  state.participants.clear();
+  state.remote.clear();
+}
+
+function stopLocal() {
+  for (const tr of state.local.stream?.getTracks() ?? []) tr.stop();
+  state.local.screen?.stop();
+  state.local.screen = null;
+}
+
+function watchPc(pc) {
+  pc.addEventListener("connectionstatechange", () => {
+    if (state.finished || !state.self) return;
+    if (pc.connectionState === "failed") {
+      scheduleReconnect();
+      return;
+    }
+    const pcs = [state.publisher?.pc, state.subscriber?.pc].filter(Boolean);
+    const troubled = pcs.some((p) => p.connectionState === "disconnected");
+    setConn(troubled ? "reconnecting" : "connected");
+  });
+}
+
+function onTracks(list) {
+  state.remote.clear();
+  for (const { participantId, source, track } of list) {
+    const r = state.remote.get(participantId) ?? {};
+    r[source] = track;
+    state.remote.set(participantId, r);
+  }
+  render();
+}
+
+async function onJoined(msg) {
+  state.self = msg.participant;
+  state.attempts = 0;
+  ui.showNotice(null);
+  state.participants.clear();
+  for (const p of msg.participants ?? []) state.participants.set(p.id, p);
+  if (typeof msg.room === "string") state.room = msg.room;
+  else if (msg.room && typeof msg.room === "object") state.room = msg.room.name ?? msg.room.id ?? state.room;
+  ui.setRoom(state.room);
+  setConn("connected");
+  // Created before any await: the server may send subscribe_offer right after joined.
+  state.subscriber = new Subscriber(send, onTracks);
+  watchPc(state.subscriber.pc);
+  render();
+  await publish();
+}
+
+async function publish() {
+  const media = await state.mediaReady;
+  if (!state.self || state.finished) return;
+  if (state.self.role === "viewer") {
+    stopLocal();
+    state.local.stream = new MediaStream();
+    state.local.micOn = state.local.camOn = false;
+    ui.showNotice(t("media.viewer"));
+    render();
+    return;
+  }
+  if (media.mode !== "full") ui.showNotice(t(`media.${media.mode}`));
+  if (media.mode === "none") return;
+  const pub = new Publisher(send);
+  state.publisher = pub;
+  watchPc(pub.pc);
+  const mic = micTrack();
+  const cam = camTrack();
+  if (mic) pub.addTrack(mic, "microphone", state.local.stream);
+  if (cam) pub.addTrack(cam, "camera", state.local.stream);
+  if (state.local.screen) pub.addTrack(state.local.screen, "screen");
+  try {
+    await pub.negotiate();
+    // Tell the room what was toggled before (or during) the join.
+    if (mic && !state.local.micOn) send({ type: "mute", source: "microphone", muted: true });
+    if (cam && !state.local.camOn) send({ type: "mute", source: "camera", muted: true });
+  } catch (e) {
+    console.warn("publish failed", e);
+  }
+}
+
+function onMessage(msg) {
+  switch (msg.type) {
+    case "joined":
+      onJoined(msg).catch((e) => console.warn("join", e));
+      break;
+    case "publish_answer":
+      state.publisher?.handleAnswer(msg.sdp);
+      break;
+    case "subscribe_offer":
+      state.subscriber?.handleOffer(msg).catch((e) => console.warn("subscribe_offer", e));
+      break;
+    case "candidate": {
+      const target = msg.pc === "publish" ? state.publisher : msg.pc === "subscribe" ? state.subscriber : null;
+      if (target && msg.candidate) target.addRemoteCandidate(msg.candidate);
+      break;
+    }
+    case "participant_joined":
+      if (msg.participant?.id && msg.participant.id !== state.self?.id) {
+        state.participants.set(msg.participant.id, msg.participant);
+        render();
+      }
+      break;
+    case "participant_left":
+      state.participants.delete(msg.participant_id);
+      state.remote.delete(msg.participant_id);
+      render();
+      break;
+    case "track_published":
+    case "track_unpublished":
+      onTrackEvent(msg);
+      break;
+    case "mute_changed": {
+      const p = state.participants.get(msg.participant_id);
+      if (p && (msg.source === "microphone" || msg.source === "camera")) {
+        p.muted = { ...(p.muted ?? {}), [msg.source]: !!msg.muted };
+        render();
+      }
+      break;
+    }
+    case "error":
+      onError(msg);
+      break;
+    case "bye":
+      onBye(msg);
+      break;
+    default:
+      break; // pong and anything newer than this page
+  }
+}
+
+function onTrackEvent(msg) {
+  const p = state.participants.get(msg.participant_id);
+  if (!p) return;
+  const tracks = (p.tracks ?? []).filter((tr) => tr.track_id !== msg.track_id);
+  if (msg.type === "track_published") tracks.push({ track_id: msg.track_id, source: msg.source });
+  p.tracks = tracks;
+  render();
+}
+
+function onError(msg) {
+  if (FATAL_CODES.has(msg.code)) {
+    fail(msg.code, msg.message);
+    return;
+  }
+  if (msg.request === "publish_offer") state.publisher?.handleRefusal(msg.message ?? msg.code);
+  const key = `err.${msg.code}`;
+  if (msg.code === "forbidden" || msg.code === "too_many_tracks") ui.showNotice(has(key) ? t(key) : msg.message);
+  console.warn("server error", msg.code, msg.message);
+}
+
+function onBye(msg) {
+  if (state.finished) return;
+  state.finished = true;
+  teardown();
+  stopLocal();
+  const reason = msg.reason ?? "left";
+  setConn("closed");
+  render();
+  const key = `bye.${reason}`;
+  showPanel("state.closed", has(key) ? key : "bye.left", {}, true);
+}
+
+function leave() {
+  if (state.finished) return;
+  send({ type: "leave" });
+  state.finished = true;
+  // Give the server a moment to answer `bye`; the session ends on our side either way.
+  setTimeout(() => {
+    teardown();
+    stopLocal();
+    setConn("closed");
+    render();
+    showPanel("state.closed", "bye.left", {}, true);
+  }, 300);
+}
+
+function toggle(source) {
+  const track = source === "microphone" ? micTrack() : camTrack();
+  if (!track) return;
+  const key = source === "microphone" ? "micOn" : "camOn";
+  state.local[key] = !state.local[key];
+  track.enabled = state.local[key];
+  send({ type: "mute", source, muted: !state.local[key] });
+  render();
+}
+
+async function toggleScreen() {
+  if (state.local.screen) {
+    stopScreen();
+    return;
+  }
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 5, max: 15 } }, audio: false });
+  } catch (e) {
+    if (e?.name !== "NotAllowedError") ui.showNotice(t("media.screenFailed"));
+    return;
+  }
+  const track = stream.getVideoTracks()[0];
+  if (!track) return;
+  track.contentHint = "detail";
+  state.local.screen = track;
+  track.addEventListener("ended", () => stopScreen()); // the browser's own "stop sharing" bar
+  render();
+  state.publisher?.startScreen(track).catch((e) => {
+    console.warn("screen share", e);
+    ui.showNotice(t("media.screenFailed"));
+  });
+}
+
+function stopScreen() {
+  const track = state.local.screen;
+  if (!track) return;
+  state.local.screen = null;
+  track.stop();
+  render();
+  state.publisher?.stopScreen().catch((e) => console.warn("stop screen", e));
+}
+
+async function sampleStats() {
+  const sub = state.subscriber;
+  if (sub) {
+    const q = inboundQ.update(await sub.pc.getStats(), (mid) => sub.participantForMid(mid));
+    for (const [pid, v] of q) state.quality.set(`${pid}:main`, v);
+  }
+  const pub = state.publisher;
+  if (pub) state.quality.set("self:main", outboundQ.update(await pub.pc.getStats()));
+  ui.setQualities(state.quality);
+}
+
+async function currentInbound() {
+  const sub = state.subscriber;
+  if (!sub) return [];
+  return inbound(await sub.pc.getStats(), (mid) => sub.participantForMid(mid));
+}
+
+function start() {
+  applyI18n(document);
+  bindLangSwitch($("lang"));
+  onLangChange(() => {
+    ui.setConnection(state.conn);
+    ui.setRoom(state.room);
+    if (state.panel) ui.showError(state.panel.titleKey, t(state.panel.textKey, state.panel.params), state.panel.canRejoin);
+    render();
+  });
+  ui.setRoom(state.room);
+  $("btn-mic").addEventListener("click", () => toggle("microphone"));
+  $("btn-cam").addEventListener("click", () => toggle("camera"));
+  $("btn-screen").addEventListener("click", () => toggleScreen());
+  $("btn-people").addEventListener("click", () => ui.togglePeople());
+  $("btn-leave").addEventListener("click", () => leave());
+  $("rejoin").addEventListener("click", () => window.location.reload());
+  exposeState(state, currentInbound);
+  render();
+  if (!token) return fail("token_missing");
+  if (!window.RTCPeerConnection || !window.WebSocket) return fail("unsupported");
+  // Ask for devices while the socket connects, so the preview shows at once.
+  state.mediaReady = getLocalMedia().then((media) => {
+    if (state.finished) {
+      for (const tr of media.stream.getTracks()) tr.stop();
+      return media;
+    }
+    state.local.stream = media.stream;
+    state.local.mode = media.mode;
+    state.local.micOn = !!micTrack();
+    state.local.camOn = !!camTrack();
+    render();
+    return media;
+  });
+  setInterval(() => sampleStats().catch(() => {}), STATS_INTERVAL_MS);
+  setTimeout(() => sampleStats().catch(() => {}), STATS_INTERVAL_MS / 2); // figures sooner after load
+  connect();
+}
+
+start();

@@ -1,0 +1,221 @@
+// The two peer connections of docs/protocol.md: we offer on the publish connection
+// (sendonly transceivers), the server offers on the subscribe connection.
+
+// Commune halls sit on links of a few hundred kbit/s: cap what one camera sends.
+const CAMERA_MAX_BITRATE = 600_000;
+const SCREEN_MAX_BITRATE = 1_200_000;
+const ANSWER_TIMEOUT_MS = 15_000;
+
+const VIDEO_CONSTRAINTS = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 20, max: 30 } };
+const AUDIO_CONSTRAINTS = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+
+/**
+ * Asks for camera and microphone, falling back to what is available: both, audio only,
+ * video only, or nothing (receive only). Never throws.
+ * @returns {Promise<{stream: MediaStream, mode: "full"|"audioOnly"|"videoOnly"|"none", error: string|null}>}
+ */
+export async function getLocalMedia() {
+  if (!navigator.mediaDevices?.getUserMedia) return { stream: new MediaStream(), mode: "none", error: "unsupported" };
+  const attempts = [
+    ["full", { audio: AUDIO_CONSTRAINTS, video: VIDEO_CONSTRAINTS }],
+    ["audioOnly", { audio: AUDIO_CONSTRAINTS }],
+    ["videoOnly", { video: VIDEO_CONSTRAINTS }],
+  ];
+  let lastError = null;
+  for (const [mode, constraints] of attempts) {
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia(constraints);
+      return { stream, mode, error: null };
+    } catch (e) {
+      lastError = e?.name ?? String(e);
+      // A denied permission covers both devices: asking again per device only adds prompts.
+      if (lastError === "NotAllowedError" && mode !== "full") break;
+    }
+  }
+  return { stream: new MediaStream(), mode: "none", error: lastError };
+}
+
+function candidateJson(c) {
+  return { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex };
+}
+
+/** Remote candidates may arrive before the description they belong to: keep them until then. */
+class CandidateBuffer {
+  constructor(pc) {
+    this.pc = pc;
+    this.pending = [];
+  }
+  add(candidate) {
+    if (this.pc.remoteDescription) {
+      this.pc.addIceCandidate(candidate).catch((e) => console.warn("addIceCandidate", e));
+    } else {
+      this.pending.push(candidate);
+    }
+  }
+  flush() {
+    const list = this.pending;
+    this.pending = [];
+    for (const c of list) this.add(c);
+  }
+}
+
+export class Publisher {
+  /** @param {(msg: object) => void} send */
+  constructor(send) {
+    this.send = send;
+    this.pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" });
+    this.candidates = new CandidateBuffer(this.pc);
+    this.sources = new Map(); // transceiver -> "microphone" | "camera" | "screen"
+    this.chain = Promise.resolve();
+    this.waiting = null; // {resolve, reject} of the offer in flight
+    this.pc.onicecandidate = (ev) => {
+      if (ev.candidate) this.send({ type: "candidate", pc: "publish", candidate: candidateJson(ev.candidate) });
+    };
+  }
+
+  addTrack(track, source, stream) {
+    const maxBitrate = source === "screen" ? SCREEN_MAX_BITRATE : CAMERA_MAX_BITRATE;
+    const init = { direction: "sendonly", streams: stream ? [stream] : [] };
+    if (track.kind === "video") init.sendEncodings = [{ maxBitrate }];
+    const tr = this.pc.addTransceiver(track, init);
+    this.sources.set(tr, source);
+    return tr;
+  }
+
+  /** Starts sending a screen track, reusing a stopped screen transceiver so m-lines do not pile up. */
+  async startScreen(track) {
+    for (const [tr, source] of this.sources) {
+      if (source === "screen" && tr.direction === "inactive" && !tr.stopped) {
+        await tr.sender.replaceTrack(track);
+        tr.direction = "sendonly";
+        return this.negotiate();
+      }
+    }
+    this.addTrack(track, "screen");
+    return this.negotiate();
+  }
+
+  async stopScreen() {
+    for (const [tr, source] of this.sources) {
+      if (source === "screen" && tr.direction === "sendonly") {
+        await tr.sender.replaceTrack(null);
+        tr.direction = "inactive";
+      }
+    }
+    return this.negotiate();
+  }
+
+  /** The `tracks` field of publish_offer: live transceivers only, mids known after setLocalDescription. */
+  publishedTracks() {
+    const out = [];
+    for (const [tr, source] of this.sources) {
+      if (tr.mid !== null && tr.direction === "sendonly" && tr.sender.track) out.push({ mid: tr.mid, source });
+    }
+    return out;
+  }
+
+  /** One offer at a time: a renegotiation asked for while one is in flight waits its turn. */
+  negotiate() {
+    const run = () => this.offerOnce();
+    this.chain = this.chain.then(run, run);
+    return this.chain;
+  }
+
+  async offerOnce() {
+    const offer = await this.pc.createOffer();
+    await this.pc.setLocalDescription(offer);
+    const answered = new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      setTimeout(() => reject(new Error("no publish_answer")), ANSWER_TIMEOUT_MS);
+    });
+    this.send({ type: "publish_offer", sdp: this.pc.localDescription.sdp, tracks: this.publishedTracks() });
+    try {
+      const sdp = await answered;
+      await this.pc.setRemoteDescription({ type: "answer", sdp });
+      this.candidates.flush();
+    } catch (e) {
+      // Back to stable so the next negotiation can start from a clean state.
+      if (this.pc.signalingState === "have-local-offer") {
+        await this.pc.setLocalDescription({ type: "rollback" }).catch(() => {});
+      }
+      throw e;
+    } finally {
+      this.waiting = null;
+    }
+  }
+
+  handleAnswer(sdp) {
+    this.waiting?.resolve(sdp);
+  }
+
+  /** The server refused our offer (error with request publish_offer). */
+  handleRefusal(message) {
+    this.waiting?.reject(new Error(message));
+  }
+
+  addRemoteCandidate(c) {
+    this.candidates.add(c);
+  }
+
+  close() {
+    this.pc.close();
+  }
+}
+
+export class Subscriber {
+  /**
+   * @param {(msg: object) => void} send
+   * @param {(tracks: Array<{participantId: string, source: string, track: MediaStreamTrack, mid: string}>) => void} onTracks
+   */
+  constructor(send, onTracks) {
+    this.send = send;
+    this.onTracks = onTracks;
+    this.pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" });
+    this.candidates = new CandidateBuffer(this.pc);
+    this.mids = new Map(); // mid -> {participant_id, source, track_id}
+    this.chain = Promise.resolve();
+    this.pc.onicecandidate = (ev) => {
+      if (ev.candidate) this.send({ type: "candidate", pc: "subscribe", candidate: candidateJson(ev.candidate) });
+    };
+  }
+
+  handleOffer(msg) {
+    const run = () => this.answer(msg);
+    this.chain = this.chain.then(run, run);
+    return this.chain;
+  }
+
+  async answer(msg) {
+    const tracks = Array.isArray(msg.tracks) ? msg.tracks : [];
+    this.mids = new Map(tracks.filter((t) => t && typeof t.mid === "string").map((t) => [t.mid, t]));
+    await this.pc.setRemoteDescription({ type: "offer", sdp: msg.sdp });
+    const answer = await this.pc.createAnswer();
+    await this.pc.setLocalDescription(answer);
+    this.send({ type: "subscribe_answer", sdp: this.pc.localDescription.sdp });
+    this.candidates.flush();
+    this.onTracks(this.liveTracks());
+  }
+
+  /** Tracks we currently receive, each mapped to its participant through the offer's `tracks`. */
+  liveTracks() {
+    const out = [];
+    for (const tr of this.pc.getTransceivers()) {
+      const info = tr.mid !== null ? this.mids.get(tr.mid) : undefined;
+      if (!info || tr.stopped || tr.currentDirection === "inactive") continue;
+      out.push({ participantId: info.participant_id, source: info.source, track: tr.receiver.track, mid: tr.mid });
+    }
+    return out;
+  }
+
+  participantForMid(mid) {
+    return this.mids.get(mid)?.participant_id ?? null;
+  }
+
+  addRemoteCandidate(c) {
+    this.candidates.add(c);
+  }
+
+  close() {
+    this.pc.close();
+  }
+}

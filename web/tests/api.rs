@@ -1,0 +1,601 @@
+//! REST API of the scheduler (web/src/api) over an in-process router, on SQLite and
+//! PostgreSQL (PostgreSQL must answer unless BRIDGE_TEST_PG=skip).
+
+#[allow(dead_code)]
+#[path = "../src/api/mod.rs"]
+mod api;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use bridge_scheduler::accounts::NewUser;
+use bridge_scheduler::{Db, Role, UnitCode};
+use bridge_token::TokenKey;
+use serde_json::{Value, json};
+use sqlx::Connection;
+use time::OffsetDateTime;
+use tower::ServiceExt;
+
+/// Monday 2026-03-02 08:00 in Hà Nội.
+fn now() -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_772_413_200).unwrap()
+}
+
+fn data(name: &str) -> std::path::PathBuf {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    [
+        root.join("../../shared/data"),
+        root.join("../shared/data"),
+        "/work/shared/data".into(),
+    ]
+    .into_iter()
+    .map(|d| d.join(name))
+    .find(|p| p.exists())
+    .expect("shared data")
+}
+
+struct Fixture {
+    app: Router,
+}
+
+impl Fixture {
+    async fn new(db: Db) -> Fixture {
+        db.import_units(std::fs::File::open(data("units-phu-tho.csv")).unwrap())
+            .await
+            .unwrap();
+        for (name, role, unit) in [
+            ("admin", Role::Administrator, None),
+            ("vp.tinh", Role::Secretary, Some("25")),
+            ("vp.viettri", Role::Secretary, Some("227")),
+            ("site.07888", Role::Site, Some("07888")),
+            ("site.07894", Role::Site, Some("07894")),
+        ] {
+            db.create_user(
+                NewUser {
+                    username: name.into(),
+                    display_name: name.into(),
+                    password: "mật khẩu dài".into(),
+                    role,
+                    unit: unit.map(|u| UnitCode::parse(u).unwrap()),
+                },
+                now(),
+            )
+            .await
+            .unwrap();
+        }
+        let mut st = api::ApiState::new(
+            db,
+            TokenKey::from_secret(&[9u8; 32]),
+            "https://bridge.test/",
+        );
+        st.clock = Arc::new(now);
+        Fixture {
+            app: Router::new().nest("/api", api::router(st)),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        cookie: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        let req = match body {
+            Some(b) => req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        let (parts, body) = res.into_parts();
+        let bytes = axum::body::to_bytes(body, 10 << 20).await.unwrap().to_vec();
+        (parts.status, parts.headers, bytes)
+    }
+
+    async fn json(
+        &self,
+        method: &str,
+        uri: &str,
+        cookie: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let (s, h, b) = self.call(method, uri, cookie, body).await;
+        if !s.is_success() {
+            assert_eq!(
+                h[header::CONTENT_TYPE],
+                "application/problem+json",
+                "{s} {}",
+                String::from_utf8_lossy(&b)
+            );
+        }
+        (
+            s,
+            if b.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_slice(&b).unwrap()
+            },
+        )
+    }
+
+    /// Logs in and returns the `Cookie:` header value.
+    async fn login(&self, user: &str) -> String {
+        let (s, h, _) = self
+            .call(
+                "POST",
+                "/api/auth/login",
+                None,
+                Some(json!({"username": user, "password": "mật khẩu dài"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let set = h[header::SET_COOKIE].to_str().unwrap().to_owned();
+        set.split(';').next().unwrap().to_owned()
+    }
+}
+
+fn meeting(title: &str, organizer: &str, units: &[&str], start_h: i64) -> Value {
+    let start = now() + time::Duration::hours(start_h);
+    let fmt = &time::format_description::well_known::Rfc3339;
+    json!({
+        "title": title,
+        "agenda": ["Khai mạc"],
+        "organizer": organizer,
+        "starts_at": start.format(fmt).unwrap(),
+        "ends_at": (start + time::Duration::hours(1)).format(fmt).unwrap(),
+        "participants": units.iter().map(|u| json!({"type": "unit", "code": u})).collect::<Vec<_>>(),
+    })
+}
+
+async fn run_sqlite(body: impl AsyncFnOnce(Fixture)) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open_sqlite_file(&dir.path().join("bridge.db"))
+        .await
+        .unwrap();
+    body(Fixture::new(db.clone()).await).await;
+    db.close().await;
+}
+
+async fn run_postgres(body: impl AsyncFnOnce(Fixture)) {
+    let url = std::env::var("BRIDGE_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let mut admin = match sqlx::PgConnection::connect(&url).await {
+        Ok(c) => c,
+        Err(_) if std::env::var("BRIDGE_TEST_PG").as_deref() == Ok("skip") => return,
+        Err(e) => {
+            panic!("PostgreSQL at {url} does not answer ({e}); set BRIDGE_TEST_PG=skip to skip")
+        }
+    };
+    let name = format!("api_test_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let base = url.rsplit_once('/').unwrap().0;
+    let db = Db::connect(&format!("{base}/{name}")).await.unwrap();
+    // A panic inside `body` still drops the scratch database via the guard below.
+    struct Drop_(Option<(sqlx::PgConnection, String)>);
+    impl Drop for Drop_ {
+        fn drop(&mut self) {
+            if let Some((mut c, n)) = self.0.take() {
+                let _ = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    rt.block_on(async {
+                        sqlx::query(&format!("DROP DATABASE IF EXISTS {n} WITH (FORCE)"))
+                            .execute(&mut c)
+                            .await
+                    })
+                })
+                .join();
+            }
+        }
+    }
+    let _guard = Drop_(Some((admin, name)));
+    body(Fixture::new(db.clone()).await).await;
+    db.close().await;
+}
+
+macro_rules! both_dbs {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run_sqlite($body).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                run_postgres($body).await
+            }
+        }
+    };
+}
+
+both_dbs!(login_cookie_and_logout, async |f: Fixture| {
+    let (s, h, _) = f
+        .call(
+            "POST",
+            "/api/auth/login",
+            None,
+            Some(json!({"username": "vp.tinh", "password": "mật khẩu dài"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let set = h[header::SET_COOKIE].to_str().unwrap();
+    assert!(set.starts_with("bridge_session="), "{set}");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("Secure"),
+        "{set}"
+    );
+    let cookie = set.split(';').next().unwrap();
+    let (s, me) = f.json("GET", "/api/me", Some(cookie), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (
+            me["username"].as_str(),
+            me["role"].as_str(),
+            me["unit"].as_str()
+        ),
+        (Some("vp.tinh"), Some("secretary"), Some("25"))
+    );
+
+    let (s, p) = f
+        .json(
+            "POST",
+            "/api/auth/login",
+            None,
+            Some(json!({"username": "vp.tinh", "password": "sai"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(p["title_vi"], "Sai tên đăng nhập hoặc mật khẩu");
+    assert_eq!(p["status"], 401);
+
+    let (s, _) = f.json("POST", "/api/auth/logout", Some(cookie), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, p) = f.json("GET", "/api/me", Some(cookie), None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(p["code"], "unauthenticated");
+    let (s, _) = f.json("GET", "/api/units", None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+});
+
+both_dbs!(meeting_flow_and_forbidden_requests, async |f: Fixture| {
+    let sec = f.login("vp.tinh").await;
+    let (s, units) = f
+        .json("GET", "/api/units/25/subtree?level=2", Some(&sec), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(units.as_array().unwrap().len(), 13);
+
+    let (s, out) = f
+        .json(
+            "POST",
+            "/api/meetings",
+            Some(&sec),
+            Some(meeting("Giao ban", "25", &["07888"], 2)),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{out}");
+    let id = out["meeting"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(out["invited"], 2);
+
+    let site = f.login("site.07888").await;
+    let (s, up) = f
+        .json("GET", "/api/units/07888/upcoming", Some(&site), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(up[0]["title"], "Giao ban");
+    let (s, ack) = f
+        .json(
+            "POST",
+            &format!("/api/meetings/{id}/ack/07888"),
+            Some(&site),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, ack["acknowledged"].as_str()),
+        (StatusCode::OK, Some("Now"))
+    );
+    let (_, view) = f
+        .json("GET", &format!("/api/meetings/{id}"), Some(&sec), None)
+        .await;
+    let acked: Vec<&str> = view["invitations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| !i["acknowledged_at"].is_null())
+        .map(|i| i["unit"].as_str().unwrap())
+        .collect();
+    assert_eq!(acked, vec!["07888"]);
+
+    // Forbidden requests get 403 and change nothing.
+    let other = f.login("site.07894").await;
+    let (s, p) = f
+        .json("GET", &format!("/api/meetings/{id}"), Some(&other), None)
+        .await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+    assert_eq!(p["title_vi"], "Không có quyền");
+    let (s, _) = f
+        .json(
+            "POST",
+            &format!("/api/meetings/{id}/ack/07888"),
+            Some(&other),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = f
+        .json(
+            "POST",
+            &format!("/api/meetings/{id}/cancel"),
+            Some(&site),
+            Some(json!({"version": 0})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let vt = f.login("vp.viettri").await;
+    let (s, _) = f
+        .json(
+            "POST",
+            "/api/meetings",
+            Some(&vt),
+            Some(meeting("Ngoài phạm vi", "227", &["228"], 2)),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, up) = f
+        .json("GET", "/api/units/228/upcoming", Some(&sec), None)
+        .await;
+    assert_eq!(up.as_array().unwrap().len(), 0);
+    let (_, view) = f
+        .json("GET", &format!("/api/meetings/{id}"), Some(&sec), None)
+        .await;
+    assert_eq!(
+        (
+            view["meeting"]["version"].as_i64(),
+            view["meeting"]["cancelled"].as_bool()
+        ),
+        (Some(0), Some(false))
+    );
+
+    // Join link for the invited unit, verified by the token crate.
+    let (s, j) = f
+        .json(
+            "GET",
+            &format!("/api/meetings/{id}/join/07888"),
+            Some(&site),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let url = j["url"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!("https://bridge.test/r/m-{id}?t=")),
+        "{url}"
+    );
+    let token = url.split("?t=").nth(1).unwrap();
+    let start = now().unix_timestamp() as u64 + 2 * 3600;
+    let c = TokenKey::from_secret(&[9u8; 32])
+        .verify(token, Some(&format!("m-{id}")), start)
+        .unwrap();
+    assert_eq!(c.unit.as_deref(), Some("07888"));
+});
+
+both_dbs!(
+    bad_input_conflicts_and_limits_are_problem_details,
+    async |f: Fixture| {
+        let sec = f.login("vp.tinh").await;
+        let (_, out) = f
+            .json(
+                "POST",
+                "/api/meetings",
+                Some(&sec),
+                Some(meeting("Bản đầu", "25", &["07888"], 2)),
+            )
+            .await;
+        let id = out["meeting"]["id"].as_str().unwrap().to_owned();
+        let upd = |title: &str, v: i64| json!({"version": v, "meeting": meeting(title, "25", &["07888"], 3)});
+        let (s, _) = f
+            .json(
+                "PUT",
+                &format!("/api/meetings/{id}"),
+                Some(&sec),
+                Some(upd("Sửa 1", 0)),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, p) = f
+            .json(
+                "PUT",
+                &format!("/api/meetings/{id}"),
+                Some(&sec),
+                Some(upd("Sửa cũ", 0)),
+            )
+            .await;
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::CONFLICT, Some("conflict"))
+        );
+        assert!(
+            p["detail_vi"]
+                .as_str()
+                .unwrap()
+                .contains("phiên bản hiện tại là 1")
+        );
+        let (_, view) = f
+            .json("GET", &format!("/api/meetings/{id}"), Some(&sec), None)
+            .await;
+        assert_eq!(view["meeting"]["title"], "Sửa 1");
+
+        let mut bad = meeting("Ngược giờ", "25", &["07888"], 2);
+        bad["ends_at"] = bad["starts_at"].clone();
+        let (s, p) = f.json("POST", "/api/meetings", Some(&sec), Some(bad)).await;
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_input"))
+        );
+        assert!(
+            p["detail_vi"]
+                .as_str()
+                .unwrap()
+                .contains("thời gian kết thúc")
+        );
+
+        let (s, p) = f
+            .json(
+                "POST",
+                "/api/meetings",
+                Some(&sec),
+                Some(meeting("X", "25", &["07888", "99999"], 2)),
+            )
+            .await;
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_units"))
+        );
+        assert_eq!(p["items"], json!(["99999"]));
+
+        // 100 KB agenda: within the body limit, over the agenda limit.
+        let mut big = meeting("Dài", "25", &["07888"], 2);
+        big["agenda"] = json!(["x".repeat(100 * 1024)]);
+        let (s, p) = f.json("POST", "/api/meetings", Some(&sec), Some(big)).await;
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large"))
+        );
+        // 10 MB: refused by the body limit before parsing.
+        let mut huge = meeting("Rất dài", "25", &["07888"], 2);
+        huge["agenda"] = json!(["x".repeat(10 * 1024 * 1024)]);
+        let (s, p) = f
+            .json("POST", "/api/meetings", Some(&sec), Some(huge))
+            .await;
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large"))
+        );
+        let (s, p) = f
+            .json(
+                "POST",
+                "/api/meetings",
+                Some(&sec),
+                Some(json!({"title": 5})),
+            )
+            .await;
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("bad_json"))
+        );
+        let (_, up) = f
+            .json("GET", "/api/units/07888/upcoming", Some(&sec), None)
+            .await;
+        assert_eq!(
+            up.as_array().unwrap().len(),
+            1,
+            "only the first meeting exists"
+        );
+    }
+);
+
+both_dbs!(urgent_and_ics_download, async |f: Fixture| {
+    let sec = f.login("vp.tinh").await;
+    let (s, out) = f
+        .json(
+            "POST",
+            "/api/meetings/urgent",
+            Some(&sec),
+            Some(json!({"title": "Họp khẩn, chống lũ", "organizer": "25", "participants": [{"type": "children_of", "code": "227"}], "delay_minutes": 5})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{out}");
+    assert_eq!(out["meeting"]["urgent"], true);
+    let id = out["meeting"]["id"].as_str().unwrap().to_owned();
+    let site = f.login("site.07888").await;
+    let (s, h, body) = f
+        .call("GET", &format!("/api/meetings/{id}/ics"), Some(&site), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        h[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/calendar")
+    );
+    let text = String::from_utf8(body).unwrap();
+    let cal = ical::IcalParser::new(std::io::BufReader::new(text.as_bytes()))
+        .next()
+        .unwrap()
+        .unwrap();
+    let get = |props: &[ical::property::Property], n: &str| {
+        props
+            .iter()
+            .find(|p| p.name == n)
+            .and_then(|p| p.value.clone())
+            .unwrap()
+    };
+    assert_eq!(get(&cal.properties, "METHOD"), "REQUEST");
+    let ev = &cal.events[0].properties;
+    assert_eq!(get(ev, "PRIORITY"), "1");
+    assert_eq!(get(ev, "SUMMARY"), "Họp khẩn\\, chống lũ");
+    assert_eq!(get(ev, "DTSTART"), "20260302T080500");
+    assert!(get(ev, "URL").starts_with(&format!("https://bridge.test/r/m-{id}?t=")));
+    assert_eq!(get(ev, "ATTENDEE"), "mailto:unit-07888@bridge.invalid");
+
+    let (s, _) = f
+        .json(
+            "POST",
+            &format!("/api/meetings/{id}/cancel"),
+            Some(&sec),
+            Some(json!({"version": 0})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, _, body) = f
+        .call("GET", &format!("/api/meetings/{id}/ics"), Some(&site), None)
+        .await;
+    let text = String::from_utf8(body).unwrap();
+    assert!(
+        text.contains("METHOD:CANCEL\r\n")
+            && text.contains("SEQUENCE:1\r\n")
+            && !text.contains("URL:")
+    );
+});
+
+#[tokio::test]
+async fn openapi_document_lists_the_routes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open_sqlite_file(&dir.path().join("bridge.db"))
+        .await
+        .unwrap();
+    let f = Fixture::new(db).await;
+    let (s, doc) = f.json("GET", "/api/openapi.json", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for p in [
+        "/meetings",
+        "/meetings/{id}",
+        "/meetings/urgent",
+        "/meetings/{id}/ics",
+        "/auth/login",
+        "/units/{code}/upcoming",
+    ] {
+        assert!(doc["paths"].get(p).is_some(), "missing {p}");
+    }
+    assert!(doc["components"]["schemas"].get("MeetingDraft").is_some());
+    assert!(doc["components"]["schemas"].get("Problem").is_some());
+}

@@ -1,0 +1,267 @@
+//! The `bridge` binary as an operator uses it: `bridge token` and `bridge serve`.
+
+use bridge_token::{Role, TokenKey};
+use futures_util::{SinkExt, StreamExt};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio_tungstenite::tungstenite::Message;
+
+const BIN: &str = env!("CARGO_BIN_EXE_bridge");
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// The token inside `.../r/ROOM?t=TOKEN`.
+fn token_of(url: &str) -> &str {
+    url.split_once("?t=").unwrap().1.trim()
+}
+
+#[test]
+fn token_prints_a_join_url_whose_token_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = Command::new(BIN)
+        .args(["token", "--data"])
+        .arg(&data)
+        .args([
+            "--room",
+            "hop-tinh",
+            "--name",
+            "Xã Thanh Sơn",
+            "--role",
+            "chair",
+        ])
+        .args([
+            "--unit",
+            "25222",
+            "--ttl",
+            "30m",
+            "--base-url",
+            "http://meet.example:9000/",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        url.starts_with("http://meet.example:9000/r/hop-tinh?t="),
+        "{url}"
+    );
+
+    // The secret was created with mode 0600 and is what verifies the token.
+    let secret = data.join("secret.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let key = TokenKey::load_or_create(&data).unwrap();
+    let claims = key.verify(token_of(&url), Some("hop-tinh"), now()).unwrap();
+    assert_eq!(claims.name, "Xã Thanh Sơn");
+    assert_eq!(claims.role, Role::Chair);
+    assert_eq!(claims.unit.as_deref(), Some("25222"));
+    assert_eq!(claims.exp - claims.iat, 1800);
+    // Another secret does not verify it.
+    assert!(
+        TokenKey::generate()
+            .verify(token_of(&url), None, now())
+            .is_err()
+    );
+
+    // The default role is member and the default base is the local server.
+    let out = Command::new(BIN)
+        .args(["token", "--data"])
+        .arg(&data)
+        .args(["--room", "demo", "--name", "Xã Thanh Sơn"])
+        .output()
+        .unwrap();
+    let url = String::from_utf8(out.stdout).unwrap();
+    assert!(url.starts_with("http://127.0.0.1:8080/r/demo?t="), "{url}");
+    let claims = key.verify(token_of(&url), Some("demo"), now()).unwrap();
+    assert_eq!(claims.role, Role::Member);
+    assert_eq!(claims.exp - claims.iat, 2 * 3600);
+}
+
+#[test]
+fn token_refuses_bad_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, needle) in [
+        (
+            vec!["--room", "demo", "--name", "A", "--role", "admin"],
+            "admin",
+        ),
+        (
+            vec!["--room", "demo", "--name", "A", "--ttl", "soon"],
+            "soon",
+        ),
+        (vec!["--room", "../etc", "--name", "A"], "invalid room"),
+        (vec!["--room", "demo", "--name", " "], "name"),
+    ] {
+        let out = Command::new(BIN)
+            .args(["token", "--data"])
+            .arg(dir.path())
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+/// GET over a plain socket: (status, headers, body).
+fn get(addr: SocketAddr, path: &str) -> (u16, String, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, head.to_ascii_lowercase(), body.to_owned())
+}
+
+#[tokio::test]
+async fn serve_answers_health_pages_and_ws_then_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("fresh");
+    let mut child = Command::new(BIN)
+        .args(["serve", "--data"])
+        .arg(&data)
+        .args(["--http", "127.0.0.1:0", "--media-port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let field = |k: &str| -> SocketAddr {
+        let w = first
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(&format!("{k}=")))
+            .unwrap();
+        w.parse().unwrap()
+    };
+    assert!(first.starts_with("listening "), "{first}");
+    let (http, udp, tcp) = (field("http"), field("udp"), field("tcp"));
+    assert_ne!(http.port(), 0);
+    assert_ne!(udp.port(), 0);
+    assert_ne!(tcp.port(), 0);
+    let banner: Vec<String> = lines.by_ref().take(4).map(|l| l.unwrap()).collect();
+    assert!(
+        banner[0].contains(&format!("Open: http://{http}/")),
+        "{banner:?}"
+    );
+    let chair_link = banner
+        .iter()
+        .find(|l| l.contains("Tỉnh Phú Thọ (chair)"))
+        .unwrap();
+    assert!(
+        banner.iter().any(|l| l.contains("Xã Thanh Sơn (member)")),
+        "{banner:?}"
+    );
+    assert!(
+        data.join("secret.key").exists(),
+        "data dir created on first run"
+    );
+
+    let (status, _, body) = get(http, "/healthz");
+    assert_eq!(status, 200);
+    let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(health["status"], "ok");
+    assert!(health["sfu"]["rooms"].is_number(), "{health}");
+
+    let (status, head, body) = get(http, "/r/demo");
+    assert_eq!(status, 200);
+    assert!(
+        head.contains("content-type: text/html; charset=utf-8"),
+        "{head}"
+    );
+    assert!(
+        body.contains("<html") || body.contains("<!doctype"),
+        "room page"
+    );
+    let (status, head, _) = get(http, "/static/js/app.js");
+    assert_eq!(status, 200);
+    assert!(
+        head.contains("content-type: text/javascript; charset=utf-8"),
+        "{head}"
+    );
+    let (status, head, body) = get(http, "/static/nope.js");
+    assert_eq!(status, 404);
+    assert!(head.contains("application/problem+json"), "{head}");
+    assert!(body.contains("\"status\":404"), "{body}");
+
+    // Request bodies are limited (1 MiB): a larger declared body is refused up front.
+    let mut s = TcpStream::connect(http).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "POST / HTTP/1.1\r\nHost: {http}\r\nContent-Length: 2000000\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 413");
+
+    // The printed demo link joins the demo room.
+    let token = token_of(chair_link);
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{http}/ws"))
+        .await
+        .unwrap();
+    let join = serde_json::json!({"type": "join", "v": 1, "token": token, "room": "demo"});
+    ws.send(Message::text(join.to_string())).await.unwrap();
+    let joined: serde_json::Value = match ws.next().await.unwrap().unwrap() {
+        Message::Text(t) => serde_json::from_str(&t).unwrap(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(joined["type"], "joined", "{joined}");
+    assert_eq!(joined["participant"]["name"], "Tỉnh Phú Thọ");
+
+    // SIGTERM: the session hears bye {shutdown} and a close, the process exits 0.
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut saw_bye = false;
+    let mut close_code = None;
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+        match msg {
+            Message::Text(t) => {
+                let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+                saw_bye |= v == serde_json::json!({"type": "bye", "reason": "shutdown"});
+            }
+            Message::Close(f) => {
+                close_code = f.map(|f| u16::from(f.code));
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert!(saw_bye, "no bye before close");
+    assert_eq!(close_code, Some(1001));
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "exit status {status}");
+}
