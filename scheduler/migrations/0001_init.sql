@@ -7,6 +7,8 @@ CREATE TABLE units (
     level BIGINT NOT NULL,
     kind TEXT NOT NULL,
     name TEXT NOT NULL,
+    -- lower-case name without diacritics, for the unit picker ("doan hung" finds Đoan Hùng)
+    search_key TEXT NOT NULL,
     -- materialized path "/25/227/07888/": ancestors are readable without a query
     path TEXT NOT NULL,
     lat DOUBLE PRECISION,
@@ -89,6 +91,7 @@ CREATE TABLE occurrences (
     PRIMARY KEY (meeting_id, starts_at)
 );
 CREATE INDEX occurrences_ends ON occurrences (ends_at);
+CREATE INDEX occurrences_starts ON occurrences (starts_at);
 
 CREATE TABLE invitations (
     meeting_id TEXT NOT NULL REFERENCES meetings (id) ON DELETE CASCADE,

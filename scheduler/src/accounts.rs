@@ -83,6 +83,12 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// A valid Argon2id hash of a random password, computed once.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password(&new_secret().0).unwrap_or_default())
+}
+
 fn user_from_row(r: &AnyRow) -> Result<User> {
     let role: String = r.try_get("role")?;
     Ok(User {
@@ -158,6 +164,38 @@ impl Db {
         Ok(user)
     }
 
+    /// First run: when no account exists yet, creates administrator `admin` with a random
+    /// password and returns `(username, password)` for the operator to note once.
+    pub async fn ensure_first_admin(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Option<(String, String)>> {
+        if self.user_count().await? > 0 {
+            return Ok(None);
+        }
+        const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+        // The thread-local RNG is not Send: draw everything before the next await.
+        let password: String = {
+            let mut rng = rand::rng();
+            (0..16)
+                .map(|_| ALPHABET[(rng.next_u32() as usize) % ALPHABET.len()] as char)
+                .collect()
+        };
+        let user = NewUser {
+            username: "admin".into(),
+            display_name: "Quản trị hệ thống".into(),
+            password: password.clone(),
+            role: Role::Administrator,
+            unit: None,
+        };
+        match self.create_user(user, now).await {
+            Ok(u) => Ok(Some((u.username, password))),
+            // Another process won the race: it printed the password.
+            Err(SchedError::UsernameTaken(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn user(&self, id: UserId) -> Result<User> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
         let r = sqlx::query(&sql)
@@ -182,18 +220,22 @@ impl Db {
             .bind(username.trim().to_lowercase())
             .fetch_optional(&self.pool)
             .await?;
-        let Some(row) = row else {
-            return Err(SchedError::Unauthenticated);
-        };
-        let phc: String = row.try_get("password_hash")?;
+        // An unknown user costs the same Argon2 verification as a wrong password, so the
+        // answer time does not reveal which usernames exist.
+        let phc: Option<String> = row
+            .as_ref()
+            .map(|r| r.try_get("password_hash"))
+            .transpose()?;
         let pw = password.to_owned();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &phc))
-            .await
-            .unwrap_or(false);
-        if !ok {
-            return Err(SchedError::Unauthenticated);
+        let ok = tokio::task::spawn_blocking(move || {
+            verify_password(&pw, phc.as_deref().unwrap_or_else(|| dummy_hash()))
+        })
+        .await
+        .unwrap_or(false);
+        match row {
+            Some(r) if ok => user_from_row(&r),
+            _ => Err(SchedError::Unauthenticated),
         }
-        user_from_row(&row)
     }
 
     /// Password login: returns the session secret for the cookie.
@@ -204,6 +246,11 @@ impl Db {
         now: OffsetDateTime,
     ) -> Result<(Secret, User)> {
         let user = self.authenticate(username, password).await?;
+        // Housekeeping: expired sessions are useless; logins are rare enough to pay for it.
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now.unix_timestamp())
+            .execute(&self.pool)
+            .await?;
         let secret = new_secret();
         sqlx::query(
             "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",

@@ -114,6 +114,16 @@ pub fn can_get_join_link(p: &Principal, unit: &UnitCode, organizer_path: &str) -
     p.unit.as_ref() == Some(unit) || can_manage_meeting(p, organizer_path)
 }
 
+/// See a unit's dashboard (its upcoming meetings, live alerts): its own accounts, the
+/// secretaries above it, administrators.
+pub fn can_view_unit(p: &Principal, unit: &UnitCode, unit_path: &str) -> bool {
+    match p.role {
+        Role::Administrator => true,
+        Role::Secretary => p.unit.as_ref() == Some(unit) || p.in_subtree(unit_path),
+        Role::Chair | Role::Site => p.unit.as_ref() == Some(unit),
+    }
+}
+
 /// Import units and manage accounts.
 pub fn can_administer(p: &Principal) -> bool {
     p.role == Role::Administrator

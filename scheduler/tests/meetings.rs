@@ -361,3 +361,84 @@ both_dbs!(weekly_series_with_exception_is_expanded, |db| async move {
         Err(SchedError::Recurrence(_))
     ));
 });
+
+both_dbs!(week_view_lists_only_visible_meetings, |db| async move {
+    phu_tho(&db).await;
+    let tinh = user(&db, "vp.tinh", Role::Secretary, Some("25")).await;
+    let vt = user(&db, "vp.viettri", Role::Secretary, Some("227")).await;
+    let site = user(&db, "site.07888", Role::Site, Some("07888")).await;
+    let chair = user(&db, "chu.tich", Role::Chair, Some("228")).await;
+    let a = db
+        .create_meeting(
+            &tinh,
+            draft("Tỉnh mời Việt Trì", "25", vec![unit_sel("227")], 2, 1),
+            now(),
+        )
+        .await
+        .unwrap();
+    let b = db
+        .create_meeting(
+            &vt,
+            draft("Việt Trì họp xã", "227", vec![unit_sel("07888")], 3, 1),
+            now(),
+        )
+        .await
+        .unwrap();
+    let mut d = draft("Phú Thọ họp riêng", "228", vec![], 4, 1);
+    d.chair = Some(chair.user_id);
+    let c = db.create_meeting(&tinh, d, now()).await.unwrap();
+    let week = |p| {
+        let db = db.clone();
+        async move {
+            let mut v: Vec<String> = db
+                .meetings_between(&p, now(), now() + Duration::days(7))
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.title)
+                .collect();
+            v.sort();
+            v
+        }
+    };
+    let all = vec![
+        a.meeting.title.clone(),
+        b.meeting.title.clone(),
+        c.meeting.title.clone(),
+    ];
+    let mut sorted = all.clone();
+    sorted.sort();
+    assert_eq!(week(tinh.clone()).await, sorted);
+    assert_eq!(
+        week(vt.clone()).await,
+        vec![a.meeting.title.clone(), b.meeting.title.clone()]
+    );
+    assert_eq!(week(site.clone()).await, vec![b.meeting.title.clone()]);
+    assert_eq!(week(chair.clone()).await, vec![c.meeting.title.clone()]);
+    // Outside the window: nothing; oversized windows are refused.
+    assert!(
+        db.meetings_between(&tinh, now() + Duration::days(1), now() + Duration::days(8))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        db.meetings_between(&tinh, now(), now() + Duration::days(100))
+            .await
+            .is_err()
+    );
+});
+
+both_dbs!(first_run_admin_is_created_once, |db| async move {
+    let (name, pw) = db
+        .ensure_first_admin(now())
+        .await
+        .unwrap()
+        .expect("created");
+    assert_eq!(name, "admin");
+    assert_eq!(pw.len(), 16);
+    let (_, u) = db.login("admin", &pw, now()).await.unwrap();
+    assert_eq!(u.role, Role::Administrator);
+    assert!(db.ensure_first_admin(now()).await.unwrap().is_none());
+    assert_eq!(db.user_count().await.unwrap(), 1);
+});

@@ -155,5 +155,8 @@ both_dbs!(national_tree_loads_in_seconds, |db| async move {
     assert_eq!(r.units, 10_810);
     assert!(took.as_secs() < 30, "import took {took:?}");
     // Hà Nội had 526 communes/wards in the three-tier list.
-    assert_eq!(db.unit_subtree(&code("01"), Some(3)).await.unwrap().len(), 526);
+    assert_eq!(
+        db.unit_subtree(&code("01"), Some(3)).await.unwrap().len(),
+        526
+    );
 });

@@ -110,12 +110,24 @@ pub enum ConnState {
 pub enum SfuEvent {
     /// A (re)negotiation of the subscribe connection: send this offer to the client;
     /// `tracks` lists every remote track the offer carries, in full.
-    SubscribeOffer { sdp: String, tracks: Vec<RemoteTrack> },
+    SubscribeOffer {
+        sdp: String,
+        tracks: Vec<RemoteTrack>,
+    },
     /// A server candidate to trickle to the client.
-    LocalCandidate { pc: PcKind, candidate: IceCandidate },
+    LocalCandidate {
+        pc: PcKind,
+        candidate: IceCandidate,
+    },
     /// A track of this participant is now live in the room (first packet seen).
-    TrackLive { track_id: TrackId, source: TrackSource },
-    ConnectionState { pc: PcKind, state: ConnState },
+    TrackLive {
+        track_id: TrackId,
+        source: TrackSource,
+    },
+    ConnectionState {
+        pc: PcKind,
+        state: ConnState,
+    },
 }
 
 /// Errors the media plane reports to its callers.

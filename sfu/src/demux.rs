@@ -52,7 +52,10 @@ mod tests {
 
     #[test]
     fn finds_the_local_ufrag() {
-        assert_eq!(binding_request_ufrag(&request(b"srvufrag:cli")), Some("srvufrag"));
+        assert_eq!(
+            binding_request_ufrag(&request(b"srvufrag:cli")),
+            Some("srvufrag")
+        );
         assert_eq!(binding_request_ufrag(&request(b"abc")), Some("abc"));
     }
 

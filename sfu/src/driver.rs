@@ -256,6 +256,7 @@ async fn run(
     let mut buf = vec![0u8; MAX_DATAGRAM];
     let far = Duration::from_secs(3600);
     let mut stop = None;
+    let mut udp_batch = Vec::new();
     loop {
         let now = Instant::now();
         let deadline = state.poll_timeout().unwrap_or(now + far);
@@ -290,10 +291,16 @@ async fn run(
                     }
                 }
                 Some(ev) = tcp_rx.recv() => match ev {
-                    TcpEvent::Opened(peer, w) => { tcp_writers.insert(peer, w); }
+                    TcpEvent::Opened(peer, w) => {
+                        debug!(%peer, "ICE-TCP connection opened");
+                        tcp_writers.insert(peer, w);
+                    }
                     TcpEvent::Frame(peer, frame) => state.handle_datagram(
                         Instant::now(), TransportProtocol::TCP, peer, &frame),
-                    TcpEvent::Closed(peer) => { tcp_writers.remove(&peer); }
+                    TcpEvent::Closed(peer) => {
+                        tcp_writers.remove(&peer);
+                        state.forget_flow((TransportProtocol::TCP, peer));
+                    }
                 },
                 _ = tokio::time::sleep_until(deadline.into()) => {
                     state.handle_timeout(Instant::now());
@@ -301,7 +308,7 @@ async fn run(
             }
         }
         state.process(Instant::now());
-        flush(&mut state, &udp, &tcp_writers).await;
+        flush(&mut state, &udp, &tcp_writers, &mut udp_batch).await;
         if stop.is_some() || (rx.is_closed() && state.conns.is_empty()) {
             break;
         }
@@ -313,14 +320,11 @@ async fn flush(
     state: &mut State,
     udp: &UdpSocket,
     tcp: &HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>,
+    udp_batch: &mut Vec<(SocketAddr, BytesMut)>,
 ) {
     for ((proto, peer), bytes) in state.out.drain(..) {
         match proto {
-            TransportProtocol::UDP => {
-                if let Err(e) = udp.send_to(&bytes, peer).await {
-                    debug!(%peer, error = %e, "udp send");
-                }
-            }
+            TransportProtocol::UDP => udp_batch.push((peer, bytes)),
             _ => {
                 if let Some(w) = tcp.get(&peer) {
                     let _ = w.send(frame_packet(&bytes));
@@ -328,6 +332,8 @@ async fn flush(
             }
         }
     }
+    crate::udp_batch::send_all(udp, udp_batch).await;
+    udp_batch.clear();
 }
 
 fn handle_command(state: &mut State, cmd: Command, now: Instant) {
@@ -377,12 +383,28 @@ fn handle_command(state: &mut State, cmd: Command, now: Instant) {
     }
 }
 
+/// At most this many ICE-TCP connections at once; more are refused.
+const MAX_TCP_CONNECTIONS: usize = 2048;
+/// A TCP connection silent for this long is closed (also sheds junk connections).
+const TCP_IDLE: Duration = Duration::from_secs(30);
+
 async fn accept_tcp(listener: TcpListener, events: mpsc::UnboundedSender<TcpEvent>) {
+    let open = std::sync::Arc::new(());
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
+                // Each task holds a clone: the count of clones is the count of connections.
+                if std::sync::Arc::strong_count(&open) > MAX_TCP_CONNECTIONS {
+                    debug!(%peer, "too many ICE-TCP connections; refused");
+                    continue;
+                }
                 let _ = stream.set_nodelay(true);
-                tokio::spawn(serve_tcp(stream, peer, events.clone()));
+                let token = open.clone();
+                let events = events.clone();
+                tokio::spawn(async move {
+                    serve_tcp(stream, peer, events).await;
+                    drop(token);
+                });
             }
             Err(e) => {
                 warn!(error = %e, "ICE-TCP accept");
@@ -413,9 +435,9 @@ async fn serve_tcp(
     let mut decoder = TcpFrameDecoder::new();
     let mut buf = BytesMut::zeroed(4096);
     loop {
-        match rd.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
+        match tokio::time::timeout(TCP_IDLE, rd.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) | Err(_) => break,
+            Ok(Ok(n)) => {
                 decoder.extend_from_slice(&buf[..n]);
                 while let Some(frame) = decoder.next_packet() {
                     if events.send(TcpEvent::Frame(peer, frame)).is_err() {

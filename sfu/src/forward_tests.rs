@@ -45,14 +45,22 @@ fn rewriting_is_continuous_across_a_source_switch() {
     // Source B starts 100 ms after A's last packet, with unrelated numbering.
     let switch_at = t0 + Duration::from_millis(33 * 9 + 100);
     for i in 0..5u16 {
-        let mut p = packet(0x2222, 65_534u16.wrapping_add(i), 123 + u32::from(i) * 3000, &[]);
+        let mut p = packet(
+            0x2222,
+            65_534u16.wrapping_add(i),
+            123 + u32::from(i) * 3000,
+            &[],
+        );
         rw.rewrite(
             &mut p.header,
             switch_at + Duration::from_millis(33 * u64::from(i)),
         );
         out.push(p.header);
     }
-    assert!(out.iter().all(|h| h.ssrc == OUT.ssrc && h.payload_type == 96));
+    assert!(
+        out.iter()
+            .all(|h| h.ssrc == OUT.ssrc && h.payload_type == 96)
+    );
     assert_eq!(out[0].sequence_number, 1000);
     for w in out.windows(2) {
         assert_eq!(w[1].sequence_number, w[0].sequence_number.wrapping_add(1));

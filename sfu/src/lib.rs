@@ -14,6 +14,10 @@ pub mod forward;
 mod media;
 mod negotiate;
 mod state;
+mod udp_batch;
+
+#[cfg(test)]
+mod browser_sdp_tests;
 
 pub use api::*;
 pub use driver::{Sfu, SfuHandle};

@@ -133,11 +133,13 @@ impl State {
         }
     }
 
-    /// Feedback from a subscriber about one of the tracks we send it.
+    /// Feedback from a subscriber about the tracks we send it. The track is found
+    /// from each packet's media SSRC: rtc tags a compound packet with the track of
+    /// its first part only (often a receiver report about another stream).
     fn on_rtcp(
         &mut self,
         id: ConnId,
-        rtc_track: &str,
+        _rtc_track: &str,
         packets: Vec<Box<dyn rtcp::Packet>>,
         now: Instant,
     ) {
@@ -148,19 +150,34 @@ impl State {
             return;
         }
         let subscriber = conn.owner.clone();
-        let track_id = TrackId(rtc_track.to_owned());
         for packet in &packets {
             let any = packet.as_any();
-            if any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>() {
-                if self
-                    .published
-                    .get_mut(&track_id)
-                    .is_some_and(|t| t.gate.request(now))
-                {
-                    self.send_keyframe_request(&track_id, now);
-                }
+            let media_ssrc = if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
+                pli.media_ssrc
+            } else if let Some(fir) = any.downcast_ref::<FullIntraRequest>() {
+                fir.fir.first().map_or(fir.media_ssrc, |e| e.ssrc)
             } else if let Some(nack) = any.downcast_ref::<TransportLayerNack>() {
+                nack.media_ssrc
+            } else {
+                continue;
+            };
+            let Some(track_id) = self.participants.get(&subscriber).and_then(|p| {
+                p.subs
+                    .iter()
+                    .find(|(_, s)| s.ssrc == media_ssrc)
+                    .map(|(t, _)| t.clone())
+            }) else {
+                trace!(media_ssrc, "feedback for an unknown stream");
+                continue;
+            };
+            if let Some(nack) = any.downcast_ref::<TransportLayerNack>() {
                 self.answer_nack(&subscriber, &track_id, nack, now);
+            } else if self
+                .published
+                .get_mut(&track_id)
+                .is_some_and(|t| t.gate.request(now))
+            {
+                self.send_keyframe_request(&track_id, now);
             }
         }
     }
@@ -187,12 +204,14 @@ impl State {
         let (Some(rw), Some(conn)) = (sub.rewriter.as_mut(), self.conns.get_mut(&conn_id)) else {
             return;
         };
+        trace!(track = %track_id, seqs = ?nack.nacks.iter().flat_map(|p| p.packet_list()).collect::<Vec<_>>(), "NACK");
         for pair in &nack.nacks {
             for seq in pair.packet_list() {
                 let Some((src_ssrc, src_seq)) = rw.source_seq(seq) else {
                     continue;
                 };
                 let Some(cached) = cache.get(src_ssrc, src_seq) else {
+                    trace!(seq, src_seq, "NACKed packet no longer cached");
                     continue;
                 };
                 if !sub.nack.allow(seq) {

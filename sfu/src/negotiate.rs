@@ -10,10 +10,10 @@ use crate::state::{
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::event::RTCTrackEventInit;
 use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::rtp_transceiver::RTCRtpSenderId;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
-use rtc::rtp_transceiver::RTCRtpSenderId;
 use std::collections::HashSet;
 use std::time::Instant;
 use tracing::{debug, warn};
@@ -34,7 +34,8 @@ impl State {
             .participants
             .get(participant)
             .ok_or_else(|| SfuError::UnknownParticipant(participant.clone()))?;
-        let offer = RTCSessionDescription::offer(sdp).map_err(|e| SfuError::InvalidSdp(e.to_string()))?;
+        let offer =
+            RTCSessionDescription::offer(sdp).map_err(|e| SfuError::InvalidSdp(e.to_string()))?;
         let id = match p.publish {
             Some(id) => id,
             None => {
@@ -153,7 +154,11 @@ impl State {
         }
     }
 
-    fn try_renegotiate(&mut self, participant: &ParticipantId, now: Instant) -> Result<(), SfuError> {
+    fn try_renegotiate(
+        &mut self,
+        participant: &ParticipantId,
+        now: Instant,
+    ) -> Result<(), SfuError> {
         let Some(p) = self.participants.get_mut(participant) else {
             return Ok(());
         };
@@ -295,7 +300,11 @@ impl State {
             let Some(pt) = params
                 .codecs
                 .iter()
-                .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(&t.codec.mime_type))
+                .find(|c| {
+                    c.rtp_codec
+                        .mime_type
+                        .eq_ignore_ascii_case(&t.codec.mime_type)
+                })
                 .map(|c| c.payload_type)
             else {
                 debug!(track = %track_id, "subscriber did not accept the codec");
@@ -326,7 +335,11 @@ impl State {
         // A new subscription needs a keyframe to start decoding (if not connected
         // yet, the request goes out when the connection comes up).
         for t in keyframes {
-            if self.published.get_mut(&t).is_some_and(|p| p.gate.request(now)) {
+            if self
+                .published
+                .get_mut(&t)
+                .is_some_and(|p| p.gate.request(now))
+            {
                 self.send_keyframe_request(&t, now);
             }
         }

@@ -8,8 +8,8 @@ use crate::engine::{self, Role};
 use crate::forward::{KeyframeGate, NackLimiter, PacketCache, Rewriter};
 use bytes::BytesMut;
 use rtc::peer_connection::RTCPeerConnection;
-use rtc::rtp_transceiver::{RTCRtpReceiverId, RTCRtpSenderId};
 use rtc::rtp_transceiver::rtp_sender::RTCRtpCodec;
+use rtc::rtp_transceiver::{RTCRtpReceiverId, RTCRtpSenderId};
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use std::collections::HashMap;
@@ -32,6 +32,9 @@ pub struct Conn {
     pub touched: bool,
     /// DTLS/SRTP is up: media written before that is only dropped (noisily) by rtc.
     pub connected: bool,
+    /// The connection's next timer, refreshed whenever it is touched (asking every
+    /// connection's pipeline on every loop turn costs more than the forwarding).
+    pub timeout: Option<Instant>,
 }
 
 pub struct Subscription {
@@ -138,7 +141,9 @@ impl State {
         let ip = self
             .announce
             .iter()
-            .find(|ip| ip.is_loopback() == peer.ip().is_loopback() && ip.is_ipv4() == peer.is_ipv4())
+            .find(|ip| {
+                ip.is_loopback() == peer.ip().is_loopback() && ip.is_ipv4() == peer.is_ipv4()
+            })
             .or_else(|| self.announce.first())
             .copied()
             .unwrap_or(self.udp_local.ip());
@@ -201,11 +206,20 @@ impl State {
         self.touch(id);
     }
 
+    /// A transport flow ended (ICE-TCP connection closed).
+    pub fn forget_flow(&mut self, flow: Flow) {
+        if let Some(id) = self.by_flow.remove(&flow)
+            && let Some(c) = self.conns.get_mut(&id)
+        {
+            c.flows.retain(|f| *f != flow);
+        }
+    }
+
     pub fn handle_timeout(&mut self, now: Instant) {
         let due: Vec<ConnId> = self
             .conns
-            .iter_mut()
-            .filter_map(|(id, c)| c.pc.poll_timeout().is_some_and(|t| t <= now).then_some(*id))
+            .iter()
+            .filter_map(|(id, c)| c.timeout.is_some_and(|t| t <= now).then_some(*id))
             .collect();
         for id in due {
             if let Some(c) = self.conns.get_mut(&id)
@@ -226,8 +240,11 @@ impl State {
     }
 
     pub fn poll_timeout(&mut self) -> Option<Instant> {
-        let conns = self.conns.values_mut().filter_map(|c| c.pc.poll_timeout());
-        let gates = self.published.values().filter_map(|p| p.gate.next_deadline());
+        let conns = self.conns.values().filter_map(|c| c.timeout);
+        let gates = self
+            .published
+            .values()
+            .filter_map(|p| p.gate.next_deadline());
         conns.chain(gates).min()
     }
 
@@ -253,12 +270,13 @@ impl State {
         conn.touched = false;
         while let Some(msg) = conn.pc.poll_write() {
             let flow = (msg.transport.transport_protocol, msg.transport.peer_addr);
-            if !self.by_flow.contains_key(&flow) {
-                self.by_flow.insert(flow, id);
+            if let std::collections::hash_map::Entry::Vacant(e) = self.by_flow.entry(flow) {
+                e.insert(id);
                 conn.flows.push(flow);
             }
             self.out.push((flow, msg.message));
         }
+        conn.timeout = conn.pc.poll_timeout();
     }
 
     pub fn new_conn(
@@ -288,6 +306,7 @@ impl State {
                 in_tracks: HashMap::new(),
                 touched: false,
                 connected: false,
+                timeout: None,
             },
         );
         Ok(id)
@@ -385,7 +404,12 @@ impl State {
         }
     }
 
-    pub fn renegotiate_room(&mut self, room: &RoomId, except: Option<&ParticipantId>, now: Instant) {
+    pub fn renegotiate_room(
+        &mut self,
+        room: &RoomId,
+        except: Option<&ParticipantId>,
+        now: Instant,
+    ) {
         let members = self.rooms.get(room).cloned().unwrap_or_default();
         for m in members.iter().filter(|m| Some(*m) != except) {
             self.renegotiate(m, now);
@@ -407,12 +431,26 @@ impl State {
             PcKind::Subscribe => p.subscribe,
         };
         let value = candidate.candidate.trim();
-        let Some(conn) = conn.and_then(|id| self.conns.get_mut(&id)) else {
+        let Some((id, conn)) = conn.and_then(|id| Some((id, self.conns.get_mut(&id)?))) else {
             debug!(%participant, "candidate before the connection exists; ignored");
             return Ok(());
         };
         if value.is_empty() {
             return Ok(()); // end-of-candidates
+        }
+        // Browsers hide host addresses behind mDNS names we cannot resolve; the peer's
+        // connectivity checks reveal its address anyway (peer-reflexive).
+        if value
+            .split_whitespace()
+            .nth(4)
+            .is_some_and(|a| a.ends_with(".local"))
+        {
+            debug!(%participant, "mDNS candidate ignored");
+            return Ok(());
+        }
+        if !conn.touched {
+            conn.touched = true;
+            self.touched.push(id);
         }
         conn.pc
             .add_remote_candidate(rtc::peer_connection::transport::RTCIceCandidateInit {

@@ -7,13 +7,13 @@ mod common;
 use bridge_sfu::*;
 use common::{Client, wait_until};
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 async fn start() -> SfuHandle {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .with_test_writer()
         .try_init();
@@ -45,9 +45,10 @@ async fn spray_garbage(to: SocketAddr, rounds: usize) {
 
 fn all_received(clients: &[Client], min: u64) -> bool {
     clients.iter().all(|me| {
-        clients.iter().filter(|o| o.id != me.id).all(|o| {
-            me.received(o, "audio") >= min && me.received(o, "video") >= min
-        })
+        clients
+            .iter()
+            .filter(|o| o.id != me.id)
+            .all(|o| me.received(o, "audio") >= min && me.received(o, "video") >= min)
     })
 }
 
@@ -65,12 +66,25 @@ async fn three_clients_exchange_audio_and_video_despite_garbage() {
     let ok = wait_until(Duration::from_secs(20), || all_received(&clients, 20)).await;
     let report: Vec<_> = clients
         .iter()
-        .map(|c| (c.id.0.clone(), c.shared.received.lock().unwrap().clone(), c.failures()))
+        .map(|c| {
+            (
+                c.id.0.clone(),
+                c.shared.received.lock().unwrap().clone(),
+                c.failures(),
+            )
+        })
         .collect();
-    assert!(ok, "not everyone received everyone: {report:#?}\n{:?}", sfu.stats().await);
+    assert!(
+        ok,
+        "not everyone received everyone: {report:#?}\n{:?}",
+        sfu.stats().await
+    );
 
     // Garbage while media flows does not stop it.
-    let before: Vec<u64> = clients.iter().map(|c| c.received(&clients[0], "video")).collect();
+    let before: Vec<u64> = clients
+        .iter()
+        .map(|c| c.received(&clients[0], "video"))
+        .collect();
     spray_garbage(sfu.udp_addr(), 500).await;
     let baseline = before.clone();
     let ok = wait_until(Duration::from_secs(10), || {
@@ -84,8 +98,15 @@ async fn three_clients_exchange_audio_and_video_despite_garbage() {
 
     let stats = sfu.stats().await;
     for c in &clients {
-        let kf = c.shared.keyframe_requests.load(std::sync::atomic::Ordering::Relaxed);
-        eprintln!("{}: {:?} keyframe requests {kf}", c.id, c.shared.received.lock().unwrap());
+        let kf = c
+            .shared
+            .keyframe_requests
+            .load(std::sync::atomic::Ordering::Relaxed);
+        eprintln!(
+            "{}: {:?} keyframe requests {kf}",
+            c.id,
+            c.shared.received.lock().unwrap()
+        );
     }
     eprintln!("{stats:?}");
     assert_eq!(stats.rooms, 1);
@@ -97,7 +118,10 @@ async fn three_clients_exchange_audio_and_video_despite_garbage() {
     // Every subscriber asked for a keyframe on joining, yet the aggregation keeps
     // what reaches each publisher to about one per second.
     for c in &clients {
-        let kf = c.shared.keyframe_requests.load(std::sync::atomic::Ordering::Relaxed);
+        let kf = c
+            .shared
+            .keyframe_requests
+            .load(std::sync::atomic::Ordering::Relaxed);
         assert!(kf <= 30, "{} got {kf} keyframe requests", c.id);
     }
     for c in &clients {
@@ -111,9 +135,14 @@ async fn three_clients_exchange_audio_and_video_despite_garbage() {
     carol.close().await;
     let ok = wait_until(Duration::from_secs(10), || {
         clients.iter().all(|c| {
-            c.shared.offers.lock().unwrap().last().is_some_and(|tracks| {
-                tracks.len() == 2 && tracks.iter().all(|t| t.participant_id != carol_id)
-            })
+            c.shared
+                .offers
+                .lock()
+                .unwrap()
+                .last()
+                .is_some_and(|tracks| {
+                    tracks.len() == 2 && tracks.iter().all(|t| t.participant_id != carol_id)
+                })
         })
     })
     .await;
@@ -126,7 +155,12 @@ async fn three_clients_exchange_audio_and_video_despite_garbage() {
     }
     let stats = sfu.stats().await;
     assert_eq!(
-        (stats.rooms, stats.participants, stats.connections, stats.published_tracks),
+        (
+            stats.rooms,
+            stats.participants,
+            stats.connections,
+            stats.published_tracks
+        ),
         (0, 0, 0, 0),
         "{stats:?}"
     );
@@ -143,14 +177,18 @@ async fn joining_and_leaving_many_frees_everything() {
     }
     // Wait until media flows in both rooms (tracks live, subscriptions made).
     let ok = wait_until(Duration::from_secs(20), || {
-        clients[0].received(&clients[2], "video") > 0 && clients[1].received(&clients[3], "video") > 0
+        clients[0].received(&clients[2], "video") > 0
+            && clients[1].received(&clients[3], "video") > 0
     })
     .await;
     assert!(ok);
     // Nobody hears across rooms.
     assert_eq!(clients[0].received(&clients[1], "audio"), 0);
     let stats = sfu.stats().await;
-    assert_eq!((stats.rooms, stats.participants, stats.connections), (2, 6, 12));
+    assert_eq!(
+        (stats.rooms, stats.participants, stats.connections),
+        (2, 6, 12)
+    );
 
     // Leave in an order that leaves offers outstanding for the rest.
     for c in clients {
@@ -159,7 +197,12 @@ async fn joining_and_leaving_many_frees_everything() {
     }
     let stats = sfu.stats().await;
     assert_eq!(
-        (stats.rooms, stats.participants, stats.connections, stats.published_tracks),
+        (
+            stats.rooms,
+            stats.participants,
+            stats.connections,
+            stats.published_tracks
+        ),
         (0, 0, 0, 0),
         "{stats:?}"
     );
@@ -170,7 +213,9 @@ async fn joining_and_leaving_many_frees_everything() {
         Err(SfuError::UnknownParticipant(ghost.clone()))
     );
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    sfu.join("r".into(), ghost.clone(), tx.clone()).await.unwrap();
+    sfu.join("r".into(), ghost.clone(), tx.clone())
+        .await
+        .unwrap();
     assert_eq!(
         sfu.join("r".into(), ghost.clone(), tx).await,
         Err(SfuError::AlreadyJoined(ghost.clone()))
@@ -184,5 +229,94 @@ async fn joining_and_leaving_many_frees_everything() {
         Err(SfuError::UnexpectedAnswer)
     );
     sfu.shutdown().await;
-    assert_eq!(sfu.join("r".into(), "x".into(), tokio::sync::mpsc::unbounded_channel().0).await, Err(SfuError::Stopped));
+    assert_eq!(
+        sfu.join(
+            "r".into(),
+            "x".into(),
+            tokio::sync::mpsc::unbounded_channel().0
+        )
+        .await,
+        Err(SfuError::Stopped)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_flows_over_ice_tcp_alone() {
+    let sfu = start().await;
+    assert!(sfu.tcp_addr().is_some());
+    let opts = common::Options {
+        publish: Some(common::Publish { frame_bytes: 1000 }),
+        tcp: true,
+        ..Default::default()
+    };
+    let a = Client::join_with(&sfu, "tcp-room", "tcp-a", opts).await;
+    let b = Client::join_with(&sfu, "tcp-room", "tcp-b", opts).await;
+    let ok = wait_until(Duration::from_secs(20), || {
+        b.received(&a, "video") >= 20
+            && b.received(&a, "audio") >= 20
+            && a.received(&b, "video") >= 20
+            && a.received(&b, "audio") >= 20
+    })
+    .await;
+    let stats = sfu.stats().await;
+    assert!(
+        ok,
+        "a: {:?} b: {:?} {stats:?}",
+        a.shared.received.lock().unwrap(),
+        b.shared.received.lock().unwrap(),
+    );
+    for c in [a, b] {
+        sfu.leave(&c.id).await;
+        c.close().await;
+    }
+    assert_eq!(sfu.stats().await.connections, 0);
+    sfu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_packets_are_retransmitted_from_the_cache_with_a_cap() {
+    let sfu = start().await;
+    let publisher = Client::join(&sfu, "nack-room", "sender").await;
+    let proxy = common::proxy::lossy_proxy(sfu.udp_addr(), 25).await;
+    let opts = common::Options {
+        sub_via: Some(proxy.addr),
+        ..Default::default()
+    };
+    let viewer = Client::join_with(&sfu, "nack-room", "viewer", opts).await;
+    let ok = wait_until(Duration::from_secs(20), || {
+        viewer.received(&publisher, "video") >= 300 && proxy.dropped.load(Ordering::Relaxed) >= 10
+    })
+    .await;
+    let stats = sfu.stats().await;
+    let dropped = proxy.dropped.load(Ordering::Relaxed);
+    assert!(ok, "dropped {dropped}, {stats:?}");
+    eprintln!("dropped {dropped}, {stats:?}");
+    // Video losses are repaired from the SFU's cache; each packet is resent at most
+    // MAX_RETRANSMISSIONS (2) times (a retransmission can be dropped by the proxy too).
+    assert!(
+        stats.retransmissions >= dropped / 2,
+        "dropped {dropped}, {stats:?}"
+    );
+    assert!(
+        stats.retransmissions <= 2 * dropped + 2,
+        "dropped {dropped}, {stats:?}"
+    );
+    for c in [publisher, viewer] {
+        sfu.leave(&c.id).await;
+        c.close().await;
+    }
+    sfu.shutdown().await;
+}
+
+/// The signaling layer boxes these futures as `Send`.
+#[allow(dead_code)]
+fn handle_futures_are_send(h: SfuHandle, p: ParticipantId) {
+    fn send<T: Send>(_: T) {}
+    let (tx, _) = tokio::sync::mpsc::unbounded_channel();
+    send(h.join("r".into(), p.clone(), tx));
+    send(h.publish_offer(&p, String::new(), vec![]));
+    send(h.subscribe_answer(&p, String::new()));
+    send(h.leave(&p));
+    send(h.stats());
+    send(h.shutdown());
 }

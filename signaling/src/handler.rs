@@ -2,6 +2,7 @@
 //! plane's events, timers and shutdown into a [`Session`] and carrying out its actions.
 
 use crate::Signaling;
+use crate::limits::SEND_TIMEOUT;
 use crate::messages::{LeaveReason, ServerMsg};
 use crate::session::{Action, Session, close_code, sfu_error};
 use axum::extract::State;
@@ -84,7 +85,9 @@ async fn run(sig: Signaling, socket: WebSocket) {
         let actions = tokio::select! {
             frame = stream.next() => match frame {
                 Some(Ok(Message::Text(text))) => {
-                    tracing::trace!(participant = %d.session.participant_id(), "<- {}", text.as_str());
+                    // The join token is a credential: never log it.
+                    let shown = if text.contains("\"token\"") { "(join, token not logged)" } else { text.as_str() };
+                    tracing::trace!(participant = %d.session.participant_id(), "<- {shown}");
                     let key = &d.sig.inner.key;
                     d.session.on_text(text.as_str(), Instant::now(), unix_now(), key)
                 }
@@ -191,7 +194,7 @@ impl Driver {
                         code,
                         reason: format!("{bye:?}").to_lowercase().into(),
                     };
-                    let _ = self.sink.send(Message::Close(Some(frame))).await;
+                    let _ = self.send_frame(Message::Close(Some(frame))).await;
                     return Flow::Closed;
                 }
             }
@@ -244,7 +247,18 @@ impl Driver {
             format!(r#"{{"type":"error","code":"internal","message":"serialize: {e}"}}"#)
         });
         tracing::trace!(participant = %self.session.participant_id(), "-> {text}");
-        self.sink.send(Message::Text(text.into())).await
+        self.send_frame(Message::Text(text.into())).await
+    }
+
+    /// Every write goes through here: a client that stops reading is dropped.
+    async fn send_frame(&mut self, frame: Message) -> Result<(), axum::Error> {
+        match tokio::time::timeout(SEND_TIMEOUT, self.sink.send(frame)).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::info!(participant = %self.session.participant_id(), "client stopped reading; dropping it");
+                Err(axum::Error::new("send timed out"))
+            }
+        }
     }
 
     /// The socket failed: a message over the limit gets close code 1009.
@@ -256,7 +270,7 @@ impl Driver {
                 code: close_code::TOO_BIG,
                 reason: "message too big".into(),
             };
-            let _ = self.sink.send(Message::Close(Some(frame))).await;
+            let _ = self.send_frame(Message::Close(Some(frame))).await;
         }
         self.session.on_disconnect();
     }

@@ -17,6 +17,9 @@ pub const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 pub const PING_INTERVAL: Duration = Duration::from_secs(5);
 /// A joined session silent for this long is closed and its participant removed.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(15);
+/// A client that does not read for this long (its socket buffer full) is dropped,
+/// so one stuck hall cannot hold a session task and its queued messages forever.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long shutdown waits for sessions to say `bye` and close.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 

@@ -1,1 +1,57 @@
 //! The real media plane behind [`MediaPlane`].
+
+use crate::media::{BoxFuture, MediaPlane};
+use bridge_sfu::{
+    IceCandidate, ParticipantId, PcKind, RoomId, SfuError, SfuEvent, SfuHandle, SfuStats, TrackSpec,
+};
+use tokio::sync::mpsc::UnboundedSender;
+
+impl MediaPlane for SfuHandle {
+    fn join(
+        &self,
+        room: RoomId,
+        participant: ParticipantId,
+        events: UnboundedSender<SfuEvent>,
+    ) -> BoxFuture<'_, Result<(), SfuError>> {
+        Box::pin(SfuHandle::join(self, room, participant, events))
+    }
+
+    fn publish_offer<'a>(
+        &'a self,
+        participant: &'a ParticipantId,
+        sdp: String,
+        tracks: Vec<TrackSpec>,
+    ) -> BoxFuture<'a, Result<String, SfuError>> {
+        Box::pin(SfuHandle::publish_offer(self, participant, sdp, tracks))
+    }
+
+    fn subscribe_answer<'a>(
+        &'a self,
+        participant: &'a ParticipantId,
+        sdp: String,
+    ) -> BoxFuture<'a, Result<(), SfuError>> {
+        Box::pin(SfuHandle::subscribe_answer(self, participant, sdp))
+    }
+
+    fn remote_candidate<'a>(
+        &'a self,
+        participant: &'a ParticipantId,
+        pc: PcKind,
+        candidate: IceCandidate,
+    ) -> BoxFuture<'a, Result<(), SfuError>> {
+        Box::pin(SfuHandle::remote_candidate(
+            self,
+            participant,
+            pc,
+            candidate,
+        ))
+    }
+
+    fn leave<'a>(&'a self, participant: &'a ParticipantId) -> BoxFuture<'a, ()> {
+        Box::pin(SfuHandle::leave(self, participant))
+    }
+
+    fn stats(&self) -> BoxFuture<'_, SfuStats> {
+        Box::pin(SfuHandle::stats(self))
+    }
+}

@@ -396,3 +396,37 @@ async fn shutdown_says_bye_to_every_session() {
         .unwrap();
     assert_eq!(s.signaling.stats().sessions, 0);
 }
+
+/// A measurement, not a check: `cargo test -p bridge-signaling --test ws -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run with --ignored --nocapture"]
+async fn measure_join_and_ping_round_trips() {
+    // The rate limit is lifted: this measures latency, not the limiter.
+    let s = start(SignalingConfig {
+        messages_per_second: 1_000_000,
+        message_burst: 1_000_000,
+        ..SignalingConfig::default()
+    })
+    .await;
+    let joins = 200;
+    let t0 = std::time::Instant::now();
+    let mut clients = Vec::new();
+    for i in 0..joins {
+        clients.push(s.join("big", &format!("Xã {i}"), Role::Member).await.0);
+    }
+    let join_each = t0.elapsed() / joins;
+    let c = &mut clients[0];
+    // Drain the participant_joined backlog of the first client.
+    c.assert_alive().await;
+    let n = 2000;
+    let t1 = std::time::Instant::now();
+    for _ in 0..n {
+        c.send(json!({"type": "ping"})).await;
+        c.recv_type("pong").await;
+    }
+    let rtt = t1.elapsed() / n;
+    println!(
+        "{joins} joins into one room: {join_each:?} per join (connect + join + joined, incl. roster fan-out)"
+    );
+    println!("ping round trip: {rtt:?} mean over {n}");
+}

@@ -30,6 +30,8 @@ pub struct ClientOptions {
     pub fps: u32,
     /// Send a keyframe at least this often (besides the first and on PLI/FIR).
     pub keyframe_every: Option<Duration>,
+    /// ICE over TCP only: no UDP socket at all.
+    pub tcp_only: bool,
 }
 
 impl Default for ClientOptions {
@@ -39,6 +41,7 @@ impl Default for ClientOptions {
             video_bps: Some(1_000_000),
             fps: 25,
             keyframe_every: Some(Duration::from_secs(10)),
+            tcp_only: false,
         }
     }
 }
@@ -117,7 +120,8 @@ impl PeerConnectionEventHandler for PcHandler {
             "pc": self.pc,
             "candidate": {
                 "candidate": init.candidate,
-                "sdpMid": init.sdp_mid,
+                // webrtc-rs reports "" when it does not know; say nothing instead.
+                "sdpMid": init.sdp_mid.filter(|m| !m.is_empty()),
                 "sdpMLineIndex": init.sdp_mline_index,
             }
         });
@@ -205,7 +209,23 @@ impl Client {
     /// Connects, joins with `token`, sets up both peer connections and starts
     /// publishing per `opts` once the publish connection is up.
     pub async fn connect(ws_url: &str, token: &str, opts: ClientOptions) -> anyhow::Result<Self> {
-        let mut signal = Signal::connect(ws_url).await?;
+        Self::connect_with(Signal::connect(ws_url).await?, token, opts).await
+    }
+
+    /// Like [`Client::connect`], printing every signaling message both ways.
+    pub async fn connect_traced(
+        ws_url: &str,
+        token: &str,
+        opts: ClientOptions,
+    ) -> anyhow::Result<Self> {
+        Self::connect_with(Signal::connect_with(ws_url, true).await?, token, opts).await
+    }
+
+    async fn connect_with(
+        mut signal: Signal,
+        token: &str,
+        opts: ClientOptions,
+    ) -> anyhow::Result<Self> {
         signal.send_json(&join_msg(token))?;
         let mut early = Vec::new();
         let joined = loop {
@@ -234,24 +254,30 @@ impl Client {
             e.extend(early);
         }
         let sub_gate = Arc::new(Mutex::new(Gate::default()));
-        let sub_pc = build_pc(Arc::new(PcHandler {
-            pc: "subscribe",
-            sender: sender.clone(),
-            gate: sub_gate.clone(),
-            shared: shared.clone(),
-        }))
+        let sub_pc = build_pc(
+            Arc::new(PcHandler {
+                pc: "subscribe",
+                sender: sender.clone(),
+                gate: sub_gate.clone(),
+                shared: shared.clone(),
+            }),
+            opts.tcp_only,
+        )
         .await
         .context("building the subscribe connection")?;
         let publishing = opts.tone_hz.is_some() || opts.video_bps.is_some();
         let pub_gate = Arc::new(Mutex::new(Gate::default()));
         let pub_pc = if publishing {
             Some(
-                build_pc(Arc::new(PcHandler {
-                    pc: "publish",
-                    sender: sender.clone(),
-                    gate: pub_gate.clone(),
-                    shared: shared.clone(),
-                }))
+                build_pc(
+                    Arc::new(PcHandler {
+                        pc: "publish",
+                        sender: sender.clone(),
+                        gate: pub_gate.clone(),
+                        shared: shared.clone(),
+                    }),
+                    opts.tcp_only,
+                )
                 .await
                 .context("building the publish connection")?,
             )
@@ -430,11 +456,12 @@ impl Client {
         if let Some(p) = &self.publisher {
             p.stop();
         }
+        // Stop the dispatcher and the socket first, so no negotiation races the close.
+        self.tasks = Tasks::default();
         if let Some(pc) = &self.pub_pc {
             let _ = pc.close().await;
         }
         let _ = self.sub_pc.close().await;
-        self.tasks = Tasks::default();
     }
 }
 
@@ -591,7 +618,10 @@ async fn dispatch(
     }
 }
 
-pub(crate) async fn answer_subscribe(pc: &Arc<dyn PeerConnection>, sdp: String) -> anyhow::Result<String> {
+pub(crate) async fn answer_subscribe(
+    pc: &Arc<dyn PeerConnection>,
+    sdp: String,
+) -> anyhow::Result<String> {
     pc.set_remote_description(RTCSessionDescription::offer(sdp)?)
         .await?;
     let answer = pc.create_answer(None).await?;

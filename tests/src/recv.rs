@@ -20,6 +20,7 @@ pub struct RemoteStream {
     pub seq: SeqStats,
     /// Keyframes seen (VP8 payload descriptor + frame tag), video only.
     pub keyframes: u64,
+    pub first_keyframe_at: Option<Instant>,
     pub decoder: Option<ToneDecoder>,
     pub ended: bool,
 }
@@ -35,6 +36,7 @@ pub struct StreamSnapshot {
     pub expected: u64,
     pub jumps: u64,
     pub keyframes: u64,
+    pub first_keyframe_at: Option<Instant>,
     pub ended: bool,
 }
 
@@ -63,6 +65,7 @@ impl Received {
                 last_at: now,
                 seq: SeqStats::default(),
                 keyframes: 0,
+                first_keyframe_at: None,
                 decoder: None,
                 ended: false,
             });
@@ -88,6 +91,7 @@ impl Received {
             Kind::Video => {
                 if is_vp8_keyframe_start(&pkt.payload) {
                     s.keyframes += 1;
+                    s.first_keyframe_at.get_or_insert(now);
                 }
             }
         }
@@ -111,6 +115,7 @@ impl Received {
                 expected: s.seq.expected(),
                 jumps: s.seq.jumps,
                 keyframes: s.keyframes,
+                first_keyframe_at: s.first_keyframe_at,
                 ended: s.ended,
             })
     }

@@ -103,30 +103,42 @@ fn media_engine() -> webrtc::error::Result<MediaEngine> {
     Ok(m)
 }
 
-/// Builds one peer connection bound to one loopback UDP socket.
+/// Builds one peer connection bound to one loopback UDP socket, or with `tcp_only`
+/// to no UDP socket at all and ICE-TCP active candidates (a hall behind a firewall
+/// that lets only TCP out).
 pub async fn build_pc(
     handler: Arc<dyn PeerConnectionEventHandler>,
+    tcp_only: bool,
 ) -> webrtc::error::Result<Arc<dyn PeerConnection>> {
     let mut media = media_engine()?;
     let registry = configure_nack(Registry::new(), &mut media);
     let registry = configure_rtcp_reports(registry);
     // Application-most, so the other interceptors have seen all inbound RTCP first.
     let registry = registry.with(Slot::from(14_000), KeyframeRequestForwarder::default());
+    let network = if tcp_only {
+        NetworkType::Tcp4
+    } else {
+        NetworkType::Udp4
+    };
     let settings = SettingEngineBuilder::new()
         .with_include_loopback_candidate(true)
         .with_multicast_dns_mode(MulticastDnsMode::Disabled)
-        .with_network_types(vec![NetworkType::Udp4])
+        .with_network_types(vec![network])
         .build();
-    let pc = PeerConnectionBuilder::new()
+    let builder = PeerConnectionBuilder::new()
         .with_configuration(RTCConfigurationBuilder::new().build())
         .with_media_engine(media)
         .with_interceptor_registry(registry)
         .with_setting_engine(settings)
-        .with_handler(handler)
-        .with_udp_addrs(vec!["127.0.0.1:0"])
-        .build()
-        .await?;
-    Ok(Arc::new(pc))
+        .with_handler(handler);
+    let builder = if tcp_only {
+        builder
+            .with_udp_addrs(Vec::<&'static str>::new())
+            .with_tcp_addrs(vec!["127.0.0.1:0"])
+    } else {
+        builder.with_udp_addrs(vec!["127.0.0.1:0"])
+    };
+    Ok(Arc::new(builder.build().await?))
 }
 
 /// Marks inbound PLI/FIR for the application (the chain swallows inbound RTCP

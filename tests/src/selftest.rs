@@ -43,20 +43,26 @@ async fn publish_connection_delivers_tone_and_video_to_an_answerer() {
         Arc::new(Mutex::new(Gate::default())),
         Arc::new(Mutex::new(Gate::default())),
     );
-    let pc_a = build_pc(Arc::new(PcHandler {
-        pc: "publish",
-        sender: sender_a.clone(),
-        gate: gate_a.clone(),
-        shared: shared_a.clone(),
-    }))
+    let pc_a = build_pc(
+        Arc::new(PcHandler {
+            pc: "publish",
+            sender: sender_a.clone(),
+            gate: gate_a.clone(),
+            shared: shared_a.clone(),
+        }),
+        false,
+    )
     .await
     .unwrap();
-    let pc_b = build_pc(Arc::new(PcHandler {
-        pc: "subscribe",
-        sender: sender_b.clone(),
-        gate: gate_b.clone(),
-        shared: shared_b.clone(),
-    }))
+    let pc_b = build_pc(
+        Arc::new(PcHandler {
+            pc: "subscribe",
+            sender: sender_b.clone(),
+            gate: gate_b.clone(),
+            shared: shared_b.clone(),
+        }),
+        false,
+    )
     .await
     .unwrap();
 
@@ -84,7 +90,10 @@ async fn publish_connection_delivers_tone_and_video_to_an_answerer() {
     let (tone, video) = loop {
         let (tone, video) = {
             let r = shared_b.received.lock().unwrap();
-            (r.tone("e2e-stream", 0.5), r.snapshot("e2e-stream", Kind::Video))
+            (
+                r.tone("e2e-stream", 0.5),
+                r.snapshot("e2e-stream", Kind::Video),
+            )
         };
         if let (Some(t), Some(v)) = (&tone, &video)
             && t.peak_share > 0.5

@@ -70,6 +70,11 @@ pub struct Signal {
 impl Signal {
     /// Opens `ws_url`. No heartbeat: call [`Signal::start_pings`] for that.
     pub async fn connect(ws_url: &str) -> anyhow::Result<Self> {
+        Self::connect_with(ws_url, std::env::var_os("BRIDGE_E2E_TRACE").is_some()).await
+    }
+
+    /// Like [`Signal::connect`]; with `trace`, prints every text message both ways.
+    pub async fn connect_with(ws_url: &str, trace: bool) -> anyhow::Result<Self> {
         // The client must be able to send more than the server accepts (1 MiB tests).
         let config = WebSocketConfig::default()
             .max_message_size(Some(64 << 20))
@@ -88,6 +93,9 @@ impl Signal {
 
         let writer = tokio::spawn(async move {
             while let Some(msg) = out_rx.recv().await {
+                if trace && let Message::Text(t) = &msg {
+                    println!("C→S {}", abbreviate(t.as_str()));
+                }
                 if sink.send(msg).await.is_err() {
                     break;
                 }
@@ -99,6 +107,9 @@ impl Signal {
             while let Some(frame) = stream.next().await {
                 match frame {
                     Ok(Message::Text(t)) => {
+                        if trace {
+                            println!("S→C {}", abbreviate(t.as_str()));
+                        }
                         let v = serde_json::from_str(t.as_str())
                             .unwrap_or_else(|_| Value::String(t.to_string()));
                         if in_tx.send(Incoming::Msg(v)).is_err() {
@@ -227,6 +238,29 @@ impl Drop for Tasks {
             t.abort();
         }
     }
+}
+
+/// A message for a transcript: SDP bodies and tokens shortened to their first line.
+fn abbreviate(text: &str) -> String {
+    let Ok(mut v) = serde_json::from_str::<Value>(text) else {
+        return text.chars().take(200).collect();
+    };
+    for key in ["sdp", "token"] {
+        if let Some(s) = v.get(key).and_then(Value::as_str) {
+            let short = format!(
+                "{}…({} bytes)",
+                s.lines()
+                    .next()
+                    .unwrap_or("")
+                    .chars()
+                    .take(24)
+                    .collect::<String>(),
+                s.len()
+            );
+            v[key] = Value::String(short);
+        }
+    }
+    v.to_string()
 }
 
 /// The `join` message.

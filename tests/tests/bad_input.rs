@@ -307,3 +307,83 @@ async fn garbage_and_bogus_stun_on_the_media_port() {
     assert_eq!(successes, 0, "binding success answers to unknown ufrags");
     still_works(&m).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_order_joins_and_floods_are_refused_politely() {
+    let _serial = bridge_e2e::serial().await;
+    let m = meeting().await;
+    // Anything but `join` (and `ping`, which the server answers) before `join`.
+    let mut s = Signal::connect(&m.server.ws_url()).await.unwrap();
+    s.send_json(&json!({"type": "mute", "source": "microphone", "muted": true}))
+        .unwrap();
+    let (err, _) = s.expect_type("error", WAIT).await.unwrap();
+    assert_eq!(error_code(&err), Some("not_joined"), "{err}");
+    // A second `join` on a joined socket.
+    let mut s = joined_socket(&m.server, "twice").await;
+    s.send_json(&join_msg(&m.server.token(ROOM, "twice", "member")))
+        .unwrap();
+    let (err, _) = s.expect_type("error", WAIT).await.unwrap();
+    assert_eq!(error_code(&err), Some("already_joined"), "{err}");
+    // A flood well over the burst of 100: refused with rate_limited, socket kept.
+    for _ in 0..400 {
+        s.send_json(&json!({"type": "ping"})).unwrap();
+    }
+    let (err, _) = s.expect_type("error", WAIT).await.unwrap();
+    assert_eq!(error_code(&err), Some("rate_limited"), "{err}");
+    // Once the bucket refills (50/s), the same session is served again.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Drain the replies to the flood.
+    while let Some(bridge_e2e::signal::Incoming::Msg(_)) =
+        s.recv_timeout(Duration::from_millis(200)).await
+    {}
+    s.send_json(&json!({"type": "ping"})).unwrap();
+    s.expect_type("pong", WAIT).await.unwrap();
+    still_works(&m).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_watches_but_may_not_publish() {
+    let _serial = bridge_e2e::serial().await;
+    let m = meeting().await;
+    let token = m.server.token(ROOM, "viewer", "viewer");
+    let mut v = Client::connect(&m.server.ws_url(), &token, good(880.0))
+        .await
+        .unwrap();
+    wait_until(
+        WAIT,
+        "a forbidden error for the viewer's publish_offer",
+        || {
+            v.events()
+                .iter()
+                .any(|e| error_code(e) == Some("forbidden"))
+        },
+    )
+    .await
+    .unwrap();
+    // It still sees and hears the others.
+    for (s, f) in [(&m.g1, 440.0), (&m.g2, 660.0)] {
+        let heard = wait_for(WAIT, || {
+            v.tone(&s.id, 0.5)
+                .filter(|t| (t.peak_hz - f).abs() <= 10.0 && t.peak_share > 0.5)
+        })
+        .await;
+        assert!(heard.is_some(), "the viewer does not hear {}", s.id);
+        let n = v.packets_from(&s.id);
+        wait_until(WAIT, "video for the viewer", || {
+            v.stream(&s.id, bridge_e2e::recv::Kind::Video)
+                .is_some_and(|x| x.packets > 10)
+                && v.packets_from(&s.id) > n
+        })
+        .await
+        .unwrap();
+    }
+    // And nothing of it reaches the others.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        m.g1.packets_from(&v.id),
+        0,
+        "media from a viewer was forwarded"
+    );
+    v.close().await;
+    still_works(&m).await;
+}

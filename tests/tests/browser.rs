@@ -402,3 +402,133 @@ async fn landing_page() -> anyhow::Result<()> {
     browser.close().await?;
     Ok(())
 }
+
+#[test]
+fn screen_share_and_mute_reach_the_other_page() -> anyhow::Result<()> {
+    run_serial(screen_share_and_mute())
+}
+
+/// Screen share renegotiates both peer connections (A's publish, B's subscribe): the
+/// share must appear on B as its own playing tile, and go away when A stops it.
+async fn screen_share_and_mute() -> anyhow::Result<()> {
+    let server = BridgeServer::start().await?;
+    let room = "so-noi-vu";
+    let a_name = "Sở Nội vụ";
+    let b_name = "Xã Tam Thanh";
+    let url_a = server.join_url(room, a_name, "chair");
+    let url_b = server.join_url(room, b_name, "member");
+    let browser = Browser::launch().await?;
+    let win_a = browser.first_window().await?;
+    browser.client.goto(&url_a).await?;
+    let win_b = browser.open_window(&url_b).await?;
+    assert_sees_playing(&browser, b_name, a_name).await?;
+
+    // A shares its screen and mutes its microphone, with real clicks (a share needs a
+    // user gesture).
+    browser.switch(&win_a).await?;
+    for id in ["btn-screen", "btn-mic"] {
+        browser
+            .client
+            .find(fantoccini::Locator::Id(id))
+            .await?
+            .click()
+            .await?;
+    }
+    browser.switch(&win_b).await?;
+    let screen_playing = "const v = document.querySelector('#grid .tile[data-source=\"screen\"] video'); \
+         return !!v && v.videoWidth > 0 && v.currentTime > 0.5;";
+    browser
+        .wait_true(screen_playing, JOIN_TIMEOUT, "A's screen share on B")
+        .await?;
+    let caption = browser
+        .eval("return document.querySelector('#grid .tile[data-source=\"screen\"] .name').textContent;")
+        .await?;
+    ensure!(
+        caption.as_str() == Some("Màn hình của Sở Nội vụ"),
+        "screen tile caption: {caption}"
+    );
+    // The camera goes on beside the share (the renegotiation must not disturb it).
+    assert_sees_playing(&browser, b_name, a_name)
+        .await
+        .context("A's camera while A shares its screen")?;
+    browser
+        .wait_true(
+            "const m = document.querySelector('#grid .tile:not(.self)[data-source=\"camera\"] .mic'); \
+             return !!m && m.classList.contains('muted') && m.getAttribute('aria-label') === 'Micrô đang tắt';",
+            Duration::from_secs(10),
+            "A's muted microphone on B",
+        )
+        .await?;
+
+    // A stops sharing: the tile goes away on B, the camera keeps playing.
+    browser.switch(&win_a).await?;
+    browser
+        .client
+        .find(fantoccini::Locator::Id("btn-screen"))
+        .await?
+        .click()
+        .await?;
+    browser.switch(&win_b).await?;
+    browser
+        .wait_true(
+            "return !document.querySelector('#grid .tile[data-source=\"screen\"]');",
+            JOIN_TIMEOUT,
+            "the screen tile to go away on B",
+        )
+        .await?;
+    assert_sees_playing(&browser, b_name, a_name).await?;
+    browser.close().await?;
+    Ok(())
+}
+
+#[test]
+fn viewer_link_receives_without_devices() -> anyhow::Result<()> {
+    run_serial(viewer_link())
+}
+
+/// A viewer watches and listens: no devices asked for, nothing published, the buttons
+/// that would publish are off, and it still sees the others.
+async fn viewer_link() -> anyhow::Result<()> {
+    let server = BridgeServer::start().await?;
+    let room = "hoi-nghi-tinh";
+    let a_name = "UBND tỉnh";
+    let v_name = "Phóng viên";
+    let url_a = server.join_url(room, a_name, "chair");
+    let url_v = server.join_url(room, v_name, "viewer");
+    let browser = Browser::launch().await?;
+    let win_a = browser.first_window().await?;
+    browser.client.goto(&url_a).await?;
+    browser.open_window(&url_v).await?;
+
+    assert_sees_playing(&browser, v_name, a_name).await?;
+    let seen = browser
+        .eval(
+            "return { mode: window.bridge.mediaMode, \
+               notice: document.getElementById('notice').innerText, \
+               mic: document.getElementById('btn-mic').disabled, \
+               cam: document.getElementById('btn-cam').disabled, \
+               screen: document.getElementById('btn-screen').disabled };",
+        )
+        .await?;
+    let want = serde_json::json!({
+        "mode": "none",
+        "notice": "Bạn tham dự với vai trò người xem: chỉ xem và nghe.",
+        "mic": true, "cam": true, "screen": true,
+    });
+    ensure!(seen == want, "viewer page: {seen}, want {want}");
+
+    // The chair's page lists the viewer (it has no tile video, it is still present).
+    browser.switch(&win_a).await?;
+    browser
+        .wait_true(
+            &format!(
+                "return document.getElementById('people-list').innerText.includes({});",
+                serde_json::to_string(v_name)?
+            ),
+            Duration::from_secs(10),
+            "the viewer in the chair's participant list",
+        )
+        .await?;
+    browser.close().await?;
+    Ok(())
+}

@@ -16,6 +16,9 @@ fn opts(freq: f32) -> ClientOptions {
     ClientOptions {
         tone_hz: Some(freq),
         video_bps: Some(1_000_000),
+        // Keyframes only at the start and when asked (PLI/FIR): a late joiner's first
+        // picture depends on the SFU asking the publishers for one.
+        keyframe_every: None,
         ..Default::default()
     }
 }
@@ -193,6 +196,36 @@ async fn three_talk_a_fourth_joins_late_and_one_leaves() {
         join_time(&d),
         t0.elapsed()
     );
+    for p in [&a, &b, &c] {
+        wait_until(
+            WAIT,
+            &format!("a keyframe from {} for the late joiner", p.id),
+            || {
+                d.stream(&p.id, Kind::Video)
+                    .is_some_and(|v| v.keyframes >= 1)
+            },
+        )
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "{e}; {:?}; keyframe requests seen by the publisher: {}",
+                d.stream(&p.id, Kind::Video),
+                p.keyframe_requests()
+            )
+        });
+    }
+    let first_key = [&a, &b, &c]
+        .iter()
+        .filter_map(|p| d.stream(&p.id, Kind::Video)?.first_keyframe_at)
+        .max()
+        .map(|t| t.duration_since(d.opened_at));
+    println!("late joiner: ws open -> a keyframe from every publisher: {first_key:?}");
+    println!(
+        "keyframe requests (PLI/FIR) that reached the publishers: a {}, b {}, c {}",
+        a.keyframe_requests(),
+        b.keyframe_requests(),
+        c.keyframe_requests()
+    );
     assert!(has_event(&a, |e| e["type"] == "participant_joined"
         && e["participant"]["id"] == d.id.as_str()));
     for source in ["microphone", "camera"] {
@@ -207,6 +240,22 @@ async fn three_talk_a_fourth_joins_late_and_one_leaves() {
         .unwrap();
     }
     video_without_loss(&[&a, &b, &c, &d], Duration::from_secs(3)).await;
+
+    // A mutes the microphone; the others are told.
+    a.send_json(&serde_json::json!({"type": "mute", "source": "microphone", "muted": true}))
+        .unwrap();
+    for o in [&b, &c, &d] {
+        wait_until(WAIT, "mute_changed", || {
+            has_event(o, |e| {
+                e["type"] == "mute_changed"
+                    && e["participant_id"] == a.id.as_str()
+                    && e["source"] == "microphone"
+                    && e["muted"] == true
+            })
+        })
+        .await
+        .unwrap();
+    }
 
     // One leaves; the others are told and stop receiving its tracks.
     let b_id = b.id.clone();
@@ -274,4 +323,75 @@ async fn three_talk_a_fourth_joins_late_and_one_leaves() {
         x.close().await;
     }
     assert!(server.is_alive());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_participant_that_goes_silent_is_removed_after_15_seconds() {
+    let _serial = bridge_e2e::serial().await;
+    let server = BridgeServer::start().await.unwrap();
+    let mut watcher = Client::join(&server, ROOM, "watcher", ClientOptions::silent())
+        .await
+        .unwrap();
+    // Joins, then never sends anything again (no pings).
+    let mut mute = bridge_e2e::signal::Signal::connect(&server.ws_url())
+        .await
+        .unwrap();
+    mute.send_json(&bridge_e2e::signal::join_msg(
+        &server.token(ROOM, "mute", "member"),
+    ))
+    .unwrap();
+    let (joined, _) = mute.expect_type("joined", WAIT).await.unwrap();
+    let id = joined["participant"]["id"].as_str().unwrap().to_owned();
+    let t0 = Instant::now();
+    let (_, got) = mute.expect_close(Duration::from_secs(40)).await.unwrap();
+    let idle = t0.elapsed();
+    assert!(
+        got.iter()
+            .any(|m| m["type"] == "bye" && m["reason"] == "timeout"),
+        "no bye with reason timeout: {got:?}"
+    );
+    assert!(
+        idle >= Duration::from_secs(14),
+        "closed after only {idle:?}"
+    );
+    wait_until(WAIT, "participant_left with reason timeout", || {
+        has_event(&watcher, |e| {
+            e["type"] == "participant_left"
+                && e["participant_id"] == id.as_str()
+                && e["reason"] == "timeout"
+        })
+    })
+    .await
+    .unwrap();
+    // The watcher pinged all along and is still there.
+    assert!(watcher.pongs() >= 2, "watcher pongs: {}", watcher.pongs());
+    assert!(watcher.closed_by_server().is_none());
+    watcher.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hall_that_can_only_use_tcp_joins_over_ice_tcp() {
+    let _serial = bridge_e2e::serial().await;
+    let server = BridgeServer::start().await.unwrap();
+    assert!(server.tcp.is_some(), "the server announces no ICE-TCP port");
+    let a = Client::join(&server, ROOM, "Tỉnh Phú Thọ", opts(440.0))
+        .await
+        .unwrap();
+    let tcp = ClientOptions {
+        tcp_only: true,
+        ..opts(660.0)
+    };
+    let b = Client::join(&server, ROOM, "Xã vùng cao", tcp)
+        .await
+        .unwrap();
+    all_hear_each_other(&[(&a, 440.0), (&b, 660.0)]).await;
+    all_get_video(&[&a, &b], 50).await;
+    video_without_loss(&[&a, &b], Duration::from_secs(3)).await;
+    println!(
+        "ICE-TCP join time (ws open -> first remote video packet): {:?}",
+        join_time(&b)
+    );
+    for mut x in [a, b] {
+        x.close().await;
+    }
 }

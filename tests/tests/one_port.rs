@@ -129,6 +129,9 @@ async fn ten_participants_share_one_udp_socket() {
         vec![server.udp.port()],
         "the server's UDP sockets (by local port) with 10 participants"
     );
+    // The same count over this test process finds the clients' 20 sockets (one per
+    // webrtc-rs peer connection): the counter can see more than one.
+    assert_eq!(udp_ports_of(std::process::id()).len(), 20);
     for mut c in clients {
         c.close().await;
     }

@@ -5,7 +5,6 @@
 mod assets;
 mod cli;
 mod error;
-mod media;
 mod router;
 mod serve;
 mod ttl;

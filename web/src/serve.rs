@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
-use crate::media::{Sfu, SfuHandle};
+use bridge_sfu::{Sfu, SfuHandle};
 
 /// The demo room and its two links, valid this long.
 const DEMO_ROOM: &str = "demo";

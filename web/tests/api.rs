@@ -1,7 +1,7 @@
 //! REST API of the scheduler (web/src/api) over an in-process router, on SQLite and
 //! PostgreSQL (PostgreSQL must answer unless BRIDGE_TEST_PG=skip).
 
-#[allow(dead_code)]
+// Compiled here as well as in the binary, so the API is tested without touching main.rs.
 #[path = "../src/api/mod.rs"]
 mod api;
 
@@ -374,6 +374,37 @@ both_dbs!(meeting_flow_and_forbidden_requests, async |f: Fixture| {
         (Some(0), Some(false))
     );
 
+    // Week view of the site lists the meeting; a bad window is a problem document.
+    let (s, week) = f
+        .json(
+            "GET",
+            "/api/meetings?from=2026-03-02T00:00:00%2B07:00&to=2026-03-09T00:00:00%2B07:00",
+            Some(&site),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(week.as_array().unwrap().len(), 1);
+    assert_eq!(week[0]["acknowledged"], true);
+    let (s, _) = f
+        .json(
+            "GET",
+            "/api/meetings?from=yesterday&to=2026-03-09T00:00:00Z",
+            Some(&site),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, week) = f
+        .json(
+            "GET",
+            "/api/meetings?from=2026-03-02T00:00:00Z&to=2026-03-09T00:00:00Z",
+            Some(&other),
+            None,
+        )
+        .await;
+    assert_eq!(week.as_array().unwrap().len(), 0);
+
     // Join link for the invited unit, verified by the token crate.
     let (s, j) = f
         .json(
@@ -598,4 +629,163 @@ async fn openapi_document_lists_the_routes() {
     }
     assert!(doc["components"]["schemas"].get("MeetingDraft").is_some());
     assert!(doc["components"]["schemas"].get("Problem").is_some());
+}
+
+/// Reads the next SSE frame that is not a keep-alive comment, within `secs`.
+async fn next_event(body: &mut axum::body::BodyDataStream, secs: u64) -> Option<String> {
+    use futures_util::StreamExt;
+    let deadline = std::time::Duration::from_secs(secs);
+    loop {
+        let chunk = tokio::time::timeout(deadline, body.next())
+            .await
+            .ok()??
+            .ok()?;
+        let text = String::from_utf8_lossy(&chunk).into_owned();
+        if !text.trim_start().starts_with(':') {
+            return Some(text);
+        }
+    }
+}
+
+both_dbs!(
+    urgent_alert_reaches_open_dashboards_only,
+    async |f: Fixture| {
+        let sec = f.login("vp.tinh").await;
+        let site = f.login("site.07888").await;
+        let other = f.login("site.07894").await;
+        let open = |cookie: String, unit: &str| {
+            let req = Request::builder()
+                .uri(format!("/api/units/{unit}/events"))
+                .header(header::COOKIE, cookie)
+                .body(Body::empty())
+                .unwrap();
+            let app = f.app.clone();
+            async move { app.oneshot(req).await.unwrap() }
+        };
+        // Following another unit is forbidden.
+        assert_eq!(
+            open(other.clone(), "07888").await.status(),
+            StatusCode::FORBIDDEN
+        );
+        let res = open(site.clone(), "07888").await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(
+            res.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream")
+        );
+        let mut mine = res.into_body().into_data_stream();
+        let mut theirs = open(other.clone(), "07894")
+            .await
+            .into_body()
+            .into_data_stream();
+
+        let urgent = |title: &str, unit: &str| json!({"title": title, "organizer": "25", "participants": [{"type": "unit", "code": unit}]});
+        // An alert for another commune first: it must not reach 07888's dashboard.
+        let (s, _) = f
+            .json(
+                "POST",
+                "/api/meetings/urgent",
+                Some(&sec),
+                Some(urgent("Chỉ xã 07894", "07894")),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        let t = std::time::Instant::now();
+        let (s, out) = f
+            .json(
+                "POST",
+                "/api/meetings/urgent",
+                Some(&sec),
+                Some(urgent("Họp khẩn chống lũ", "07888")),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        let frame = next_event(&mut mine, 1)
+            .await
+            .expect("alert within one second");
+        assert!(t.elapsed() < std::time::Duration::from_secs(1));
+        assert!(frame.starts_with("event: meeting\n"), "{frame}");
+        let data: Value = serde_json::from_str(
+            frame
+                .lines()
+                .find_map(|l| l.strip_prefix("data: "))
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(data["title"], "Họp khẩn chống lũ");
+        assert_eq!(data["urgent"], true);
+        assert_eq!(data["kind"], "created");
+        assert_eq!(data["meeting"], out["meeting"]["id"]);
+        // 07894's dashboard got its own alert, and only that one.
+        let frame = next_event(&mut theirs, 1).await.unwrap();
+        assert!(frame.contains("Chỉ xã 07894"));
+        // Cancelling is announced as well.
+        let id = out["meeting"]["id"].as_str().unwrap();
+        f.json(
+            "POST",
+            &format!("/api/meetings/{id}/cancel"),
+            Some(&sec),
+            Some(json!({"version": 0})),
+        )
+        .await;
+        let frame = next_event(&mut mine, 1).await.unwrap();
+        assert!(frame.contains("\"kind\":\"cancelled\""), "{frame}");
+        assert!(
+            next_event(&mut theirs, 1).await.is_none(),
+            "07894 must not hear about 07888's meeting"
+        );
+    }
+);
+
+/// Figure, not a check: `cargo test -p bridge-web --test api -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn figure_urgent_fan_out_to_221_dashboards() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = Fixture::new(
+        Db::open_sqlite_file(&dir.path().join("bridge.db"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    let admin = f.login("vp.tinh").await;
+    let (_, units) = f
+        .json("GET", "/api/units/25/subtree", Some(&admin), None)
+        .await;
+    let mut streams = Vec::new();
+    for u in units.as_array().unwrap() {
+        let req = Request::builder()
+            .uri(format!("/api/units/{}/events", u["code"].as_str().unwrap()))
+            .header(header::COOKIE, admin.clone())
+            .body(Body::empty())
+            .unwrap();
+        streams.push(
+            f.app
+                .clone()
+                .oneshot(req)
+                .await
+                .unwrap()
+                .into_body()
+                .into_data_stream(),
+        );
+    }
+    assert_eq!(streams.len(), 221);
+    let t = std::time::Instant::now();
+    let body = json!({"title": "Khẩn", "organizer": "25", "participants": [{"type": "subtree", "code": "25"}]});
+    let (s, _) = f
+        .json("POST", "/api/meetings/urgent", Some(&admin), Some(body))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let saved = t.elapsed();
+    let waits = streams
+        .iter_mut()
+        .map(|s| async move { next_event(s, 5).await.is_some() });
+    let got = futures_util::future::join_all(waits).await;
+    assert!(got.iter().all(|g| *g));
+    println!(
+        "urgent session for 221 units: saved in {saved:?}, all 221 dashboards alerted after {:?}",
+        t.elapsed()
+    );
 }

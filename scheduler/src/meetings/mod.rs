@@ -1,7 +1,13 @@
 //! Meetings: the pure model and its validation. Storage lives in `store`.
 
+pub use conflicts::MAX_CONFLICTS;
+pub use listing::{MAX_LISTED, MAX_WINDOW_DAYS};
+mod conflicts;
+mod listing;
+mod read;
 pub mod recur;
 mod store;
+mod types;
 
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime, PrimitiveDateTime, UtcOffset};
@@ -10,7 +16,7 @@ use crate::error::{Result, SchedError};
 use crate::ids::{MeetingId, UnitCode, UserId};
 use crate::units::UnitSelector;
 
-pub use store::{
+pub use types::{
     Acknowledged, BookingConflict, Invitation, MeetingView, Occurrence, SaveOutcome, UpcomingEntry,
 };
 

@@ -1,106 +1,27 @@
-//! Meeting storage: create/update/cancel with optimistic concurrency, invitations,
-//! acknowledgements, conflicts and the per-unit upcoming list.
+//! Meeting storage, write side: create/update/cancel with optimistic concurrency.
 
 use std::collections::HashMap;
 
-use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use time::OffsetDateTime;
 
+use super::types::SaveOutcome;
 use super::{Meeting, MeetingDraft, Recurrence, ValidDraft, validate_draft};
-use crate::authz::{self, MeetingFacts, Principal, Role};
+use crate::authz::{self, Principal};
 use crate::db::Db;
 use crate::error::{Result, SchedError};
-use crate::ids::{MeetingId, RoomId, UnitCode, UserId};
+use crate::ids::{MeetingId, UnitCode, UserId};
 use crate::sql::Batch;
 use crate::timefmt::from_unix;
 use crate::units::{Unit, UnitSelector};
 
-/// One invited unit and whether it has acknowledged.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Invitation {
-    pub unit: UnitCode,
-    pub unit_name: String,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub acknowledged_at: Option<OffsetDateTime>,
-    pub acknowledged_by: Option<UserId>,
-}
-
-/// A meeting with its invitations and concrete occurrences (UTC).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct MeetingView {
-    pub meeting: Meeting,
-    pub invitations: Vec<Invitation>,
-    pub occurrences: Vec<Occurrence>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Occurrence {
-    #[serde(with = "time::serde::rfc3339")]
-    pub starts_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    pub ends_at: OffsetDateTime,
-}
-
-/// An invited unit already booked in another meeting at an overlapping time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct BookingConflict {
-    pub unit: UnitCode,
-    pub other_meeting: MeetingId,
-    pub other_title: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub starts_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    pub ends_at: OffsetDateTime,
-}
-
-/// Result of a create or update: saved meeting, invitation count and warnings.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct SaveOutcome {
-    pub meeting: Meeting,
-    pub invited: usize,
-    /// Warnings, not errors: the meeting is saved; the secretary decides.
-    pub conflicts: Vec<BookingConflict>,
-}
-
-/// One occurrence on a unit's dashboard.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct UpcomingEntry {
-    pub meeting: MeetingId,
-    pub title: String,
-    pub organizer: UnitCode,
-    #[serde(with = "time::serde::rfc3339")]
-    pub starts_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    pub ends_at: OffsetDateTime,
-    pub urgent: bool,
-    pub acknowledged: bool,
-    pub room: RoomId,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum Acknowledged {
-    Now,
-    Already,
-}
-
-/// Conflicts reported per save; enough for a warning dialog.
-const MAX_CONFLICTS: i64 = 200;
-
-const MEETING_COLS: &str = "id, title, organizer_code, chair_user_id, location, starts_at, ends_at, \
+pub(super) const MEETING_COLS: &str = "id, title, organizer_code, chair_user_id, location, starts_at, ends_at, \
      urgent, cancelled, version, rrule, exdates, selection, created_by";
 
 type Acks = HashMap<String, (Option<i64>, Option<String>)>;
 
-fn meeting_from_row(r: &AnyRow, agenda: Vec<String>) -> Result<Meeting> {
+pub(super) fn meeting_from_row(r: &AnyRow, agenda: Vec<String>) -> Result<Meeting> {
     let exdates: String = r.try_get("exdates")?;
     let exdates = exdates
         .split(',')
@@ -412,226 +333,5 @@ impl Db {
             return Err(self.stale(id, expected_version).await);
         }
         self.load_meeting(id).await
-    }
-
-    /// The meeting without any authorization check (internal and for trusted callers).
-    pub async fn load_meeting(&self, id: MeetingId) -> Result<Meeting> {
-        let row = sqlx::query(&format!(
-            "SELECT {MEETING_COLS} FROM meetings WHERE id = $1"
-        ))
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| SchedError::not_found("meeting", id.to_string()))?;
-        let agenda =
-            sqlx::query("SELECT body FROM agenda_items WHERE meeting_id = $1 ORDER BY position")
-                .bind(id.to_string())
-                .fetch_all(&self.pool)
-                .await?
-                .iter()
-                .map(|r| r.try_get::<String, _>("body"))
-                .collect::<Result<Vec<_>, _>>()?;
-        meeting_from_row(&row, agenda)
-    }
-
-    pub(crate) async fn is_invited(&self, id: MeetingId, unit: &UnitCode) -> Result<bool> {
-        Ok(sqlx::query(
-            "SELECT unit_code FROM invitations WHERE meeting_id = $1 AND unit_code = $2",
-        )
-        .bind(id.to_string())
-        .bind(unit.to_string())
-        .fetch_optional(&self.pool)
-        .await?
-        .is_some())
-    }
-
-    /// Checks that `actor` may see meeting `m`; returns the organizer unit.
-    pub(crate) async fn check_view(&self, actor: &Principal, m: &Meeting) -> Result<Unit> {
-        let org = self.unit(&m.organizer).await?;
-        let invited = match &actor.unit {
-            Some(u) => self.is_invited(m.id, u).await?,
-            None => false,
-        };
-        let facts = MeetingFacts {
-            organizer_path: &org.path,
-            caller_unit_invited: invited,
-            caller_is_chair: m.chair == Some(actor.user_id),
-        };
-        if !authz::can_view_meeting(actor, facts) {
-            return Err(SchedError::Forbidden(
-                "your unit is not invited to this meeting".into(),
-            ));
-        }
-        Ok(org)
-    }
-
-    /// A meeting as `actor` may see it, with invitations and acknowledgement status.
-    pub async fn meeting(&self, actor: &Principal, id: MeetingId) -> Result<MeetingView> {
-        let meeting = self.load_meeting(id).await?;
-        self.check_view(actor, &meeting).await?;
-        let mut invitations = Vec::new();
-        for r in sqlx::query(
-            "SELECT i.unit_code, u.name, i.acknowledged_at, i.acknowledged_by \
-             FROM invitations i JOIN units u ON u.code = i.unit_code \
-             WHERE i.meeting_id = $1 ORDER BY u.path",
-        )
-        .bind(id.to_string())
-        .fetch_all(&self.pool)
-        .await?
-        {
-            invitations.push(Invitation {
-                unit: UnitCode::from_db(r.try_get("unit_code")?),
-                unit_name: r.try_get("name")?,
-                acknowledged_at: r
-                    .try_get::<Option<i64>, _>("acknowledged_at")?
-                    .map(from_unix)
-                    .transpose()?,
-                acknowledged_by: r
-                    .try_get::<Option<String>, _>("acknowledged_by")?
-                    .map(|s| UserId::parse(&s))
-                    .transpose()?,
-            });
-        }
-        let occurrences = sqlx::query(
-            "SELECT starts_at, ends_at FROM occurrences WHERE meeting_id = $1 ORDER BY starts_at",
-        )
-        .bind(id.to_string())
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Occurrence {
-                starts_at: from_unix(r.try_get("starts_at")?)?,
-                ends_at: from_unix(r.try_get("ends_at")?)?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-        Ok(MeetingView {
-            meeting,
-            invitations,
-            occurrences,
-        })
-    }
-
-    /// Units of meeting `id` already booked elsewhere at an overlapping time.
-    pub async fn booking_conflicts(&self, id: MeetingId) -> Result<Vec<BookingConflict>> {
-        let rows = sqlx::query(
-            "SELECT DISTINCT i2.unit_code, m.id, m.title, o2.starts_at, o2.ends_at \
-             FROM invitations i1 \
-             JOIN occurrences o1 ON o1.meeting_id = i1.meeting_id \
-             JOIN invitations i2 ON i2.unit_code = i1.unit_code AND i2.meeting_id <> i1.meeting_id \
-             JOIN occurrences o2 ON o2.meeting_id = i2.meeting_id \
-                  AND o2.starts_at < o1.ends_at AND o2.ends_at > o1.starts_at \
-             JOIN meetings m ON m.id = i2.meeting_id AND m.cancelled = 0 \
-             WHERE i1.meeting_id = $1 \
-             ORDER BY o2.starts_at, i2.unit_code LIMIT $2",
-        )
-        .bind(id.to_string())
-        .bind(MAX_CONFLICTS)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(BookingConflict {
-                    unit: UnitCode::from_db(r.try_get("unit_code")?),
-                    other_meeting: MeetingId::parse(&r.try_get::<String, _>("id")?)?,
-                    other_title: r.try_get("title")?,
-                    starts_at: from_unix(r.try_get("starts_at")?)?,
-                    ends_at: from_unix(r.try_get("ends_at")?)?,
-                })
-            })
-            .collect()
-    }
-
-    /// Records that `unit` has seen the invitation. Idempotent.
-    pub async fn acknowledge(
-        &self,
-        actor: &Principal,
-        id: MeetingId,
-        unit: &UnitCode,
-        now: OffsetDateTime,
-    ) -> Result<Acknowledged> {
-        if !authz::can_acknowledge(actor, unit) {
-            return Err(SchedError::Forbidden(format!(
-                "you may not acknowledge for unit {unit}"
-            )));
-        }
-        let n = sqlx::query(
-            "UPDATE invitations SET acknowledged_at = $1, acknowledged_by = $2 \
-             WHERE meeting_id = $3 AND unit_code = $4 AND acknowledged_at IS NULL",
-        )
-        .bind(now.unix_timestamp())
-        .bind(actor.user_id.to_string())
-        .bind(id.to_string())
-        .bind(unit.to_string())
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        if n == 1 {
-            return Ok(Acknowledged::Now);
-        }
-        if self.is_invited(id, unit).await? {
-            Ok(Acknowledged::Already)
-        } else {
-            Err(SchedError::not_found("invitation", format!("{id}/{unit}")))
-        }
-    }
-
-    /// Next occurrences of meetings `unit` is invited to (it is always invited to the ones it
-    /// organizes), not yet over at `now`, soonest first.
-    pub async fn upcoming_for_unit(
-        &self,
-        actor: &Principal,
-        unit: &UnitCode,
-        now: OffsetDateTime,
-        limit: i64,
-    ) -> Result<Vec<UpcomingEntry>> {
-        let u = self.unit(unit).await?;
-        let allowed = actor.role == Role::Administrator
-            || actor.unit.as_ref() == Some(unit)
-            || (actor.role == Role::Secretary && authz::can_invite(actor, &u.path));
-        if !allowed {
-            return Err(SchedError::Forbidden(format!(
-                "you may not see the meetings of unit {unit}"
-            )));
-        }
-        self.upcoming_unchecked(unit, now, limit).await
-    }
-
-    /// Same as [`Db::upcoming_for_unit`] without the authorization check (benchmarks, jobs).
-    pub async fn upcoming_unchecked(
-        &self,
-        unit: &UnitCode,
-        now: OffsetDateTime,
-        limit: i64,
-    ) -> Result<Vec<UpcomingEntry>> {
-        let rows = sqlx::query(
-            "SELECT m.id, m.title, m.organizer_code, o.starts_at, o.ends_at, m.urgent, i.acknowledged_at \
-             FROM invitations i \
-             JOIN meetings m ON m.id = i.meeting_id \
-             JOIN occurrences o ON o.meeting_id = i.meeting_id \
-             WHERE i.unit_code = $1 AND m.cancelled = 0 AND o.ends_at > $2 \
-             ORDER BY o.starts_at, m.id LIMIT $3",
-        )
-        .bind(unit.to_string())
-        .bind(now.unix_timestamp())
-        .bind(limit.clamp(1, 500))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let id = MeetingId::parse(&r.try_get::<String, _>("id")?)?;
-                Ok(UpcomingEntry {
-                    room: id.room(),
-                    meeting: id,
-                    title: r.try_get("title")?,
-                    organizer: UnitCode::from_db(r.try_get("organizer_code")?),
-                    starts_at: from_unix(r.try_get("starts_at")?)?,
-                    ends_at: from_unix(r.try_get("ends_at")?)?,
-                    urgent: r.try_get::<i64, _>("urgent")? != 0,
-                    acknowledged: r.try_get::<Option<i64>, _>("acknowledged_at")?.is_some(),
-                })
-            })
-            .collect()
     }
 }

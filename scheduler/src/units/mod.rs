@@ -119,7 +119,10 @@ impl Db {
         let planned = plan_import(rows, &existing).map_err(SchedError::Import)?;
         let mut tx = self.pool.begin().await?;
         for chunk in planned.chunks(400) {
-            let mut b = Batch::new(&format!("INSERT INTO units ({UNIT_COLS}) VALUES "), 9);
+            let mut b = Batch::new(
+                &format!("INSERT INTO units ({UNIT_COLS}, search_key) VALUES "),
+                10,
+            );
             for _ in chunk {
                 b.row();
             }
@@ -135,7 +138,8 @@ impl Db {
                     .bind(p.path.clone())
                     .bind(r.lat)
                     .bind(r.lon)
-                    .bind(r.code.room().0);
+                    .bind(r.code.room().0)
+                    .bind(search_key(&r.name));
             }
             q.execute(&mut *tx).await?;
         }
@@ -168,7 +172,9 @@ impl Db {
         tx.commit().await?;
         // Fresh statistics: PostgreSQL otherwise plans subtree joins for empty tables.
         sqlx::query("ANALYZE units").execute(&self.pool).await?;
-        sqlx::query("ANALYZE unit_ancestors").execute(&self.pool).await?;
+        sqlx::query("ANALYZE unit_ancestors")
+            .execute(&self.pool)
+            .await?;
         Ok(ImportReport {
             units: planned.len(),
         })
@@ -270,11 +276,11 @@ impl Db {
             .collect()
     }
 
-    /// Case-insensitive name search (for the unit picker), at most `limit` results.
+    /// Case- and accent-insensitive name search (unit picker), at most `limit` results.
     pub async fn search_units(&self, needle: &str, limit: i64) -> Result<Vec<Unit>> {
-        let pattern = format!("%{}%", escape_like(&needle.to_lowercase()));
+        let pattern = format!("%{}%", escape_like(&search_key(needle)));
         let sql = format!(
-            "SELECT {UNIT_COLS} FROM units WHERE LOWER(name) LIKE $1 ESCAPE '\\' \
+            "SELECT {UNIT_COLS} FROM units WHERE search_key LIKE $1 ESCAPE '\\' \
              ORDER BY path LIMIT $2"
         );
         sqlx::query(&sql)
@@ -309,6 +315,23 @@ impl Db {
         v.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(v)
     }
+}
+
+/// Lower case without diacritics ("Huyện Đoan Hùng" -> "huyen doan hung"), computed in Rust
+/// because SQLite's LOWER() knows ASCII only.
+pub fn search_key(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    s.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .map(|c| match c {
+            'đ' | 'Đ' => 'd',
+            c => c,
+        })
+        .flat_map(char::to_lowercase)
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Escapes LIKE wildcards so user text matches literally.

@@ -3,6 +3,7 @@
 //! synthetic payloads and counts what it receives, per remote participant.
 #![allow(dead_code)]
 
+pub mod proxy;
 mod setup;
 
 use bridge_sfu::*;
@@ -22,8 +23,8 @@ use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
-    PeerConnection, PeerConnectionEventHandler, RTCPeerConnectionIceEvent,
-    RTCPeerConnectionState, RTCSessionDescription,
+    PeerConnection, PeerConnectionEventHandler, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
+    RTCSessionDescription,
 };
 
 #[derive(Default)]
@@ -89,10 +90,53 @@ impl PeerConnectionEventHandler for Handler {
     }
 }
 
+/// What a client sends.
+#[derive(Debug, Clone, Copy)]
+pub struct Publish {
+    /// Bytes per synthetic VP8 frame at 25 fps (3000 is about 600 kbit/s).
+    pub frame_bytes: usize,
+}
+
+/// How a test client connects.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    pub publish: Option<Publish>,
+    /// ICE-TCP only.
+    pub tcp: bool,
+    /// Route the subscribe connection through this UDP proxy (see `proxy`).
+    pub sub_via: Option<std::net::SocketAddr>,
+}
+
+fn strip_candidates(sdp: &str) -> String {
+    sdp.split_inclusive('\n')
+        .filter(|l| !l.starts_with("a=candidate:"))
+        .collect()
+}
+
+/// ICE-TCP only: the clients have no UDP, and are given the server's passive TCP
+/// candidates explicitly (the async crate dials only trickled passive candidates).
+async fn add_tcp_candidates(pc: &Arc<dyn PeerConnection>, sdp: &str) {
+    for line in sdp.lines() {
+        if let Some(c) = line.strip_prefix("a=")
+            && c.starts_with("candidate:")
+            && c.contains(" tcp ")
+        {
+            let _ = pc
+                .add_ice_candidate(webrtc::peer_connection::RTCIceCandidateInit {
+                    candidate: c.to_owned(),
+                    sdp_mid: Some("0".to_owned()),
+                    sdp_mline_index: Some(0),
+                    ..Default::default()
+                })
+                .await;
+        }
+    }
+}
+
 pub struct Client {
     pub id: ParticipantId,
     pub shared: Arc<Shared>,
-    pub_pc: Arc<dyn PeerConnection>,
+    pub_pc: Option<Arc<dyn PeerConnection>>,
     sub_pc: Arc<dyn PeerConnection>,
     stop: Arc<AtomicBool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -112,7 +156,11 @@ fn forward_candidates(
     })
 }
 
-fn local_track(kind: RtpCodecKind, codec: RTCRtpCodec, id: &str) -> (Arc<TrackLocalStaticSample>, u32) {
+fn local_track(
+    kind: RtpCodecKind,
+    codec: RTCRtpCodec,
+    id: &str,
+) -> (Arc<TrackLocalStaticSample>, u32) {
     let ssrc = rand::random::<u32>();
     let track = MediaStreamTrack::new(
         "client-stream".to_owned(),
@@ -128,38 +176,85 @@ fn local_track(kind: RtpCodecKind, codec: RTCRtpCodec, id: &str) -> (Arc<TrackLo
             ..Default::default()
         }],
     );
-    (Arc::new(TrackLocalStaticSample::new(Instant::now(), track).unwrap()), ssrc)
+    (
+        Arc::new(TrackLocalStaticSample::new(Instant::now(), track).unwrap()),
+        ssrc,
+    )
 }
 
 impl Client {
     /// Joins `room`, publishes microphone + camera, answers every subscribe offer.
     pub async fn join(sfu: &SfuHandle, room: &str, id: &str) -> Client {
+        let opts = Options {
+            publish: Some(Publish { frame_bytes: 3000 }),
+            ..Options::default()
+        };
+        Self::join_with(sfu, room, id, opts).await
+    }
+
+    /// Joins `room` as `opts` say.
+    pub async fn join_with(sfu: &SfuHandle, room: &str, id: &str, opts: Options) -> Client {
+        let Options {
+            publish,
+            tcp,
+            sub_via,
+        } = opts;
         let id = ParticipantId::from(id);
         let shared = Arc::new(Shared::default());
         let mut tasks = Vec::new();
         let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
-        sfu.join(RoomId::from(room), id.clone(), ev_tx).await.unwrap();
+        sfu.join(RoomId::from(room), id.clone(), ev_tx)
+            .await
+            .unwrap();
 
         let (sub_c_tx, sub_c_rx) = mpsc::unbounded_channel();
-        let sub_pc = setup::build_pc(Arc::new(Handler {
-            kind: PcKind::Subscribe,
-            candidates: sub_c_tx,
-            shared: shared.clone(),
-        }))
+        let sub_pc = setup::build_pc(
+            Arc::new(Handler {
+                kind: PcKind::Subscribe,
+                candidates: sub_c_tx,
+                shared: shared.clone(),
+            }),
+            tcp,
+        )
         .await;
-        tasks.push(forward_candidates(sfu.clone(), id.clone(), PcKind::Subscribe, sub_c_rx));
+        if sub_via.is_none() {
+            tasks.push(forward_candidates(
+                sfu.clone(),
+                id.clone(),
+                PcKind::Subscribe,
+                sub_c_rx,
+            ));
+        } else {
+            // Through the proxy the server must only learn the proxy's address.
+            tasks.push(tokio::spawn(async move {
+                let mut rx = sub_c_rx;
+                while rx.recv().await.is_some() {}
+            }));
+        }
+        let server_host = format!("127.0.0.1 {} typ host", sfu.udp_addr().port());
 
         // Subscribe offers are answered in order as they come.
         {
-            let (sfu, id, sub_pc, shared) = (sfu.clone(), id.clone(), sub_pc.clone(), shared.clone());
+            let (sfu, id, sub_pc, shared) =
+                (sfu.clone(), id.clone(), sub_pc.clone(), shared.clone());
             tasks.push(tokio::spawn(async move {
                 while let Some(ev) = ev_rx.recv().await {
                     if let SfuEvent::SubscribeOffer { sdp, tracks } = ev {
                         shared.offers.lock().unwrap().push(tracks);
+                        let sdp = match sub_via {
+                            Some(proxy) => sdp.replace(
+                                &server_host,
+                                &format!("127.0.0.1 {} typ host", proxy.port()),
+                            ),
+                            None => sdp,
+                        };
                         let res = async {
                             sub_pc
-                                .set_remote_description(RTCSessionDescription::offer(sdp)?)
+                                .set_remote_description(RTCSessionDescription::offer(sdp.clone())?)
                                 .await?;
+                            if tcp {
+                                add_tcp_candidates(&sub_pc, &sdp).await;
+                            }
                             let answer = sub_pc.create_answer(None).await?;
                             sub_pc.set_local_description(answer).await?;
                             Ok::<_, webrtc::error::Error>(sub_pc.local_description().await)
@@ -167,7 +262,12 @@ impl Client {
                         .await;
                         match res {
                             Ok(Some(answer)) => {
-                                if let Err(e) = sfu.subscribe_answer(&id, answer.sdp).await {
+                                let sdp = if sub_via.is_some() {
+                                    strip_candidates(&answer.sdp)
+                                } else {
+                                    answer.sdp
+                                };
+                                if let Err(e) = sfu.subscribe_answer(&id, sdp).await {
                                     shared.failures.lock().unwrap().push(format!("{e}"));
                                 }
                             }
@@ -182,57 +282,11 @@ impl Client {
             }));
         }
 
-        let (pub_c_tx, pub_c_rx) = mpsc::unbounded_channel();
-        let pub_pc = setup::build_pc(Arc::new(Handler {
-            kind: PcKind::Publish,
-            candidates: pub_c_tx,
-            shared: shared.clone(),
-        }))
-        .await;
-        let (audio, audio_ssrc) = local_track(RtpCodecKind::Audio, setup::opus_codec(), "mic");
-        let (video, video_ssrc) = local_track(RtpCodecKind::Video, setup::vp8_codec(), "cam");
-        let mut specs = Vec::new();
-        for (track, source) in [
-            (audio.clone(), TrackSource::Microphone),
-            (video.clone(), TrackSource::Camera),
-        ] {
-            let tr = pub_pc
-                .add_transceiver_from_track(
-                    track as Arc<dyn TrackLocal>,
-                    Some(RTCRtpTransceiverInit {
-                        direction: RTCRtpTransceiverDirection::Sendonly,
-                        streams: vec![],
-                        send_encodings: vec![],
-                    }),
-                )
-                .await
-                .unwrap();
-            specs.push((tr, source));
-        }
-        let offer = pub_pc.create_offer(None).await.unwrap();
-        pub_pc.set_local_description(offer).await.unwrap();
-        let sdp = pub_pc.local_description().await.unwrap().sdp;
-        let mut tracks = Vec::new();
-        for (tr, source) in &specs {
-            let mid = tr.mid().await.unwrap().unwrap();
-            tracks.push(TrackSpec { mid, source: *source });
-        }
-        let answer = sfu.publish_offer(&id, sdp, tracks).await.unwrap();
-        pub_pc
-            .set_remote_description(RTCSessionDescription::answer(answer).unwrap())
-            .await
-            .unwrap();
-        tasks.push(forward_candidates(sfu.clone(), id.clone(), PcKind::Publish, pub_c_rx));
-
         let stop = Arc::new(AtomicBool::new(false));
-        tasks.push(tokio::spawn(send_media(
-            shared.clone(),
-            stop.clone(),
-            audio,
-            audio_ssrc,
-            video,
-            video_ssrc,
-        )));
+        let pub_pc = match publish {
+            Some(p) => Some(publish_media(sfu, &id, &shared, &stop, &mut tasks, p, tcp).await),
+            None => None,
+        };
         Client {
             id,
             shared,
@@ -254,12 +308,91 @@ impl Client {
 
     pub async fn close(self) {
         self.stop.store(true, Ordering::Relaxed);
-        let _ = self.pub_pc.close().await;
+        if let Some(pc) = &self.pub_pc {
+            let _ = pc.close().await;
+        }
         let _ = self.sub_pc.close().await;
         for t in self.tasks {
             t.abort();
         }
     }
+}
+
+async fn publish_media(
+    sfu: &SfuHandle,
+    id: &ParticipantId,
+    shared: &Arc<Shared>,
+    stop: &Arc<AtomicBool>,
+    tasks: &mut Vec<tokio::task::JoinHandle<()>>,
+    publish: Publish,
+    tcp: bool,
+) -> Arc<dyn PeerConnection> {
+    let (pub_c_tx, pub_c_rx) = mpsc::unbounded_channel();
+    let pub_pc = setup::build_pc(
+        Arc::new(Handler {
+            kind: PcKind::Publish,
+            candidates: pub_c_tx,
+            shared: shared.clone(),
+        }),
+        tcp,
+    )
+    .await;
+    let (audio, audio_ssrc) = local_track(RtpCodecKind::Audio, setup::opus_codec(), "mic");
+    let (video, video_ssrc) = local_track(RtpCodecKind::Video, setup::vp8_codec(), "cam");
+    let mut specs = Vec::new();
+    for (track, source) in [
+        (audio.clone(), TrackSource::Microphone),
+        (video.clone(), TrackSource::Camera),
+    ] {
+        let tr = pub_pc
+            .add_transceiver_from_track(
+                track as Arc<dyn TrackLocal>,
+                Some(RTCRtpTransceiverInit {
+                    direction: RTCRtpTransceiverDirection::Sendonly,
+                    streams: vec![],
+                    send_encodings: vec![],
+                }),
+            )
+            .await
+            .unwrap();
+        specs.push((tr, source));
+    }
+    let offer = pub_pc.create_offer(None).await.unwrap();
+    pub_pc.set_local_description(offer).await.unwrap();
+    let sdp = pub_pc.local_description().await.unwrap().sdp;
+    let mut tracks = Vec::new();
+    for (tr, source) in &specs {
+        let mid = tr.mid().await.unwrap().unwrap();
+        tracks.push(TrackSpec {
+            mid,
+            source: *source,
+        });
+    }
+    let answer = sfu.publish_offer(id, sdp, tracks).await.unwrap();
+    pub_pc
+        .set_remote_description(RTCSessionDescription::answer(answer.clone()).unwrap())
+        .await
+        .unwrap();
+    if tcp {
+        add_tcp_candidates(&pub_pc, &answer).await;
+    }
+    tasks.push(forward_candidates(
+        sfu.clone(),
+        id.clone(),
+        PcKind::Publish,
+        pub_c_rx,
+    ));
+
+    tasks.push(tokio::spawn(send_media(
+        shared.clone(),
+        stop.clone(),
+        audio,
+        audio_ssrc,
+        video,
+        video_ssrc,
+        publish.frame_bytes,
+    )));
+    pub_pc
 }
 
 async fn send_media(
@@ -269,6 +402,7 @@ async fn send_media(
     audio_ssrc: u32,
     video: Arc<TrackLocalStaticSample>,
     video_ssrc: u32,
+    frame_bytes: usize,
 ) {
     while *shared.pub_state.lock().unwrap() != Some(RTCPeerConnectionState::Connected) {
         if stop.load(Ordering::Relaxed) {
@@ -300,17 +434,23 @@ async fn send_media(
             duration: Duration::from_millis(20),
             ..Sample::new(Instant::now())
         };
-        let _ = audio.sample_writer(audio_ssrc, setup::OPUS_PT).write_sample(&sample).await;
-        if n % 2 == 0 {
+        let _ = audio
+            .sample_writer(audio_ssrc, setup::OPUS_PT)
+            .write_sample(&sample)
+            .await;
+        if n.is_multiple_of(2) {
             // ~25 fps of 3 kB synthetic frames (several packets each).
-            let mut frame = vec![0u8; 3000];
-            frame[0] = if n % 100 == 0 { 0x10 } else { 0x11 };
+            let mut frame = vec![0u8; frame_bytes.max(1)];
+            frame[0] = if n.is_multiple_of(100) { 0x10 } else { 0x11 };
             let sample = Sample {
                 data: Bytes::from(frame),
                 duration: Duration::from_millis(40),
                 ..Sample::new(Instant::now())
             };
-            let _ = video.sample_writer(video_ssrc, setup::VP8_PT).write_sample(&sample).await;
+            let _ = video
+                .sample_writer(video_ssrc, setup::VP8_PT)
+                .write_sample(&sample)
+                .await;
         }
         n += 1;
     }

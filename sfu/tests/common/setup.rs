@@ -103,8 +103,12 @@ fn media_engine() -> webrtc::error::Result<MediaEngine> {
     Ok(m)
 }
 
-/// Builds one peer connection bound to one loopback UDP socket.
-pub async fn build_pc(handler: Arc<dyn PeerConnectionEventHandler>) -> Arc<dyn PeerConnection> {
+/// Builds one peer connection bound to one loopback UDP socket (or, with `tcp`,
+/// one loopback TCP address and no UDP at all).
+pub async fn build_pc(
+    handler: Arc<dyn PeerConnectionEventHandler>,
+    tcp: bool,
+) -> Arc<dyn PeerConnection> {
     let mut media = media_engine().unwrap();
     let registry = configure_nack(Registry::new(), &mut media);
     let registry = configure_rtcp_reports(registry);
@@ -113,18 +117,26 @@ pub async fn build_pc(handler: Arc<dyn PeerConnectionEventHandler>) -> Arc<dyn P
     let settings = SettingEngineBuilder::new()
         .with_include_loopback_candidate(true)
         .with_multicast_dns_mode(MulticastDnsMode::Disabled)
-        .with_network_types(vec![NetworkType::Udp4])
+        .with_network_types(vec![if tcp {
+            NetworkType::Tcp4
+        } else {
+            NetworkType::Udp4
+        }])
         .build();
-    let pc = PeerConnectionBuilder::new()
+    let builder = PeerConnectionBuilder::new()
         .with_configuration(RTCConfigurationBuilder::new().build())
         .with_media_engine(media)
         .with_interceptor_registry(registry)
         .with_setting_engine(settings)
-        .with_handler(handler)
-        .with_udp_addrs(vec!["127.0.0.1:0"])
-        .build()
-        .await
-        .unwrap();
+        .with_handler(handler);
+    let builder = if tcp {
+        builder
+            .with_udp_addrs(Vec::<&str>::new())
+            .with_tcp_addrs(vec!["127.0.0.1:0"])
+    } else {
+        builder.with_udp_addrs(vec!["127.0.0.1:0"])
+    };
+    let pc = builder.build().await.unwrap();
     Arc::new(pc)
 }
 

@@ -6,17 +6,47 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bridge_scheduler::ical::{IcsInput, Method, render};
 use bridge_scheduler::join::JoinTicket;
-use bridge_scheduler::meetings::{Acknowledged, MeetingView, SaveOutcome};
+use bridge_scheduler::meetings::{Acknowledged, MeetingView, SaveOutcome, UpcomingEntry};
 use bridge_scheduler::units::UnitSelector;
 use bridge_scheduler::{Meeting, MeetingDraft, MeetingId, SchedError, UnitCode};
 use serde::{Deserialize, Serialize};
 
 use super::ApiState;
 use super::auth::Caller;
+use super::events::{EventKind, announce};
 use super::problem::{ApiJson, Problem};
 
-fn mid(s: &str) -> Result<MeetingId, Problem> {
-    Ok(MeetingId::parse(s)?)
+fn mid(s: &str) -> Result<MeetingId, SchedError> {
+    MeetingId::parse(s)
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct WindowQuery {
+    /// RFC 3339 start of the window (e.g. Monday 00:00+07:00).
+    pub from: String,
+    /// RFC 3339 end of the window (at most 62 days after `from`).
+    pub to: String,
+}
+
+fn rfc3339(field: &'static str, s: &str) -> Result<time::OffsetDateTime, SchedError> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).map_err(|e| {
+        SchedError::Invalid {
+            field,
+            reason: e.to_string(),
+        }
+    })
+}
+
+/// Week/list view: occurrences in `[from, to)` of meetings the caller may see.
+#[utoipa::path(get, path = "/meetings", params(WindowQuery),
+    responses((status = 200, body = Vec<UpcomingEntry>), (status = 422, body = Problem)))]
+pub async fn list(
+    State(st): State<ApiState>,
+    Caller(p): Caller,
+    Query(q): Query<WindowQuery>,
+) -> Result<Json<Vec<UpcomingEntry>>, Problem> {
+    let (from, to) = (rfc3339("start", &q.from)?, rfc3339("end", &q.to)?);
+    Ok(Json(st.db.meetings_between(&p, from, to).await?))
 }
 
 /// Creates a meeting; `conflicts` in the answer are warnings (the meeting is saved).
@@ -27,10 +57,9 @@ pub async fn create(
     Caller(p): Caller,
     ApiJson(d): ApiJson<MeetingDraft>,
 ) -> Result<(StatusCode, Json<SaveOutcome>), Problem> {
-    Ok((
-        StatusCode::CREATED,
-        Json(st.db.create_meeting(&p, d, st.now()).await?),
-    ))
+    let out = st.db.create_meeting(&p, d, st.now()).await?;
+    announce(&st, &p, out.meeting.id, EventKind::Created, Vec::new()).await;
+    Ok((StatusCode::CREATED, Json(out)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -66,10 +95,9 @@ pub async fn urgent(
         r.delay_minutes,
         r.duration_minutes,
     )?;
-    Ok((
-        StatusCode::CREATED,
-        Json(st.db.create_meeting(&p, d, now).await?),
-    ))
+    let out = st.db.create_meeting(&p, d, now).await?;
+    announce(&st, &p, out.meeting.id, EventKind::Created, Vec::new()).await;
+    Ok((StatusCode::CREATED, Json(out)))
 }
 
 /// A meeting with invitations and who has acknowledged.
@@ -98,11 +126,18 @@ pub async fn update(
     Path(id): Path<String>,
     ApiJson(r): ApiJson<UpdateRequest>,
 ) -> Result<Json<SaveOutcome>, Problem> {
-    Ok(Json(
-        st.db
-            .update_meeting(&p, mid(&id)?, r.version, r.meeting, st.now())
-            .await?,
-    ))
+    let id = mid(&id)?;
+    // Units dropped by the edit must hear about it too.
+    let before: Vec<String> = match st.db.meeting(&p, id).await {
+        Ok(v) => v.invitations.iter().map(|i| i.unit.to_string()).collect(),
+        Err(_) => Vec::new(),
+    };
+    let out = st
+        .db
+        .update_meeting(&p, id, r.version, r.meeting, st.now())
+        .await?;
+    announce(&st, &p, id, EventKind::Updated, before).await;
+    Ok(Json(out))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -118,11 +153,10 @@ pub async fn cancel(
     Path(id): Path<String>,
     ApiJson(r): ApiJson<CancelRequest>,
 ) -> Result<Json<Meeting>, Problem> {
-    Ok(Json(
-        st.db
-            .cancel_meeting(&p, mid(&id)?, r.version, st.now())
-            .await?,
-    ))
+    let id = mid(&id)?;
+    let m = st.db.cancel_meeting(&p, id, r.version, st.now()).await?;
+    announce(&st, &p, id, EventKind::Cancelled, Vec::new()).await;
+    Ok(Json(m))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -2,6 +2,7 @@
 //! `Router::new().nest("/api", api::router(state))`. OpenAPI at `/api/openapi.json`.
 
 mod auth;
+mod events;
 mod meetings;
 mod problem;
 mod session;
@@ -17,6 +18,7 @@ use bridge_token::TokenKey;
 use time::OffsetDateTime;
 use utoipa::OpenApi;
 
+pub use events::Events;
 pub use problem::Problem;
 
 /// Largest JSON body accepted; the agenda limit (64 KiB) is checked by the scheduler.
@@ -33,6 +35,8 @@ pub struct ApiState {
     pub mail_domain: String,
     /// Add `Secure` to the session cookie (when served over HTTPS).
     pub secure_cookies: bool,
+    /// Live alerts to open dashboards.
+    pub events: Events,
     /// The clock; tests replace it.
     pub clock: Arc<dyn Fn() -> OffsetDateTime + Send + Sync>,
 }
@@ -45,6 +49,7 @@ impl ApiState {
             public_url: public_url.trim_end_matches('/').to_owned(),
             mail_domain: "bridge.invalid".into(),
             secure_cookies: public_url.starts_with("https:"),
+            events: Events::default(),
             clock: Arc::new(OffsetDateTime::now_utc),
         }
     }
@@ -66,7 +71,8 @@ impl ApiState {
     paths(
         session::login, session::logout, session::me,
         units::roots, units::children, units::unit, units::subtree, units::search, units::upcoming,
-        meetings::create, meetings::urgent, meetings::get_one, meetings::update, meetings::cancel,
+        events::unit_events,
+        meetings::list, meetings::create, meetings::urgent, meetings::get_one, meetings::update, meetings::cancel,
         meetings::acknowledge, meetings::join, meetings::ics,
     ),
     components(schemas(Problem))
@@ -90,7 +96,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/units/{code}/children", get(units::children))
         .route("/units/{code}/subtree", get(units::subtree))
         .route("/units/{code}/upcoming", get(units::upcoming))
-        .route("/meetings", post(meetings::create))
+        .route("/units/{code}/events", get(events::unit_events))
+        .route("/meetings", get(meetings::list).post(meetings::create))
         .route("/meetings/urgent", post(meetings::urgent))
         .route(
             "/meetings/{id}",

@@ -12,8 +12,8 @@ use super::ApiState;
 use super::auth::Caller;
 use super::problem::Problem;
 
-fn code(s: &str) -> Result<UnitCode, Problem> {
-    Ok(UnitCode::parse(s)?)
+fn code(s: &str) -> Result<UnitCode, bridge_scheduler::SchedError> {
+    UnitCode::parse(s)
 }
 
 /// Top-level units (provinces).

@@ -4,12 +4,13 @@
 import { applyI18n, bindLangSwitch, onLangChange, t, has } from "./i18n.js";
 import { Signaling, wsUrlForPage } from "./signaling.js";
 import { getLocalMedia, Publisher, Subscriber } from "./media.js";
-import { InboundQuality, OutboundQuality, inbound } from "./stats.js";
+import { InboundQuality, OutboundQuality, inbound, outbound } from "./stats.js";
 import { RoomUi } from "./ui.js";
 import { exposeState } from "./debug.js";
 
 const FATAL_CODES = new Set(["token_missing", "token_invalid", "token_expired", "wrong_room", "room_full"]);
 const STATS_INTERVAL_MS = 2000;
+const SPEAKING_INTERVAL_MS = 300;
 const MAX_BACKOFF_MS = 10_000;
 
 const $ = (id) => document.getElementById(id);
@@ -205,6 +206,7 @@ function onTracks(list) {
 async function onJoined(msg) {
   state.self = msg.participant;
   state.attempts = 0;
+  state.sig?.setPingInterval(msg.limits?.ping_interval_ms);
   ui.showNotice(null);
   state.participants.clear();
   for (const p of msg.participants ?? []) state.participants.set(p.id, p);
@@ -242,9 +244,10 @@ async function publish() {
   if (state.local.screen) pub.addTrack(state.local.screen, "screen");
   try {
     await pub.negotiate();
-    // Tell the room what was toggled before (or during) the join.
-    if (mic && !state.local.micOn) send({ type: "mute", source: "microphone", muted: true });
-    if (cam && !state.local.camOn) send({ type: "mute", source: "camera", muted: true });
+    // Tell the room what is off: toggled before the join, or no such device at all,
+    // so other sites do not show a live microphone that sends nothing.
+    if (!state.local.micOn) send({ type: "mute", source: "microphone", muted: true });
+    if (!state.local.camOn) send({ type: "mute", source: "camera", muted: true });
   } catch (e) {
     console.warn("publish failed", e);
   }
@@ -406,6 +409,18 @@ async function currentInbound() {
   return inbound(await sub.pc.getStats(), (mid) => sub.participantForMid(mid));
 }
 
+const NO_MEDIA = () => ({ stream: new MediaStream(), mode: "none", error: null });
+
+/** The role claim of the join token. Unverified (the server verifies): only a UI hint. */
+function tokenRole(jwt) {
+  try {
+    const part = jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return JSON.parse(atob(part)).role ?? null;
+  } catch {
+    return null;
+  }
+}
+
 function start() {
   applyI18n(document);
   bindLangSwitch($("lang"));
@@ -422,12 +437,14 @@ function start() {
   $("btn-people").addEventListener("click", () => ui.togglePeople());
   $("btn-leave").addEventListener("click", () => leave());
   $("rejoin").addEventListener("click", () => window.location.reload());
-  exposeState(state, currentInbound);
+  exposeState(state, currentInbound, async () => (state.publisher ? outbound(await state.publisher.pc.getStats()) : []));
   render();
   if (!token) return fail("token_missing");
   if (!window.RTCPeerConnection || !window.WebSocket) return fail("unsupported");
-  // Ask for devices while the socket connects, so the preview shows at once.
-  state.mediaReady = getLocalMedia().then((media) => {
+  // Ask for devices while the socket connects, so the preview shows at once; a viewer's
+  // link says so, and a viewer is not asked for devices it may not use.
+  const devices = tokenRole(token) === "viewer" ? Promise.resolve(NO_MEDIA()) : getLocalMedia();
+  state.mediaReady = devices.then((media) => {
     if (state.finished) {
       for (const tr of media.stream.getTracks()) tr.stop();
       return media;
@@ -440,6 +457,7 @@ function start() {
     return media;
   });
   setInterval(() => sampleStats().catch(() => {}), STATS_INTERVAL_MS);
+  setInterval(() => ui.setSpeaking(state.subscriber?.speakingParticipants() ?? new Set()), SPEAKING_INTERVAL_MS);
   setTimeout(() => sampleStats().catch(() => {}), STATS_INTERVAL_MS / 2); // figures sooner after load
   connect();
 }

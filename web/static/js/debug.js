@@ -12,7 +12,7 @@ function copyParticipant(p) {
   };
 }
 
-export function exposeState(state, inbound) {
+export function exposeState(state, inbound, outbound) {
   const view = {
     /** idle | connecting | connected | reconnecting | closed | error */
     get state() {
@@ -47,6 +47,10 @@ export function exposeState(state, inbound) {
     /** Inbound RTP figures straight from getStats (framesDecoded, totalAudioEnergy…), a Promise. */
     inbound() {
       return inbound();
+    },
+    /** Outbound RTP figures of our publish connection (packetsSent, framesEncoded…), a Promise. */
+    outbound() {
+      return outbound();
     },
   };
   Object.defineProperty(window, "bridge", { value: Object.freeze(view), writable: false, configurable: false });

@@ -207,6 +207,18 @@ export class Subscriber {
     return out;
   }
 
+  /** Participants whose microphone is audible right now (RTP audio levels, cheap to poll). */
+  speakingParticipants(threshold = 0.03) {
+    const out = new Set();
+    for (const tr of this.pc.getTransceivers()) {
+      const info = tr.mid !== null ? this.mids.get(tr.mid) : undefined;
+      if (!info || info.source !== "microphone") continue;
+      const level = tr.receiver.getSynchronizationSources?.()[0]?.audioLevel ?? 0;
+      if (level > threshold) out.add(info.participant_id);
+    }
+    return out;
+  }
+
   participantForMid(mid) {
     return this.mids.get(mid)?.participant_id ?? null;
   }

@@ -63,6 +63,13 @@ export class Signaling {
     return false;
   }
 
+  /** The server says how often it wants a ping (joined.limits.ping_interval_ms). */
+  setPingInterval(ms) {
+    if (!Number.isFinite(ms) || ms < 1000 || this.pingTimer === null) return;
+    clearInterval(this.pingTimer);
+    this.pingTimer = setInterval(() => this.send({ type: "ping" }), ms);
+  }
+
   stopPing() {
     if (this.pingTimer !== null) clearInterval(this.pingTimer);
     this.pingTimer = null;

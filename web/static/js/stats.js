@@ -134,3 +134,21 @@ export function inbound(report, participantForMid) {
   });
   return out;
 }
+
+/** Raw outbound figures of the publish connection (window.bridge.outbound()). */
+export function outbound(report) {
+  const out = [];
+  report.forEach((s) => {
+    if (s.type !== "outbound-rtp") return;
+    out.push({
+      kind: s.kind,
+      mid: s.mid ?? null,
+      packetsSent: s.packetsSent ?? 0,
+      bytesSent: s.bytesSent ?? 0,
+      framesEncoded: s.framesEncoded ?? 0,
+      active: s.active ?? null,
+      qualityLimitationReason: s.qualityLimitationReason ?? null,
+    });
+  });
+  return out;
+}

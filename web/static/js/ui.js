@@ -178,6 +178,13 @@ export class RoomUi {
     }
   }
 
+  /** Outlines the tiles of the participants who are talking. */
+  setSpeaking(ids) {
+    for (const el of this.tiles.values()) {
+      el.classList.toggle("speaking", !el.classList.contains("screen") && ids.has(el.dataset.participantId));
+    }
+  }
+
   /** Chooses the column count that gives the largest 16:9 tiles in the stage; a screen
    *  share, when there is one, gets most of the height and the cameras share the rest. */
   layout() {

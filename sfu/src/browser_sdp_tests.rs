@@ -1,0 +1,170 @@
+//! What a browser's publish offer gets back, without any sockets: the codecs,
+//! extensions and candidates the answer carries decide whether Chrome can send.
+
+use crate::api::*;
+use crate::state::State;
+use std::time::Instant;
+
+const CHROME_OFFER: &str = include_str!("testdata/chrome_offer.sdp");
+
+fn state() -> State {
+    let config = SfuConfig {
+        udp_bind: "0.0.0.0:40000".parse().unwrap(),
+        tcp_bind: Some("0.0.0.0:40001".parse().unwrap()),
+        ..SfuConfig::default()
+    };
+    State::new(
+        config,
+        "0.0.0.0:40000".parse().unwrap(),
+        Some("0.0.0.0:40001".parse().unwrap()),
+    )
+    .unwrap()
+}
+
+fn section<'a>(sdp: &'a str, kind: &str) -> &'a str {
+    let start = sdp.find(&format!("m={kind}")).unwrap();
+    let rest = &sdp[start..];
+    let end = rest[2..].find("\nm=").map_or(rest.len(), |i| i + 2);
+    &rest[..end]
+}
+
+#[test]
+fn chrome_publish_offer_gets_a_usable_answer() {
+    let mut s = state();
+    let now = Instant::now();
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let p = ParticipantId::from("chrome");
+    s.join(RoomId::from("r"), p.clone(), tx, now).unwrap();
+    let tracks = vec![
+        TrackSpec {
+            mid: "0".into(),
+            source: TrackSource::Microphone,
+        },
+        TrackSpec {
+            mid: "1".into(),
+            source: TrackSource::Camera,
+        },
+    ];
+    let answer = s
+        .publish_offer(&p, CHROME_OFFER.to_owned(), tracks, now)
+        .unwrap();
+    let audio = section(&answer, "audio");
+    let video = section(&answer, "video");
+
+    assert!(audio.contains("a=rtpmap:111 opus/48000/2"), "{audio}");
+    assert!(audio.contains("a=recvonly"), "{audio}");
+    assert!(
+        audio.contains("urn:ietf:params:rtp-hdrext:ssrc-audio-level"),
+        "{audio}"
+    );
+    assert!(video.contains("VP8/90000"), "{video}");
+    assert!(video.contains("profile-level-id=42e01f"), "{video}");
+    assert!(video.contains("nack pli"), "{video}");
+    assert!(video.contains("ccm fir"), "{video}");
+    // No RTX: retransmissions come from the original SSRC (DESIGN.md: NACK storm).
+    assert!(!answer.contains("rtx/90000"), "{answer}");
+    assert!(!answer.contains("AV1"), "{answer}");
+    // Loopback host candidates on the shared ports, UDP and passive TCP.
+    assert!(answer.contains("127.0.0.1 40000 typ host"), "{answer}");
+    assert!(
+        answer.contains("127.0.0.1 40001 typ host tcptype passive"),
+        "{answer}"
+    );
+    assert!(!answer.contains("a=setup:actpass"), "{answer}");
+
+    // The mDNS candidate Chrome trickles is accepted (and ignored), as is the end marker.
+    let mdns = IceCandidate {
+        candidate:
+            "candidate:1 1 udp 2113937151 0f2a3b4c-aaaa-bbbb-cccc-0123456789ab.local 50000 typ host"
+                .into(),
+        sdp_mid: Some("0".into()),
+        sdp_m_line_index: Some(0),
+    };
+    assert_eq!(s.remote_candidate(&p, PcKind::Publish, mdns), Ok(()));
+    let end = IceCandidate {
+        candidate: String::new(),
+        sdp_mid: None,
+        sdp_m_line_index: None,
+    };
+    assert_eq!(s.remote_candidate(&p, PcKind::Publish, end), Ok(()));
+    let bad = IceCandidate {
+        candidate: "candidate:garbage".into(),
+        sdp_mid: None,
+        sdp_m_line_index: None,
+    };
+    assert!(matches!(
+        s.remote_candidate(&p, PcKind::Publish, bad),
+        Err(SfuError::InvalidCandidate(_))
+    ));
+    // Too many tracks is refused before anything changes.
+    let four = (0..4)
+        .map(|i| TrackSpec {
+            mid: i.to_string(),
+            source: TrackSource::Camera,
+        })
+        .collect();
+    assert_eq!(
+        s.publish_offer(&p, CHROME_OFFER.to_owned(), four, now),
+        Err(SfuError::TooManyTracks { max: 3 })
+    );
+    s.leave(&p, now);
+    assert_eq!(s.stats().connections, 0);
+    assert!(s.by_ufrag.is_empty() && s.by_flow.is_empty());
+}
+
+/// Mangled versions of a real offer: every one is refused or answered, none panics.
+#[test]
+fn mangled_offers_never_panic() {
+    let mut s = state();
+    let now = Instant::now();
+    let lines: Vec<&str> = CHROME_OFFER.split("\r\n").collect();
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..300 {
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let p = ParticipantId(format!("p{round}"));
+        s.join(RoomId::from("fuzz"), p.clone(), tx, now).unwrap();
+        let mut l: Vec<String> = lines.iter().map(|x| x.to_string()).collect();
+        for _ in 0..(1 + next() % 4) {
+            let i = (next() as usize) % l.len();
+            match next() % 4 {
+                0 => {
+                    l.remove(i);
+                }
+                1 => {
+                    let j = (next() as usize) % l.len();
+                    l.swap(i, j);
+                }
+                2 => {
+                    let cut = (next() as usize) % (l[i].len() + 1);
+                    l[i].truncate(cut);
+                }
+                _ => {
+                    let junk = [
+                        "a=mid:",
+                        "m=video 0",
+                        "a=ssrc:x",
+                        "a=rtpmap:96",
+                        "a=fmtp:",
+                        "a=extmap:99999 x",
+                        "a=group:BUNDLE 7",
+                        "c=IN",
+                    ];
+                    l.insert(i, junk[(next() as usize) % junk.len()].to_owned());
+                }
+            }
+        }
+        let sdp = l.join("\r\n");
+        let _ = s.publish_offer(&p, sdp.clone(), vec![], now);
+        // A second offer on the same connection (renegotiation path).
+        let _ = s.publish_offer(&p, sdp, vec![], now);
+        let _ = s.subscribe_answer(&p, CHROME_OFFER.to_owned(), now);
+        s.leave(&p, now);
+    }
+    assert_eq!(s.stats().connections, 0);
+}
