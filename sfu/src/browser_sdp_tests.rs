@@ -168,3 +168,63 @@ fn mangled_offers_never_panic() {
     }
     assert_eq!(s.stats().connections, 0);
 }
+
+#[test]
+fn a_failed_connection_is_dropped_and_can_be_replaced() {
+    let mut s = state();
+    let now = Instant::now();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let p = ParticipantId::from("p");
+    s.join(RoomId::from("r"), p.clone(), tx, now).unwrap();
+    s.publish_offer(&p, CHROME_OFFER.to_owned(), vec![], now)
+        .unwrap();
+    let id = s.participants[&p].publish.unwrap();
+    s.fail_conn(id, now);
+    assert_eq!(s.stats().connections, 0);
+    assert!(s.by_ufrag.is_empty());
+    let mut saw_failed = false;
+    while let Ok(ev) = rx.try_recv() {
+        saw_failed |= ev
+            == SfuEvent::ConnectionState {
+                pc: PcKind::Publish,
+                state: ConnState::Failed,
+            };
+    }
+    assert!(saw_failed);
+    // The client can publish again on a fresh connection.
+    s.publish_offer(&p, CHROME_OFFER.to_owned(), vec![], now)
+        .unwrap();
+    assert_eq!(s.stats().connections, 1);
+    s.leave(&p, now);
+    assert_eq!(s.stats(), SfuStats::default());
+}
+
+/// The publisher adds a screen share: the same connection is renegotiated with a
+/// third m-line, and the answer accepts it.
+#[test]
+fn a_renegotiated_publish_offer_adds_a_screen() {
+    let mut s = state();
+    let now = Instant::now();
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let p = ParticipantId::from("p");
+    s.join(RoomId::from("r"), p.clone(), tx, now).unwrap();
+    s.publish_offer(&p, CHROME_OFFER.to_owned(), vec![], now)
+        .unwrap();
+    let video_start = CHROME_OFFER.find("m=video").unwrap();
+    let screen = CHROME_OFFER[video_start..]
+        .replace("a=mid:1", "a=mid:2")
+        .replace("2222", "4444")
+        .replace("3333", "5555")
+        .replace("track-video", "track-screen");
+    let offer = format!("{CHROME_OFFER}{screen}")
+        .replace("a=group:BUNDLE 0 1", "a=group:BUNDLE 0 1 2")
+        .replace(" 2 IN IP4", " 3 IN IP4");
+    let tracks = vec![TrackSpec {
+        mid: "2".into(),
+        source: TrackSource::Screen,
+    }];
+    let answer = s.publish_offer(&p, offer, tracks, now).unwrap();
+    assert_eq!(answer.matches("m=video").count(), 2, "{answer}");
+    assert!(answer.contains("a=mid:2"), "{answer}");
+    assert_eq!(s.stats().connections, 1, "renegotiated, not replaced");
+}

@@ -4,16 +4,16 @@
 
 use crate::api::*;
 use crate::state::State;
+use crate::tcp::{TcpEvent, accept_tcp};
 use bytes::BytesMut;
 use rtc::shared::TransportProtocol;
-use rtc::shared::tcp_framing::{TcpFrameDecoder, frame_packet};
+use rtc::shared::tcp_framing::frame_packet;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, oneshot};
-use tracing::{debug, warn};
+use tracing::debug;
 
 /// Entry point of the media plane.
 pub struct Sfu;
@@ -232,13 +232,6 @@ impl SfuHandle {
     }
 }
 
-/// What the TCP connection tasks tell the loop.
-enum TcpEvent {
-    Opened(SocketAddr, mpsc::UnboundedSender<Vec<u8>>),
-    Frame(SocketAddr, Vec<u8>),
-    Closed(SocketAddr),
-}
-
 const MAX_DATAGRAM: usize = 2048;
 const RECV_BATCH: usize = 64;
 
@@ -270,7 +263,10 @@ async fn run(
                         state.shutdown();
                         stop = Some(reply);
                     }
-                    Some(cmd) => handle_command(&mut state, cmd, Instant::now()),
+                    Some(cmd) => {
+                        // A panic drops the reply: the caller sees `Stopped`, the loop goes on.
+                        let _ = crate::state::guarded(|| handle_command(&mut state, cmd, Instant::now()));
+                    }
                     None => state.shutdown(),
                 },
                 res = udp.recv_from(&mut buf) => {
@@ -381,72 +377,4 @@ fn handle_command(state: &mut State, cmd: Command, now: Instant) {
             let _ = reply.send(());
         }
     }
-}
-
-/// At most this many ICE-TCP connections at once; more are refused.
-const MAX_TCP_CONNECTIONS: usize = 2048;
-/// A TCP connection silent for this long is closed (also sheds junk connections).
-const TCP_IDLE: Duration = Duration::from_secs(30);
-
-async fn accept_tcp(listener: TcpListener, events: mpsc::UnboundedSender<TcpEvent>) {
-    let open = std::sync::Arc::new(());
-    loop {
-        match listener.accept().await {
-            Ok((stream, peer)) => {
-                // Each task holds a clone: the count of clones is the count of connections.
-                if std::sync::Arc::strong_count(&open) > MAX_TCP_CONNECTIONS {
-                    debug!(%peer, "too many ICE-TCP connections; refused");
-                    continue;
-                }
-                let _ = stream.set_nodelay(true);
-                let token = open.clone();
-                let events = events.clone();
-                tokio::spawn(async move {
-                    serve_tcp(stream, peer, events).await;
-                    drop(token);
-                });
-            }
-            Err(e) => {
-                warn!(error = %e, "ICE-TCP accept");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
-}
-
-/// One ICE-TCP connection: RFC 4571 frames in both directions.
-async fn serve_tcp(
-    stream: tokio::net::TcpStream,
-    peer: SocketAddr,
-    events: mpsc::UnboundedSender<TcpEvent>,
-) {
-    let (mut rd, mut wr) = stream.into_split();
-    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Vec<u8>>();
-    if events.send(TcpEvent::Opened(peer, out_tx)).is_err() {
-        return;
-    }
-    let writer = tokio::spawn(async move {
-        while let Some(frame) = out_rx.recv().await {
-            if wr.write_all(&frame).await.is_err() {
-                break;
-            }
-        }
-    });
-    let mut decoder = TcpFrameDecoder::new();
-    let mut buf = BytesMut::zeroed(4096);
-    loop {
-        match tokio::time::timeout(TCP_IDLE, rd.read(&mut buf)).await {
-            Ok(Ok(0) | Err(_)) | Err(_) => break,
-            Ok(Ok(n)) => {
-                decoder.extend_from_slice(&buf[..n]);
-                while let Some(frame) = decoder.next_packet() {
-                    if events.send(TcpEvent::Frame(peer, frame)).is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    }
-    writer.abort();
-    let _ = events.send(TcpEvent::Closed(peer));
 }

@@ -5,9 +5,7 @@ use crate::api::{IceCandidate, SfuError};
 use rtc::dtls::extension::extension_use_srtp::SrtpProtectionProfile;
 use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
-use rtc::peer_connection::configuration::interceptor_registry::{
-    configure_rtcp_reports, configure_twcc_receiver_only,
-};
+use rtc::peer_connection::configuration::interceptor_registry::configure_twcc_receiver_only;
 use rtc::peer_connection::configuration::media_engine::{
     MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine,
 };
@@ -135,7 +133,18 @@ pub fn build_pc(
         );
         registry = configure_twcc_receiver_only(registry, &mut media).map_err(engine)?;
     }
-    registry = configure_rtcp_reports(registry);
+    // Reports only where they mean something: receiver reports about what the
+    // publisher sends us, sender reports about what we send a subscriber.
+    registry = match role {
+        Role::Publish => registry.with(
+            Slot::ReceiverReport,
+            rtc::interceptor::ReceiverReportBuilder::new().build(),
+        ),
+        Role::Subscribe => registry.with(
+            Slot::SenderReport,
+            rtc::interceptor::SenderReportBuilder::new().build(),
+        ),
+    };
     // Application-most slot: the other interceptors see the feedback first.
     registry = registry.with(Slot::from(14_000), FeedbackToApp::default());
 

@@ -98,6 +98,41 @@ impl Rewriter {
         self.remap_extensions(header);
     }
 
+    /// The subscriber's copy of `src`: the payload is shared, and the header is built
+    /// with only the extension this leg keeps (no copy of the others).
+    pub fn forward(&mut self, src: &rtp::Packet, now: Instant) -> rtp::Packet {
+        let h = &src.header;
+        let extensions = match (self.in_audio_level_id, self.out.audio_level_id) {
+            (Some(inn), Some(_)) if h.extension => h
+                .extensions
+                .iter()
+                .filter(|e| e.id == inn)
+                .take(1)
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut header = rtp::Header {
+            version: h.version,
+            padding: h.padding,
+            extension: !extensions.is_empty(),
+            marker: h.marker,
+            payload_type: h.payload_type,
+            sequence_number: h.sequence_number,
+            timestamp: h.timestamp,
+            ssrc: h.ssrc,
+            csrc: h.csrc.clone(),
+            extension_profile: h.extension_profile,
+            extensions,
+            extensions_padding: 0,
+        };
+        self.rewrite(&mut header, now);
+        rtp::Packet {
+            header,
+            payload: src.payload.clone(),
+        }
+    }
+
     /// Keeps only the audio-level extension, under the subscriber's id: every other
     /// extension id is meaningless (or wrong) on the subscriber's leg.
     fn remap_extensions(&self, header: &mut rtp::Header) {
@@ -113,6 +148,7 @@ impl Rewriter {
             }
             _ => header.extensions.clear(),
         }
+        header.extensions_padding = 0;
         if header.extensions.is_empty() {
             header.extension = false;
             header.extension_profile = 0;

@@ -125,6 +125,38 @@ fn only_the_audio_level_extension_survives_under_the_subscribers_id() {
 }
 
 #[test]
+fn forwarded_copies_keep_the_payload_and_rewrite_the_header() {
+    let t0 = Instant::now();
+    let mut rw = Rewriter::new(OUT, 48_000, 7, 1000);
+    rw.set_in_audio_level_id(Some(1));
+    let mut src = packet(9, 500, 960, &[(3, 0xFF), (1, 0x85)]);
+    src.header.marker = true;
+    src.header.extensions_padding = 2;
+    let out = rw.forward(&src, t0);
+    assert_eq!(out.payload, src.payload);
+    assert_eq!(
+        (
+            out.header.ssrc,
+            out.header.payload_type,
+            out.header.sequence_number
+        ),
+        (OUT.ssrc, 96, 7)
+    );
+    assert!(out.header.marker);
+    assert_eq!(out.header.extensions.len(), 1);
+    assert_eq!(out.header.extensions[0].id, 4);
+    assert_eq!(out.header.extensions_padding, 0);
+    // The source is untouched (other subscribers get their own copies from it).
+    assert_eq!(src.header.ssrc, 9);
+    assert_eq!(src.header.extensions.len(), 2);
+    // It marshals to a well-formed packet.
+    use rtc::shared::marshal::{Marshal, Unmarshal};
+    let bytes = out.marshal().unwrap();
+    let back = rtp::Packet::unmarshal(&mut &bytes[..]).unwrap();
+    assert_eq!(back.header.extensions[0].payload.as_ref(), &[0x85]);
+}
+
+#[test]
 fn fifty_keyframe_requests_in_one_second_forward_one() {
     let t0 = Instant::now();
     let mut gate = KeyframeGate::new(Duration::from_secs(1));

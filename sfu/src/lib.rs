@@ -4,6 +4,23 @@
 //!
 //! The rest of the system talks to the media plane only through [`SfuHandle`]
 //! (commands) and [`SfuEvent`] (per-participant events).
+//!
+//! Where things live:
+//! - `driver`: [`Sfu::start`], the handle, the loop thread (its own current-thread
+//!   runtime); batches receives, then one `sendmmsg` per turn (`udp_batch`); `tcp`
+//!   is the ICE-TCP side (RFC 4571 frames in, frames out).
+//! - `state`: all state, owned by the loop, no sockets: connections by id, flows
+//!   (protocol, remote address) and local ICE ufrags to connections (`demux` reads
+//!   the ufrag of a first binding request), rooms, participants, published tracks.
+//! - `negotiate`: publish offer/answer, subscribe offers (one outstanding at a time),
+//!   `media`: inbound RTP fanned out, PLI/FIR/NACK from subscribers, `lifecycle`:
+//!   join/leave/candidates/stats and containing a panicking connection.
+//! - [`forward`]: the pure core (rewriting, keyframe aggregation, packet cache,
+//!   NACK cap), unit-tested on a virtual clock.
+//! - `engine`: codecs (Opus+audio level, VP8, H.264 42e01f; no RTX), interceptors
+//!   (capped NACK generator, TWCC feedback and receiver reports on publish; sender
+//!   reports on subscribe; inbound PLI/FIR/NACK marked for the application), SRTP
+//!   profiles with AES-GCM first, host candidates on the shared ports.
 #![forbid(unsafe_code)]
 
 mod api;
@@ -11,9 +28,11 @@ mod demux;
 mod driver;
 mod engine;
 pub mod forward;
+mod lifecycle;
 mod media;
 mod negotiate;
 mod state;
+mod tcp;
 mod udp_batch;
 
 #[cfg(test)]

@@ -112,8 +112,7 @@ impl State {
             if !conn.connected {
                 continue;
             }
-            let mut out = packet.clone();
-            rw.rewrite(&mut out.header, now);
+            let out = rw.forward(&packet, now);
             let bytes = out.payload.len() as u64;
             let msg = TaggedRTCMessage {
                 now,
@@ -217,8 +216,7 @@ impl State {
                 if !sub.nack.allow(seq) {
                     continue;
                 }
-                let mut out = cached.clone();
-                rw.rewrite(&mut out.header, now);
+                let out = rw.forward(cached, now);
                 let msg = TaggedRTCMessage {
                     now,
                     message: RTCMessage::RtpPacket(sub.rtc_track_id.clone(), out),

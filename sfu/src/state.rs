@@ -101,7 +101,8 @@ pub struct State {
 }
 
 pub const KEYFRAME_INTERVAL: Duration = Duration::from_secs(1);
-pub const CACHE_PACKETS: usize = 512;
+/// About 2 s of 1 Mbit/s video: NACKs older than a couple of round trips are useless.
+pub const CACHE_PACKETS: usize = 256;
 pub const MAX_RETRANSMISSIONS: u8 = 2;
 
 impl State {
@@ -199,11 +200,15 @@ impl State {
             },
             message: BytesMut::from(buf),
         };
-        if let Err(e) = conn.pc.handle_read(msg) {
-            self.stats.dropped_datagrams += 1;
-            debug!(%peer, error = %e, "datagram rejected by connection");
+        match guarded(|| conn.pc.handle_read(msg)) {
+            Some(Ok(())) => self.touch(id),
+            Some(Err(e)) => {
+                self.stats.dropped_datagrams += 1;
+                debug!(%peer, error = %e, "datagram rejected by connection");
+                self.touch(id);
+            }
+            None => self.fail_conn(id, now),
         }
-        self.touch(id);
     }
 
     /// A transport flow ended (ICE-TCP connection closed).
@@ -222,12 +227,18 @@ impl State {
             .filter_map(|(id, c)| c.timeout.is_some_and(|t| t <= now).then_some(*id))
             .collect();
         for id in due {
-            if let Some(c) = self.conns.get_mut(&id)
-                && let Err(e) = c.pc.handle_timeout(now)
-            {
-                debug!(error = %e, "connection timeout handling failed");
+            let Some(c) = self.conns.get_mut(&id) else {
+                continue;
+            };
+            match guarded(|| c.pc.handle_timeout(now)) {
+                Some(res) => {
+                    if let Err(e) = res {
+                        debug!(error = %e, "connection timeout handling failed");
+                    }
+                    self.touch(id);
+                }
+                None => self.fail_conn(id, now),
             }
-            self.touch(id);
         }
         let released: Vec<TrackId> = self
             .published
@@ -253,11 +264,15 @@ impl State {
         let mut i = 0;
         while i < self.touched.len() {
             let id = self.touched[i];
-            self.pump(id, now);
+            if guarded(|| self.pump(id, now)).is_none() {
+                self.fail_conn(id, now);
+            }
             i += 1;
         }
         for id in std::mem::take(&mut self.touched) {
-            self.collect_output(id);
+            if guarded(|| self.collect_output(id)).is_none() {
+                self.fail_conn(id, now);
+            }
         }
     }
 
@@ -332,155 +347,11 @@ impl State {
         }
         self.touched.retain(|t| *t != id);
     }
+}
 
-    pub fn join(
-        &mut self,
-        room: RoomId,
-        participant: ParticipantId,
-        events: UnboundedSender<SfuEvent>,
-        now: Instant,
-    ) -> Result<(), SfuError> {
-        if self.participants.contains_key(&participant) {
-            return Err(SfuError::AlreadyJoined(participant));
-        }
-        let members = self.rooms.entry(room.clone()).or_default();
-        if members.len() >= self.config.max_participants_per_room {
-            let max = self.config.max_participants_per_room;
-            if members.is_empty() {
-                self.rooms.remove(&room);
-            }
-            return Err(SfuError::RoomFull { room, max });
-        }
-        members.push(participant.clone());
-        self.participants.insert(
-            participant.clone(),
-            Participant {
-                room,
-                events,
-                publish: None,
-                subscribe: None,
-                specs: Vec::new(),
-                subs: HashMap::new(),
-                offer_outstanding: false,
-                renegotiate_pending: false,
-            },
-        );
-        self.renegotiate(&participant, now);
-        Ok(())
-    }
-
-    pub fn leave(&mut self, participant: &ParticipantId, now: Instant) {
-        let Some(p) = self.participants.remove(participant) else {
-            return;
-        };
-        if let Some(members) = self.rooms.get_mut(&p.room) {
-            members.retain(|m| m != participant);
-            if members.is_empty() {
-                self.rooms.remove(&p.room);
-            }
-        }
-        for track in p.subs.keys() {
-            if let Some(t) = self.published.get_mut(track) {
-                t.subscribers.retain(|s| s != participant);
-            }
-        }
-        let own: Vec<TrackId> = self
-            .published
-            .iter()
-            .filter(|(_, t)| &t.owner == participant)
-            .map(|(id, _)| id.clone())
-            .collect();
-        let had_live = own
-            .iter()
-            .any(|id| self.published.get(id).is_some_and(|t| t.live));
-        for id in own {
-            self.published.remove(&id);
-        }
-        for id in [p.publish, p.subscribe].into_iter().flatten() {
-            self.close_conn(id);
-        }
-        if had_live {
-            self.renegotiate_room(&p.room, None, now);
-        }
-    }
-
-    pub fn renegotiate_room(
-        &mut self,
-        room: &RoomId,
-        except: Option<&ParticipantId>,
-        now: Instant,
-    ) {
-        let members = self.rooms.get(room).cloned().unwrap_or_default();
-        for m in members.iter().filter(|m| Some(*m) != except) {
-            self.renegotiate(m, now);
-        }
-    }
-
-    pub fn remote_candidate(
-        &mut self,
-        participant: &ParticipantId,
-        kind: PcKind,
-        candidate: IceCandidate,
-    ) -> Result<(), SfuError> {
-        let p = self
-            .participants
-            .get(participant)
-            .ok_or_else(|| SfuError::UnknownParticipant(participant.clone()))?;
-        let conn = match kind {
-            PcKind::Publish => p.publish,
-            PcKind::Subscribe => p.subscribe,
-        };
-        let value = candidate.candidate.trim();
-        let Some((id, conn)) = conn.and_then(|id| Some((id, self.conns.get_mut(&id)?))) else {
-            debug!(%participant, "candidate before the connection exists; ignored");
-            return Ok(());
-        };
-        if value.is_empty() {
-            return Ok(()); // end-of-candidates
-        }
-        // Browsers hide host addresses behind mDNS names we cannot resolve; the peer's
-        // connectivity checks reveal its address anyway (peer-reflexive).
-        if value
-            .split_whitespace()
-            .nth(4)
-            .is_some_and(|a| a.ends_with(".local"))
-        {
-            debug!(%participant, "mDNS candidate ignored");
-            return Ok(());
-        }
-        if !conn.touched {
-            conn.touched = true;
-            self.touched.push(id);
-        }
-        conn.pc
-            .add_remote_candidate(rtc::peer_connection::transport::RTCIceCandidateInit {
-                candidate: value.to_owned(),
-                sdp_mid: candidate.sdp_mid,
-                sdp_mline_index: candidate.sdp_m_line_index,
-                ..Default::default()
-            })
-            .map_err(|e| SfuError::InvalidCandidate(e.to_string()))
-    }
-
-    pub fn stats(&self) -> SfuStats {
-        SfuStats {
-            rooms: self.rooms.len(),
-            participants: self.participants.len(),
-            connections: self.conns.len(),
-            published_tracks: self.published.len(),
-            ..self.stats.clone()
-        }
-    }
-
-    pub fn shutdown(&mut self) {
-        let ids: Vec<ConnId> = self.conns.keys().copied().collect();
-        for id in ids {
-            self.close_conn(id);
-        }
-        self.participants.clear();
-        self.rooms.clear();
-        self.published.clear();
-    }
+/// Runs `f`, turning a panic into `None` (logged by the panic hook).
+pub fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok()
 }
 
 fn announced_ips(config: &SfuConfig, bound: SocketAddr) -> Vec<IpAddr> {

@@ -126,6 +126,24 @@ async fn three_clients_exchange_audio_and_video_despite_garbage() {
     }
     for c in &clients {
         assert!(c.failures().is_empty(), "{}: {:?}", c.id, c.failures());
+        // The last offer lists the 4 tracks of the other two, each on its own m-line.
+        let offers = c.shared.offers.lock().unwrap();
+        let last = offers.last().unwrap();
+        assert_eq!(last.len(), 4, "{last:?}");
+        let mut mids: Vec<&str> = last.iter().map(|t| t.mid.as_str()).collect();
+        mids.sort();
+        mids.dedup();
+        assert_eq!(mids.len(), 4, "{last:?}");
+        assert!(
+            last.iter()
+                .all(|t| t.participant_id != c.id && !t.mid.is_empty())
+        );
+        let sources: Vec<_> = last.iter().map(|t| t.source).collect();
+        assert_eq!(
+            sources.iter().filter(|s| s.is_audio()).count(),
+            2,
+            "{last:?}"
+        );
     }
 
     // Carol leaves: the others get an offer without her tracks.
@@ -243,7 +261,26 @@ async fn joining_and_leaving_many_frees_everything() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn media_flows_over_ice_tcp_alone() {
     let sfu = start().await;
-    assert!(sfu.tcp_addr().is_some());
+    let tcp = sfu.tcp_addr().unwrap();
+    // Junk connections: random bytes, an oversized frame header, a bogus STUN frame.
+    let mut junk = Vec::new();
+    for i in 0..5u8 {
+        use tokio::io::AsyncWriteExt;
+        let mut s = tokio::net::TcpStream::connect(tcp).await.unwrap();
+        let bytes: Vec<u8> = match i {
+            0 => (0..500).map(|_| rand::random::<u8>()).collect(),
+            1 => vec![0xFF, 0xFF, 1, 2, 3],
+            _ => [
+                &[0u8, 28][..],
+                &[0x00, 0x01, 0x00, 0x08, 0x21, 0x12, 0xA4, 0x42],
+                &[7u8; 12],
+                b"\x00\x06\x00\x04nope",
+            ]
+            .concat(),
+        };
+        s.write_all(&bytes).await.unwrap();
+        junk.push(s); // held open while the real clients connect
+    }
     let opts = common::Options {
         publish: Some(common::Publish { frame_bytes: 1000 }),
         tcp: true,
@@ -265,6 +302,11 @@ async fn media_flows_over_ice_tcp_alone() {
         a.shared.received.lock().unwrap(),
         b.shared.received.lock().unwrap(),
     );
+    assert!(
+        stats.dropped_datagrams >= 1,
+        "the bogus STUN frame was counted: {stats:?}"
+    );
+    drop(junk);
     for c in [a, b] {
         sfu.leave(&c.id).await;
         c.close().await;

@@ -292,6 +292,7 @@ impl Client {
             pub_pc.clone(),
             sub_pc.clone(),
             sub_gate,
+            opts.tcp_only,
         )));
 
         let mut client = Client {
@@ -523,7 +524,9 @@ async fn dispatch(
     pub_pc: Option<Arc<dyn PeerConnection>>,
     sub_pc: Arc<dyn PeerConnection>,
     sub_gate: Arc<Mutex<Gate>>,
+    tcp_only: bool,
 ) {
+    let mut sub_tcp_dialed = false;
     // Candidates that arrive before their connection has a remote description.
     let mut pending_pub: Vec<RTCIceCandidateInit> = Vec::new();
     let mut pending_sub: Vec<RTCIceCandidateInit> = Vec::new();
@@ -552,8 +555,12 @@ async fn dispatch(
                     *t = msg["tracks"].as_array().cloned().unwrap_or_default();
                 }
                 let sdp = msg["sdp"].as_str().unwrap_or_default().to_owned();
-                match answer_subscribe(&sub_pc, sdp).await {
+                match answer_subscribe(&sub_pc, sdp.clone()).await {
                     Ok(answer) => {
+                        if tcp_only && !sub_tcp_dialed {
+                            sub_tcp_dialed = true;
+                            dial_tcp_candidates_in(&sub_pc, &sdp, &shared).await;
+                        }
                         let _ =
                             sender.send_json(&json!({"type": "subscribe_answer", "sdp": answer}));
                         open_gate(&sub_gate, &sender);
@@ -572,12 +579,15 @@ async fn dispatch(
                     continue;
                 };
                 let sdp = msg["sdp"].as_str().unwrap_or_default().to_owned();
-                let res = match RTCSessionDescription::answer(sdp) {
+                let res = match RTCSessionDescription::answer(sdp.clone()) {
                     Ok(d) => pc.set_remote_description(d).await,
                     Err(e) => Err(e),
                 };
                 match res {
                     Ok(()) => {
+                        if tcp_only {
+                            dial_tcp_candidates_in(pc, &sdp, &shared).await;
+                        }
                         for c in pending_pub.drain(..) {
                             if let Err(e) = pc.add_ice_candidate(c).await {
                                 shared.fail(format!("publish add_ice_candidate: {e}"));
@@ -618,11 +628,47 @@ async fn dispatch(
     }
 }
 
+/// webrtc-rs 0.21 dials a remote passive ICE-TCP candidate only when it arrives through
+/// `add_ice_candidate`, not when it is in the remote description; browsers dial both.
+/// So the passive TCP candidates of a description are added again, as if trickled.
+async fn dial_tcp_candidates_in(pc: &Arc<dyn PeerConnection>, sdp: &str, shared: &Shared) {
+    let mut mid: Option<String> = None;
+    let mut index: i32 = -1;
+    let mut done = false;
+    for line in sdp.lines() {
+        if line.starts_with("m=") {
+            index += 1;
+            mid = None;
+        } else if let Some(m) = line.strip_prefix("a=mid:") {
+            mid = Some(m.trim().to_owned());
+        } else if let Some(c) = line.strip_prefix("a=")
+            && c.starts_with("candidate:")
+            && c.contains(" tcp ")
+            && c.contains("tcptype passive")
+            && !done
+        {
+            // With BUNDLE one m-section's candidates serve all; the first suffices.
+            let init = RTCIceCandidateInit {
+                candidate: c.trim().to_owned(),
+                sdp_mid: mid.clone(),
+                sdp_mline_index: u16::try_from(index.max(0)).ok(),
+                ..Default::default()
+            };
+            if let Err(e) = pc.add_ice_candidate(init).await {
+                shared.fail(format!("adding the SDP's ICE-TCP candidate: {e}"));
+            }
+            if line.contains(" 1 tcp ") {
+                done = true;
+            }
+        }
+    }
+}
+
 pub(crate) async fn answer_subscribe(
     pc: &Arc<dyn PeerConnection>,
     sdp: String,
 ) -> anyhow::Result<String> {
-    pc.set_remote_description(RTCSessionDescription::offer(sdp)?)
+    pc.set_remote_description(RTCSessionDescription::offer(sdp.clone())?)
         .await?;
     let answer = pc.create_answer(None).await?;
     pc.set_local_description(answer).await?;

@@ -242,6 +242,9 @@ impl Drop for Tasks {
 
 /// A message for a transcript: SDP bodies and tokens shortened to their first line.
 fn abbreviate(text: &str) -> String {
+    if std::env::var("BRIDGE_E2E_TRACE").is_ok_and(|v| v == "full") {
+        return text.to_owned();
+    }
     let Ok(mut v) = serde_json::from_str::<Value>(text) else {
         return text.chars().take(200).collect();
     };

@@ -189,6 +189,25 @@ async fn three_talk_a_fourth_joins_late_and_one_leaves() {
     let d = Client::join(&server, ROOM, "Xã Kiệt Sơn", opts(1100.0))
         .await
         .unwrap();
+    // Its `joined` lists the three with their live tracks.
+    let roster = d.joined["participants"].as_array().expect("participants");
+    for p in [&a, &b, &c] {
+        let entry = roster
+            .iter()
+            .find(|x| x["id"] == p.id.as_str())
+            .unwrap_or_else(|| panic!("{} missing from the late joiner's roster", p.id));
+        let mut sources: Vec<&str> = entry["tracks"]
+            .as_array()
+            .map(|t| t.iter().filter_map(|t| t["source"].as_str()).collect())
+            .unwrap_or_default();
+        sources.sort();
+        assert_eq!(
+            sources,
+            ["camera", "microphone"],
+            "tracks of {} in {entry}",
+            p.id
+        );
+    }
     all_hear_each_other(&[(&a, 440.0), (&b, 660.0), (&c, 880.0), (&d, 1100.0)]).await;
     all_get_video(&[&a, &b, &c, &d], 50).await;
     println!(
@@ -314,7 +333,40 @@ async fn three_talk_a_fourth_joins_late_and_one_leaves() {
         "a stopped receiving c"
     );
 
-    for mut x in [a, c, d] {
+    // C vanishes without a word (tab closed, link cut): the socket and both peer
+    // connections just go away. The others are told and its media stops.
+    let c_id = c.id.clone();
+    assert!(
+        c.failures().is_empty(),
+        "client failures: {:?}",
+        c.failures()
+    );
+    let mut c = c;
+    c.close().await;
+    for o in [&a, &d] {
+        wait_until(WAIT, &format!("{} told that {c_id} is gone", o.id), || {
+            has_event(o, |e| {
+                e["type"] == "participant_left" && e["participant_id"] == c_id.as_str()
+            })
+        })
+        .await
+        .unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = a.packets_from(&c_id);
+    let d_before = a.packets_from(&d.id);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        a.packets_from(&c_id),
+        before,
+        "media from {c_id} after it vanished"
+    );
+    assert!(
+        a.packets_from(&d.id) > d_before + 50,
+        "a stopped receiving d"
+    );
+
+    for mut x in [a, d] {
         assert!(
             x.failures().is_empty(),
             "client failures: {:?}",
