@@ -114,7 +114,8 @@ pub enum SfuEvent {
         sdp: String,
         tracks: Vec<RemoteTrack>,
     },
-    /// A server candidate to trickle to the client.
+    /// A server candidate to trickle to the client: the host candidates, once per
+    /// connection, right after its first description (they are in the SDP too).
     LocalCandidate {
         pc: PcKind,
         candidate: IceCandidate,

@@ -36,6 +36,7 @@ impl State {
             .ok_or_else(|| SfuError::UnknownParticipant(participant.clone()))?;
         let offer =
             RTCSessionDescription::offer(sdp).map_err(|e| SfuError::InvalidSdp(e.to_string()))?;
+        let created = p.publish.is_none();
         let id = match p.publish {
             Some(id) => id,
             None => {
@@ -55,6 +56,9 @@ impl State {
             .set_local_description(now, answer.clone())
             .map_err(engine::engine)?;
         let sdp = answer.sdp;
+        if created {
+            self.trickle_host_candidates(participant, PcKind::Publish, &sdp);
+        }
         // Tracks the new offer no longer declares are unpublished.
         let gone: Vec<TrackId> = self
             .published
@@ -177,6 +181,7 @@ impl State {
         if desired == current {
             return Ok(());
         }
+        let created = p.subscribe.is_none();
         let conn_id = match p.subscribe {
             Some(id) => id,
             None => {
@@ -260,11 +265,38 @@ impl State {
         p.offer_outstanding = true;
         p.renegotiate_pending = false;
         p.send(SfuEvent::SubscribeOffer {
-            sdp: offer.sdp,
+            sdp: offer.sdp.clone(),
             tracks,
         });
+        if created {
+            self.trickle_host_candidates(participant, PcKind::Subscribe, &offer.sdp);
+        }
         self.touch(conn_id);
         Ok(())
+    }
+
+    /// The host candidates are in every SDP we send; they are trickled too (once per
+    /// connection, right after its first description) because some clients, the
+    /// async `webrtc` crate among them, only dial a TCP candidate that is trickled.
+    fn trickle_host_candidates(&self, participant: &ParticipantId, pc: PcKind, sdp: &str) {
+        let Some(p) = self.participants.get(participant) else {
+            return;
+        };
+        // With BUNDLE every candidate belongs to the first m-line.
+        let first_mid = sdp
+            .lines()
+            .find_map(|l| l.strip_prefix("a=mid:"))
+            .map(|m| m.trim().to_owned());
+        for c in &self.candidates {
+            p.send(SfuEvent::LocalCandidate {
+                pc,
+                candidate: IceCandidate {
+                    candidate: c.candidate.clone(),
+                    sdp_mid: first_mid.clone(),
+                    sdp_m_line_index: Some(0),
+                },
+            });
+        }
     }
 
     pub fn subscribe_answer(

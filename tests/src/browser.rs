@@ -25,6 +25,7 @@ const DISABLED_FEATURES: &str =
 /// A running Chromium with its ChromeDriver; both are ended on drop.
 pub struct Browser {
     pub client: Client,
+    closed: bool,
     driver_url: String,
     driver: Child,
     profile: tempfile::TempDir,
@@ -140,6 +141,7 @@ impl Browser {
             .ok_or_else(|| anyhow!("driver vanished"))?;
         Ok(Browser {
             client,
+            closed: false,
             driver_url: format!("http://{addr}/"),
             driver,
             profile,
@@ -225,12 +227,12 @@ impl Browser {
         std::fs::write(path, png).with_context(|| format!("writing {}", path.display()))
     }
 
-    /// Ends the session (the browser exits), then the driver.
+    /// Ends the session (the browser exits), then the driver; the profile directory is
+    /// removed once no browser process uses it any more.
     pub async fn close(mut self) -> anyhow::Result<()> {
         let client = self.client.clone();
         client.close().await?;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        self.closed = true;
         Ok(())
     }
 
@@ -255,37 +257,53 @@ impl Drop for PartialBrowser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // A test that failed before close(): the browser outlives a killed driver, so end
-        // the Chromium processes that run on our profile directory, by pid.
-        kill_processes_using(self.profile.path());
+        // After close() the browser is on its way out: give it a moment. A test that
+        // failed before close() leaves it running (a killed driver does not end it).
+        let grace = if self.closed {
+            Duration::from_secs(5)
+        } else {
+            Duration::ZERO
+        };
+        end_processes_using(self.profile.path(), grace);
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        // Only now may the profile directory go: a live browser would write into it again.
     }
 }
 
-fn kill_processes_using(profile: &Path) {
+/// Pids of the Chromium processes running on `profile` (they carry it on their command line).
+fn processes_using(profile: &Path) -> Vec<u32> {
     let marker = format!("--user-data-dir={}", profile.display());
     let Ok(entries) = std::fs::read_dir("/proc") else {
-        return;
+        return Vec::new();
     };
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let matches = cmdline
-            .split(|b| *b == 0)
-            .any(|arg| arg == marker.as_bytes());
-        if matches {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            cmdline
+                .split(|b| *b == 0)
+                .any(|arg| arg == marker.as_bytes())
+                .then_some(pid)
+        })
+        .collect()
+}
+
+/// Waits up to `grace` for the browser's processes to exit, then kills the rest by pid
+/// and waits (briefly) until they are gone.
+fn end_processes_using(profile: &Path, grace: Duration) {
+    let wait_gone = |limit: Duration| {
+        let deadline = Instant::now() + limit;
+        while !processes_using(profile).is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
         }
+    };
+    wait_gone(grace);
+    for pid in processes_using(profile) {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
     }
+    wait_gone(Duration::from_secs(3));
 }

@@ -29,13 +29,13 @@ fn field_f64(v: &Value, key: &str) -> f64 {
     v.get(key).and_then(Value::as_f64).unwrap_or(0.0)
 }
 
-/// Total frames decoded from `pid`, from the page's own getStats.
+/// Frames decoded from `pid`'s camera, from the page's own getStats.
 async fn frames_decoded_from(b: &Browser, pid: &str) -> anyhow::Result<f64> {
     let stats = b.eval("return window.bridge.inbound();").await?;
     Ok(as_list(&stats)
         .iter()
         .filter(|s| s.get("participant_id").and_then(Value::as_str) == Some(pid))
-        .filter(|s| s.get("kind").and_then(Value::as_str) == Some("video"))
+        .filter(|s| s.get("source").and_then(Value::as_str) == Some("camera"))
         .map(|s| field_f64(s, "framesDecoded"))
         .sum())
 }
@@ -161,6 +161,35 @@ async fn two_pages() -> anyhow::Result<()> {
     let shot = Path::new("/tmp/bridge-room-two-participants.png");
     browser.screenshot(shot).await?;
     eprintln!("screenshot: {}", shot.display());
+
+    // B leaves with its button: B says so, and A's page lets B go (list and tile).
+    browser.switch(&win_b).await?;
+    browser
+        .client
+        .find(fantoccini::Locator::Id("btn-leave"))
+        .await?
+        .click()
+        .await?;
+    browser
+        .wait_true(
+            "return window.bridge.state === 'closed' && \
+             document.getElementById('error-text').innerText === 'Bạn đã rời phòng họp.';",
+            Duration::from_secs(10),
+            "B's page to say it left",
+        )
+        .await?;
+    browser.switch(&win_a).await?;
+    browser
+        .wait_true(
+            &format!(
+                "return !document.getElementById('people-list').innerText.includes({name}) && \
+                 document.querySelectorAll('#grid .tile:not(.self)').length === 0;",
+                name = serde_json::to_string(b_name)?
+            ),
+            Duration::from_secs(10),
+            "A's page to drop B after B left",
+        )
+        .await?;
     browser.close().await?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! All media on one UDP port: with ten participants publishing and subscribed to each
-//! other, the server process owns exactly one UDP socket.
+//! other, the server process owns exactly one UDP socket, and the nine new
+//! subscribers of each publisher do not turn into a storm of keyframe requests.
 //!
 //! Also, ignored by default, a measurement of the server's CPU and memory with ten
 //! participants each sending 1 Mbit/s of video (`cargo test -p bridge-e2e --test
@@ -123,6 +124,16 @@ async fn ten_participants_share_one_udp_socket() {
             .map(|t| t.duration_since(last.opened_at))
     );
 
+    let elapsed = t0.elapsed();
+    let requests: Vec<u64> = clients.iter().map(|c| c.keyframe_requests()).collect();
+    println!("keyframe requests that reached each publisher in {elapsed:?}: {requests:?}");
+    // Nine new subscribers per publisher, but keyframe requests are aggregated: at most
+    // one per second per published layer (plus the one that starts the window).
+    let bound = elapsed.as_secs() + 2;
+    assert!(
+        requests.iter().all(|&r| r <= bound),
+        "keyframe storm: {requests:?} requests in {elapsed:?} (at most {bound} expected)"
+    );
     let ports = udp_ports_of(server.pid());
     assert_eq!(
         ports,

@@ -406,7 +406,7 @@ async function sampleStats() {
 async function currentInbound() {
   const sub = state.subscriber;
   if (!sub) return [];
-  return inbound(await sub.pc.getStats(), (mid) => sub.participantForMid(mid));
+  return inbound(await sub.pc.getStats(), (mid) => sub.trackForMid(mid));
 }
 
 const NO_MEDIA = () => ({ stream: new MediaStream(), mode: "none", error: null });

@@ -219,6 +219,11 @@ export class Subscriber {
     return out;
   }
 
+  /** The offer's `tracks` entry for a mid: {track_id, participant_id, source, mid}. */
+  trackForMid(mid) {
+    return this.mids.get(mid) ?? null;
+  }
+
   participantForMid(mid) {
     return this.mids.get(mid)?.participant_id ?? null;
   }

@@ -116,13 +116,15 @@ export class OutboundQuality {
 }
 
 /** Raw inbound figures for tests and diagnostics (window.bridge.inbound()). */
-export function inbound(report, participantForMid) {
+export function inbound(report, trackForMid) {
   const out = [];
   report.forEach((s) => {
     if (s.type !== "inbound-rtp") return;
+    const info = typeof s.mid === "string" ? trackForMid(s.mid) : null;
     out.push({
       kind: s.kind,
-      participant_id: typeof s.mid === "string" ? participantForMid(s.mid) : null,
+      participant_id: info?.participant_id ?? null,
+      source: info?.source ?? null,
       mid: s.mid ?? null,
       packetsReceived: s.packetsReceived ?? 0,
       bytesReceived: s.bytesReceived ?? 0,
