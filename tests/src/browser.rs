@@ -241,6 +241,29 @@ impl Browser {
     }
 }
 
+/// Runs one browser test on its own runtime while holding the crate's test lock: each
+/// test has a server and a browser, and two at once would fight for the 2 cores.
+pub fn run_serial<F: std::future::Future<Output = anyhow::Result<()>>>(
+    test: F,
+) -> anyhow::Result<()> {
+    let _serial = crate::serial();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(test)
+}
+
+/// A JSON array's items (none for anything else).
+pub fn as_list(v: &Value) -> Vec<Value> {
+    v.as_array().cloned().unwrap_or_default()
+}
+
+/// Script listing the translation keys whose element shows no translation.
+pub const UNTRANSLATED: &str = "return [...document.querySelectorAll('[data-i18n]')]\
+    .filter(el => !el.textContent.trim() || el.textContent === el.dataset.i18n)\
+    .map(el => el.dataset.i18n);";
+
 /// The driver before the session exists: killed if launching fails half way.
 struct PartialBrowser {
     driver: Option<Child>,

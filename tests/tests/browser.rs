@@ -1,11 +1,14 @@
 //! The browser client in real (headless) Chromium against the real `bridge` binary:
-//! two pages in one room see and name each other; refused links show Vietnamese errors.
+//! two pages in one room see and name each other (and one leaves); a page without a
+//! camera joins with its microphone; a viewer only receives; a screen share and a mute
+//! reach the other page. One browser per test, pages as its windows. The pages without
+//! media (errors, landing page) are tested in browser_pages.rs.
 //!
 //! Needs Debian's chromium and chromium-driver; without them these tests fail with a
 //! message saying so (scripts/test installs them).
 
 use anyhow::{Context, ensure};
-use bridge_e2e::browser::Browser;
+use bridge_e2e::browser::{Browser, as_list, run_serial};
 use bridge_e2e::server::BridgeServer;
 use serde_json::Value;
 use std::path::Path;
@@ -20,10 +23,6 @@ return [...document.querySelectorAll('#grid .tile:not(.self)[data-source="camera
   return { pid: t.dataset.participantId, name: t.querySelector('.name').textContent,
            width: v.videoWidth, time: v.currentTime, paused: v.paused };
 });"#;
-
-fn as_list(v: &Value) -> Vec<Value> {
-    v.as_array().cloned().unwrap_or_default()
-}
 
 fn field_f64(v: &Value, key: &str) -> f64 {
     v.get(key).and_then(Value::as_f64).unwrap_or(0.0)
@@ -101,17 +100,6 @@ async fn assert_sees_playing(b: &Browser, me: &str, other: &str) -> anyhow::Resu
     );
     eprintln!("{me} sees {other}: +{played:.2} s played, +{decoded} frames decoded");
     Ok(())
-}
-
-/// The tests of this file run one at a time (each has a server and a browser; two at
-/// once would fight for the 2 cores), each on its own runtime.
-fn run_serial<F: std::future::Future<Output = anyhow::Result<()>>>(test: F) -> anyhow::Result<()> {
-    let _serial = bridge_e2e::serial();
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?
-        .block_on(test)
 }
 
 #[test]
@@ -194,111 +182,6 @@ async fn two_pages() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens `url` and waits for the error panel; returns (error code, panel text).
-async fn refused(b: &Browser, url: &str) -> anyhow::Result<(String, String)> {
-    b.client.goto(url).await?;
-    b.wait_true(
-        "return !!window.bridge && window.bridge.state === 'error' && \
-         !document.getElementById('error').hidden;",
-        JOIN_TIMEOUT,
-        &format!("an error panel for {url}"),
-    )
-    .await?;
-    let code = b.eval("return window.bridge.error;").await?;
-    let text = b
-        .eval("return document.getElementById('error-text').innerText;")
-        .await?;
-    Ok((
-        code.as_str().unwrap_or_default().to_owned(),
-        text.as_str().unwrap_or_default().to_owned(),
-    ))
-}
-
-#[test]
-fn refused_links_show_vietnamese_errors() -> anyhow::Result<()> {
-    run_serial(refused_links())
-}
-
-async fn refused_links() -> anyhow::Result<()> {
-    let server = BridgeServer::start().await?;
-    let room = "xa-thanh-son";
-    let base = format!("http://{}", server.http);
-    let valid = server.token(room, "Xã Thanh Sơn", "member");
-    let expired = server.token_with_ttl(room, "Xã Thanh Sơn", "member", Some("1s"))?;
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-
-    // A tampered token: the payload changed, the signature left as it was.
-    let mut parts: Vec<String> = valid.split('.').map(str::to_owned).collect();
-    ensure!(parts.len() == 3, "join token is not a JWT: {valid}");
-    parts[1] = parts[1].chars().rev().collect();
-    let forged = parts.join(".");
-
-    let browser = Browser::launch().await?;
-    let cases = [
-        (
-            format!("{base}/r/{room}?t={expired}"),
-            "token_expired",
-            "Đường dẫn tham gia đã hết hạn. Hãy xin đường dẫn mới từ văn phòng tổ chức cuộc họp.",
-        ),
-        (
-            format!("{base}/r/{room}?t={forged}"),
-            "token_invalid",
-            "Mã tham gia không hợp lệ. Hãy kiểm tra lại đường dẫn hoặc xin đường dẫn mới từ văn phòng.",
-        ),
-        (
-            format!("{base}/r/phong-khac?t={valid}"),
-            "wrong_room",
-            "Đường dẫn này không dành cho phòng họp này. Hãy mở đúng đường dẫn được gửi cho đơn vị của bạn.",
-        ),
-        (
-            format!("{base}/r/{room}"),
-            "token_missing",
-            "Đường dẫn thiếu mã tham gia. Hãy mở đúng đường dẫn được gửi cho đơn vị của bạn.",
-        ),
-    ];
-    for (url, want_code, want_text) in &cases {
-        let (code, text) = refused(&browser, url).await?;
-        let missing = browser.eval(UNTRANSLATED).await?;
-        ensure!(as_list(&missing).is_empty(), "untranslated (vi): {missing}");
-        ensure!(
-            code == *want_code,
-            "{url}: error code {code:?}, want {want_code}"
-        );
-        ensure!(
-            text == *want_text,
-            "{url}: shows {text:?}, want {want_text:?}"
-        );
-    }
-
-    // English is a switch, remembered across page loads; Vietnamese stays the default.
-    browser
-        .client
-        .find(fantoccini::Locator::Id("lang"))
-        .await?
-        .click()
-        .await?;
-    let english = "The link has no join code. Open the exact link that was sent to your unit.";
-    browser
-        .wait_true(
-            &format!(
-                "return document.getElementById('error-text').innerText === {};",
-                serde_json::to_string(english)?
-            ),
-            Duration::from_secs(5),
-            "the error in English",
-        )
-        .await?;
-    let (_, text) = refused(&browser, &format!("{base}/r/{room}?t={expired}")).await?;
-    ensure!(
-        text == "This join link has expired. Ask the office that organises the meeting for a new one.",
-        "language not remembered after reload: {text:?}"
-    );
-    let missing = browser.eval(UNTRANSLATED).await?;
-    ensure!(as_list(&missing).is_empty(), "untranslated (en): {missing}");
-    browser.close().await?;
-    Ok(())
-}
-
 #[test]
 fn denied_camera_joins_with_microphone_only() -> anyhow::Result<()> {
     run_serial(denied_camera())
@@ -368,66 +251,6 @@ async fn denied_camera() -> anyhow::Result<()> {
     browser
         .wait_true(&heard, JOIN_TIMEOUT, &format!("{b_name} to hear {a_name}"))
         .await?;
-    browser.close().await?;
-    Ok(())
-}
-
-#[test]
-fn landing_page_is_local_and_translated() -> anyhow::Result<()> {
-    run_serial(landing_page())
-}
-
-/// Every text with a translation key shows a translation, in both languages.
-const UNTRANSLATED: &str = "return [...document.querySelectorAll('[data-i18n]')]\
-    .filter(el => !el.textContent.trim() || el.textContent === el.dataset.i18n)\
-    .map(el => el.dataset.i18n);";
-
-async fn landing_page() -> anyhow::Result<()> {
-    let server = BridgeServer::start().await?;
-    let browser = Browser::launch().await?;
-    browser.client.goto(&server.http_url()).await?;
-    browser
-        .wait_true(
-            "return document.body.dataset.ready === 'true' && \
-             document.querySelector('h1').textContent === 'Cầu truyền hình trực tuyến';",
-            Duration::from_secs(10),
-            "the Vietnamese landing page",
-        )
-        .await?;
-    let missing = browser.eval(UNTRANSLATED).await?;
-    ensure!(as_list(&missing).is_empty(), "untranslated (vi): {missing}");
-
-    // Nothing comes from another origin: no CDN, no web fonts.
-    let foreign = browser
-        .eval(
-            "return performance.getEntriesByType('resource').map(e => e.name)\
-             .filter(n => !n.startsWith(location.origin + '/'));",
-        )
-        .await?;
-    ensure!(
-        as_list(&foreign).is_empty(),
-        "fetched from elsewhere: {foreign}"
-    );
-
-    browser
-        .client
-        .find(fantoccini::Locator::Id("lang"))
-        .await?
-        .click()
-        .await?;
-    let english = browser
-        .eval("return document.querySelector('h1').textContent;")
-        .await?;
-    ensure!(
-        english.as_str() == Some("Online meeting bridge"),
-        "after the switch: {english}"
-    );
-    let missing = browser.eval(UNTRANSLATED).await?;
-    ensure!(as_list(&missing).is_empty(), "untranslated (en): {missing}");
-    let lang = browser
-        .eval("return document.documentElement.lang;")
-        .await?;
-    ensure!(lang.as_str() == Some("en"), "html lang is {lang}");
     browser.close().await?;
     Ok(())
 }
