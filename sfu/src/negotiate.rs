@@ -128,6 +128,17 @@ impl State {
             });
         let track_id = TrackId(format!("{owner}-{mid}"));
         conn.in_tracks.insert(init.track_id, track_id.clone());
+        if let Some(existing) = self.published.get_mut(&track_id) {
+            // A renegotiation (a screen share added, say) opens the publisher's
+            // existing tracks again: keep their subscribers, cache and key-frame gate,
+            // and follow a new SSRC (the rewriters make the switch seamless).
+            existing.receiver = init.receiver_id;
+            existing.ssrc = init.ssrc;
+            existing.codec = codec;
+            existing.in_audio_level_id = in_audio_level_id;
+            existing.source = source;
+            return;
+        }
         let video = kind == RtpCodecKind::Video;
         self.published.insert(
             track_id,

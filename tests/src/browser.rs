@@ -290,7 +290,16 @@ impl Drop for Browser {
         end_processes_using(self.profile.path(), grace);
         let _ = self.driver.kill();
         let _ = self.driver.wait();
-        // Only now may the profile directory go: a live browser would write into it again.
+        // Helper processes without the profile flag may still flush a cache file into the
+        // directory as they exit: remove it until it stays gone (TempDir only tries once).
+        let path = self.profile.path().to_owned();
+        for _ in 0..10 {
+            let _ = std::fs::remove_dir_all(&path);
+            std::thread::sleep(Duration::from_millis(100));
+            if !path.exists() {
+                break;
+            }
+        }
     }
 }
 

@@ -21,7 +21,7 @@ const DEMO_TTL: Duration = Duration::from_secs(12 * 3600);
 /// The WebRTC crates log every dropped packet with its bytes, and the ICE agent
 /// warns twice every 200 ms for a connection whose client never sent a candidate:
 /// one stuck hall must not flood the log.
-const DEFAULT_LOG: &str = "info,rtc=warn,rtc_ice=error,webrtc=warn";
+const DEFAULT_LOG: &str = "info,rtc=warn,rtc_ice=error,rtc_dtls=error,webrtc=warn";
 
 pub fn main(args: ServeArgs) -> anyhow::Result<()> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG));
