@@ -29,7 +29,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or("sqlite")
         .to_owned();
     let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(100_000);
-    let data = std::env::var("BRIDGE_DATA").unwrap_or_else(|_| "../shared/data".into());
+    let data = std::env::var("BRIDGE_DATA")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/units").into());
     let dir = tempfile::tempdir()?;
     let mut pg_admin = None;
     let db = if backend == "postgres" {

@@ -61,7 +61,7 @@ fn chrome_publish_offer_gets_a_usable_answer() {
     assert!(video.contains("profile-level-id=42e01f"), "{video}");
     assert!(video.contains("nack pli"), "{video}");
     assert!(video.contains("ccm fir"), "{video}");
-    // No RTX: retransmissions come from the original SSRC (DESIGN.md: NACK storm).
+    // No RTX: retransmissions come from the original SSRC (docs/architecture.md, "Pitfalls").
     assert!(!answer.contains("rtx/90000"), "{answer}");
     assert!(!answer.contains("AV1"), "{answer}");
     // Loopback host candidates on the shared ports, UDP and passive TCP.

@@ -28,7 +28,7 @@ pub const OPUS_PT: u8 = 111;
 pub const VP8_PT: u8 = 96;
 pub const H264_PT: u8 = 102;
 /// Retransmission requests the publish side's NACK generator sends per lost packet
-/// (the default keeps asking; see DESIGN.md "NACK storm").
+/// (the default keeps asking; see docs/architecture.md, "Pitfalls").
 const MAX_NACKS_PER_PACKET: u16 = 3;
 
 fn video_feedback() -> Vec<RTCPFeedback> {
@@ -217,7 +217,7 @@ pub fn host_candidates(
 }
 
 /// Marks inbound keyframe requests and NACKs for the application: the interceptor
-/// chain swallows inbound RTCP otherwise (DESIGN.md pitfalls).
+/// chain swallows inbound RTCP otherwise (docs/architecture.md, "Pitfalls").
 #[derive(Default)]
 struct FeedbackToApp {
     read: VecDeque<TaggedPacket>,

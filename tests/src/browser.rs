@@ -1,7 +1,7 @@
 //! Debian's headless Chromium, driven through ChromeDriver over WebDriver (fantoccini).
 //!
 //! One browser per test, pages as windows of it (tabs in one browser are much cheaper
-//! than one browser per page, see /work/shared/BROWSER.md). ChromeDriver runs as a child
+//! than one browser per page, see docs/testing.md). ChromeDriver runs as a child
 //! on a free loopback port; the browser gets a fresh profile directory. Missing Chromium
 //! or ChromeDriver is an error, never a skip: CI installs both (scripts/test).
 
@@ -50,7 +50,7 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
-/// The flags of BROWSER.md: headless, fake devices granted without a prompt, loopback
+/// The flags of docs/testing.md: headless, fake devices granted without a prompt, loopback
 /// ICE candidates allowed and not hidden behind mDNS names, sound without a gesture.
 fn chromium_args(profile: &Path, auto_grant_media: bool) -> Vec<String> {
     let mut args: Vec<String> = [

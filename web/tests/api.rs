@@ -24,16 +24,10 @@ fn now() -> OffsetDateTime {
 }
 
 fn data(name: &str) -> std::path::PathBuf {
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    [
-        root.join("../../shared/data"),
-        root.join("../shared/data"),
-        "/work/shared/data".into(),
-    ]
-    .into_iter()
-    .map(|d| d.join(name))
-    .find(|p| p.exists())
-    .expect("shared data")
+    // The reference unit trees ship with the scheduler crate.
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../scheduler/units")
+        .join(name)
 }
 
 struct Fixture {

@@ -9,18 +9,12 @@ use bridge_scheduler::Db;
 use sqlx::Connection;
 
 pub fn data_file(name: &str) -> PathBuf {
-    // The shared data lives beside the repo (../shared/data) in the session and in CI.
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for cand in [
-        root.join("../../shared/data"),
-        root.join("../shared/data"),
-        PathBuf::from("/work/shared/data"),
-    ] {
-        if cand.join(name).exists() {
-            return cand.join(name);
-        }
-    }
-    panic!("data file {name} not found near {}", root.display());
+    // The reference unit trees ship with the crate (scheduler/units/).
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("units")
+        .join(name);
+    assert!(path.exists(), "unit file {} is missing", path.display());
+    path
 }
 
 pub async fn run_sqlite<F, Fut>(body: F)
