@@ -28,6 +28,51 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print a join link for one person in one room.
     Token(TokenArgs),
+    /// The administrative unit tree.
+    #[command(subcommand)]
+    Units(UnitsCommand),
+    /// Scheduler accounts.
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UnitsCommand {
+    /// Import units from CSV (`code,parent_code,level,kind,name`); all or nothing.
+    Import(UnitsImportArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UsersCommand {
+    /// Create an account (password from --password, else generated and printed).
+    Add(UsersAddArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct UnitsImportArgs {
+    #[command(flatten)]
+    pub data: DataArg,
+    /// The CSV file.
+    pub file: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct UsersAddArgs {
+    #[command(flatten)]
+    pub data: DataArg,
+    #[arg(long)]
+    pub username: String,
+    /// admin, secretary, chair or site.
+    #[arg(long)]
+    pub role: String,
+    /// The account's unit code (required except for admin).
+    #[arg(long)]
+    pub unit: Option<String>,
+    #[arg(long)]
+    pub password: Option<String>,
+    /// Name shown in the UI (default: the username).
+    #[arg(long)]
+    pub display_name: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]

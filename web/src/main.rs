@@ -2,10 +2,12 @@
 //! web UI, signaling and the media plane; `bridge token` prints a join link.
 #![forbid(unsafe_code)]
 
+mod api;
 mod assets;
 mod cli;
 mod error;
 mod router;
+mod sched;
 mod serve;
 mod ttl;
 
@@ -16,6 +18,8 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command.unwrap_or(cli::Command::Serve(cli.serve)) {
         cli::Command::Token(args) => cli::token(args),
         cli::Command::Serve(args) => serve::main(args),
+        cli::Command::Units(cli::UnitsCommand::Import(args)) => sched::units_import(args),
+        cli::Command::Users(cli::UsersCommand::Add(args)) => sched::users_add(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

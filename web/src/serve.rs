@@ -58,6 +58,8 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data.dir)
         .with_context(|| format!("creating the data directory {}", args.data.dir.display()))?;
     let key = TokenKey::load_or_create(&args.data.dir).context("loading the token secret")?;
+    let db = crate::sched::open(&args.data).await?;
+    let accounts = crate::sched::seed_first_run(&db).await?;
 
     let config = sfu_config(&args);
     let sfu: SfuHandle = Sfu::start(config.clone())
@@ -78,10 +80,13 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| format!("http://{http}"));
     print_banner(&key, http, sfu.udp_addr(), &tcp, &base)?;
+    print_accounts(&accounts, &base)?;
 
+    let api = crate::api::ApiState::new(db, key.clone(), &base);
     let router = app(AppState {
         signaling: signaling.clone(),
-    });
+    })
+    .nest("/api", crate::api::router(api));
     let stopping = signaling.clone();
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {
@@ -131,6 +136,21 @@ fn print_banner(
             "  {name} ({role}): {}",
             join_url(base, DEMO_ROOM, &token)
         )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The scheduler's pages and, on first run only, the accounts with their passwords.
+fn print_accounts(accounts: &[String], base: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "Lịch họp / Scheduler: {}/static/login.html  (API: /api/openapi.json)",
+        base.trim_end_matches('/')
+    )?;
+    for line in accounts {
+        writeln!(out, "{line}")?;
     }
     out.flush()?;
     Ok(())

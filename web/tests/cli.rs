@@ -265,3 +265,211 @@ async fn serve_answers_health_pages_and_ws_then_stops_cleanly_on_sigterm() {
         .unwrap();
     assert!(status.success(), "exit status {status}");
 }
+
+fn bridge(args: &[&str], data: &std::path::Path) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .output()
+        .unwrap()
+}
+
+fn units_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scheduler/units")
+}
+
+async fn open_db(data: &std::path::Path) -> bridge_scheduler::Db {
+    bridge_scheduler::Db::open_sqlite_file(&data.join("bridge.db"))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn units_import_loads_a_tree_and_refuses_duplicates_with_line_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let csv = units_dir().join("units-vn-2025.csv");
+    let rows = std::fs::read_to_string(&csv).unwrap().lines().count() - 1;
+    let out = bridge(&["units", "import", csv.to_str().unwrap()], &data);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains(&format!("imported {rows} units")),
+        "{stdout}"
+    );
+    assert_eq!(
+        open_db(&data).await.unit_count().await.unwrap(),
+        rows as i64
+    );
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "code,parent_code,level,kind,name\n901,,1,tinh,Tỉnh A\n901,,1,tinh,Tỉnh B\n",
+    )
+    .unwrap();
+    let other = dir.path().join("other");
+    let out = bridge(&["units", "import", bad.to_str().unwrap()], &other);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("line 3"), "{stderr}");
+    assert_eq!(open_db(&other).await.unit_count().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn users_add_creates_accounts_that_authenticate() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let csv = units_dir().join("units-phu-tho.csv");
+    assert!(
+        bridge(&["units", "import", csv.to_str().unwrap()], &data)
+            .status
+            .success()
+    );
+
+    let out = bridge(
+        &[
+            "users",
+            "add",
+            "--username",
+            "vp.xa",
+            "--role",
+            "secretary",
+            "--unit",
+            "07888",
+            "--password",
+            "mật khẩu dài",
+        ],
+        &data,
+    );
+    assert!(out.status.success(), "{out:?}");
+    // No --password: one is generated and printed.
+    let out = bridge(
+        &["users", "add", "--username", "boss", "--role", "admin"],
+        &data,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let generated = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .unwrap()
+        .trim()
+        .to_owned();
+
+    let db = open_db(&data).await;
+    let u = db.authenticate("vp.xa", "mật khẩu dài").await.unwrap();
+    assert_eq!(u.role, bridge_scheduler::Role::Secretary);
+    assert_eq!(u.unit.unwrap().as_str(), "07888");
+    let a = db.authenticate("boss", &generated).await.unwrap();
+    assert_eq!(a.role, bridge_scheduler::Role::Administrator);
+    assert!(db.authenticate("boss", "wrong").await.is_err());
+
+    // Unknown role, a site without its unit, a taken name: refused, nothing added.
+    for args in [
+        &["users", "add", "--username", "x", "--role", "king"][..],
+        &["users", "add", "--username", "x", "--role", "site"][..],
+        &[
+            "users",
+            "add",
+            "--username",
+            "vp.xa",
+            "--role",
+            "site",
+            "--unit",
+            "07888",
+        ][..],
+    ] {
+        let out = bridge(args, &data);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(!out.stderr.is_empty());
+    }
+    assert_eq!(db.user_count().await.unwrap(), 2);
+}
+
+/// POST a JSON body over a plain socket: (status, body).
+fn post_json(addr: SocketAddr, path: &str, body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    (
+        head.split_whitespace().nth(1).unwrap().parse().unwrap(),
+        body.to_owned(),
+    )
+}
+
+/// Runs `bridge serve` until its account lines are printed; returns (child, http, stdout lines).
+fn serve_first_lines(
+    data: &std::path::Path,
+    n: usize,
+) -> (std::process::Child, SocketAddr, Vec<String>) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--data"])
+        .arg(data)
+        .args(["--http", "127.0.0.1:0", "--media-port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines: Vec<String> = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .take(n)
+        .map(|l| l.unwrap())
+        .collect();
+    let http = lines[0]
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    (child, http, lines)
+}
+
+#[test]
+fn serve_seeds_the_demo_once_and_its_printed_accounts_log_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (mut child, http, lines) = serve_first_lines(&data, 12);
+    let password = |user: &str| -> String {
+        lines
+            .iter()
+            .find(|l| l.trim_start().starts_with(&format!("{user} (")))
+            .unwrap_or_else(|| panic!("no {user} in {lines:?}"))
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(lines.iter().any(|l| l.contains("221")), "{lines:?}");
+    let (status, _, body) = get(http, "/api/openapi.json");
+    assert_eq!(status, 200);
+    assert!(body.contains("/meetings/urgent"));
+    for user in ["admin", "vp.tinh", "site.07888"] {
+        let login = format!(r#"{{"username":"{user}","password":"{}"}}"#, password(user));
+        let (status, body) = post_json(http, "/api/auth/login", &login);
+        assert_eq!(status, 200, "{user}: {body}");
+    }
+    let (status, _) = post_json(
+        http,
+        "/api/auth/login",
+        r#"{"username":"admin","password":"nope"}"#,
+    );
+    assert_eq!(status, 401);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // Second run: same database, nothing seeded, no password printed again.
+    let (mut child, _, lines) = serve_first_lines(&data, 6);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!lines.iter().any(|l| l.contains("admin (")), "{lines:?}");
+}

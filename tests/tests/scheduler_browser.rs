@@ -1,0 +1,242 @@
+//! The scheduler's pages in real Chromium against the real `bridge` binary: a secretary
+//! calls an urgent session for three communes from the schedule page; two commune
+//! dashboards show the alert live; one acknowledges (the secretary sees it) and joins,
+//! reaching the conference room in the connected state.
+//!
+//! Each account needs its own cookie jar, so each page uses its own origin for the same
+//! server: `localhost`, `a.localhost` (Chromium resolves `*.localhost` to loopback) and
+//! `127.0.0.1`, the origin of the join links.
+
+use anyhow::{Context, ensure};
+use bridge_e2e::browser::{Browser, run_serial};
+use bridge_e2e::server::{BridgeServer, bridge_bin};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+/// `bridge users add` against the running server's database.
+fn add_user(server: &BridgeServer, username: &str, role: &str, unit: &str) -> anyhow::Result<()> {
+    let out = std::process::Command::new(bridge_bin()?)
+        .args(["users", "add", "--data"])
+        .arg(server.data_dir())
+        .args(["--username", username, "--role", role, "--unit", unit])
+        .args(["--password", "mật khẩu thử"])
+        .output()?;
+    ensure!(out.status.success(), "users add {username}: {out:?}");
+    Ok(())
+}
+
+async fn login(b: &Browser, origin: &str, username: &str, landing: &str) -> anyhow::Result<()> {
+    b.client
+        .goto(&format!("{origin}/static/login.html"))
+        .await?;
+    b.wait_true(
+        "return !!document.getElementById('login');",
+        WAIT,
+        "the login page",
+    )
+    .await?;
+    b.eval(&format!(
+        "document.getElementById('username').value = {u}; \
+         document.getElementById('password').value = 'mật khẩu thử'; \
+         document.querySelector('#login button[type=submit]').click(); return true;",
+        u = serde_json::to_string(username)?
+    ))
+    .await?;
+    b.wait_true(
+        &format!(
+            "return location.pathname === {};",
+            serde_json::to_string(landing)?
+        ),
+        WAIT,
+        &format!("{username} signed in"),
+    )
+    .await
+}
+
+/// Picks a commune in the schedule page's unit search (accent-free query).
+async fn pick(b: &Browser, query: &str, code: &str) -> anyhow::Result<()> {
+    b.eval(&format!(
+        "const s = document.getElementById('search'); s.value = {q}; \
+         s.dispatchEvent(new Event('input')); return true;",
+        q = serde_json::to_string(query)?
+    ))
+    .await?;
+    let button = format!(
+        "[...document.querySelectorAll('#results button')].find(b => b.textContent.includes('({code})'))"
+    );
+    b.wait_true(
+        &format!("return !!{button};"),
+        WAIT,
+        &format!("{code} in the results"),
+    )
+    .await?;
+    b.eval(&format!("{button}.click(); return true;")).await?;
+    Ok(())
+}
+
+/// With `SCHED_SCREENSHOTS=DIR`, saves the current window as DIR/NAME.png (for review).
+async fn shot(b: &Browser, name: &str) -> anyhow::Result<()> {
+    match std::env::var_os("SCHED_SCREENSHOTS") {
+        Some(dir) => {
+            b.screenshot(&std::path::Path::new(&dir).join(format!("{name}.png")))
+                .await
+        }
+        None => Ok(()),
+    }
+}
+
+const ALERT_SHOWN: &str = "return !document.getElementById('alert').hidden && \
+    document.getElementById('alert-text').textContent.includes('Giao ban khẩn');";
+
+async fn urgent_session_reaches_dashboards() -> anyhow::Result<()> {
+    let server = BridgeServer::start().await?;
+    let port = server.http.port();
+    add_user(&server, "vp.thu", "secretary", "25")?;
+    // Three wards of Việt Trì, each with its hall's site account.
+    for code in ["07888", "07894", "07900"] {
+        add_user(&server, &format!("xa.{code}"), "site", code)?;
+    }
+    let b = Browser::launch().await?;
+    let secretary = b.first_window().await?;
+    login(
+        &b,
+        &format!("http://localhost:{port}"),
+        "vp.thu",
+        "/static/schedule.html",
+    )
+    .await?;
+
+    let site_a = b.open_window("about:blank").await?;
+    login(
+        &b,
+        &format!("http://127.0.0.1:{port}"),
+        "xa.07888",
+        "/static/dashboard.html",
+    )
+    .await?;
+    b.wait_true(
+        "return document.body.dataset.live === 'true';",
+        WAIT,
+        "dashboard A live",
+    )
+    .await?;
+    let site_b = b.open_window("about:blank").await?;
+    login(
+        &b,
+        &format!("http://a.localhost:{port}"),
+        "xa.07894",
+        "/static/dashboard.html",
+    )
+    .await?;
+    b.wait_true(
+        "return document.body.dataset.live === 'true';",
+        WAIT,
+        "dashboard B live",
+    )
+    .await?;
+
+    // The secretary finds each ward by its name typed without accents.
+    b.switch(&secretary).await?;
+    for code in ["07888", "07894", "07900"] {
+        let name = demo_unit_name(code)?;
+        pick(&b, &strip_accents(&name), code).await?;
+    }
+    b.eval(
+        "document.getElementById('title').value = 'Giao ban khẩn phòng chống bão'; \
+         document.getElementById('urgent').click(); return true;",
+    )
+    .await?;
+    b.wait_true(
+        "return ['07888', '07894', '07900'].every(c => \
+           document.querySelector(`#acks tr[data-unit=\"${c}\"] td.wait`));",
+        WAIT,
+        "the three wards listed as not yet acknowledged",
+    )
+    .await?;
+
+    b.switch(&site_b).await?;
+    b.wait_true(
+        ALERT_SHOWN,
+        Duration::from_secs(5),
+        "the alert on dashboard B",
+    )
+    .await?;
+    b.switch(&site_a).await?;
+    b.wait_true(
+        ALERT_SHOWN,
+        Duration::from_secs(5),
+        "the alert on dashboard A",
+    )
+    .await?;
+    shot(&b, "dashboard-alert").await?;
+    b.eval("document.getElementById('alert-ack').click(); return true;")
+        .await?;
+
+    b.switch(&secretary).await?;
+    b.wait_true(
+        "const r = document.querySelector('#acks tr[data-unit=\"07888\"] td.ok'); return !!r;",
+        WAIT,
+        "the secretary sees 07888's acknowledgement",
+    )
+    .await?;
+    shot(&b, "schedule-acks").await?;
+    let waiting = b
+        .eval(
+            "return ['07894', '07900'].filter(c => \
+               document.querySelector(`#acks tr[data-unit=\"${c}\"] td.wait`)).length;",
+        )
+        .await?;
+    ensure!(
+        waiting == 2,
+        "the other two wards still unacknowledged, got {waiting}"
+    );
+
+    b.switch(&site_a).await?;
+    b.eval("document.getElementById('alert-join').click(); return true;")
+        .await?;
+    b.wait_true(
+        "return location.pathname.startsWith('/r/') && !!window.bridge && window.bridge.state === 'connected';",
+        Duration::from_secs(30),
+        "the commune in the conference room",
+    )
+    .await
+    .context("joining from the alert")?;
+    shot(&b, "room-joined").await?;
+    b.close().await?;
+    Ok(())
+}
+
+/// A unit's name in the demo CSV the server seeded.
+fn demo_unit_name(code: &str) -> anyhow::Result<String> {
+    let csv = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scheduler/units/units-phu-tho.csv"
+    ))?;
+    csv.lines()
+        .find_map(|l| {
+            let mut f = l.split(',');
+            (f.next() == Some(code)).then(|| l.rsplit(',').next().unwrap_or_default().to_owned())
+        })
+        .with_context(|| format!("unit {code} not in the demo CSV"))
+}
+
+/// The search is accent-insensitive: type the name as a hurried secretary would.
+fn strip_accents(s: &str) -> String {
+    const FROM: &str = "àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ";
+    const TO: &str = "aaaaaaaaaaaaaaaaaeeeeeeeeeeeiiiiiooooooooooooooooouuuuuuuuuuuyyyyyd";
+    s.to_lowercase()
+        .chars()
+        .map(|c| {
+            FROM.chars()
+                .position(|f| f == c)
+                .and_then(|i| TO.chars().nth(i))
+                .unwrap_or(c)
+        })
+        .collect()
+}
+
+#[test]
+fn secretary_calls_urgent_session_and_communes_are_alerted_and_join() -> anyhow::Result<()> {
+    run_serial(urgent_session_reaches_dashboards())
+}
