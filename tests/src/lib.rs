@@ -7,7 +7,7 @@ pub mod client;
 pub mod media;
 mod publish;
 pub mod recv;
-mod rtc_setup;
+pub mod rtc_setup;
 #[cfg(test)]
 mod selftest;
 pub mod server;
