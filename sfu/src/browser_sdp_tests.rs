@@ -228,3 +228,60 @@ fn a_renegotiated_publish_offer_adds_a_screen() {
     assert!(answer.contains("a=mid:2"), "{answer}");
     assert_eq!(s.stats().connections, 1, "renegotiated, not replaced");
 }
+
+/// A STUN binding request whose USERNAME is `ufrag:remote` (no integrity: the demux
+/// only reads the USERNAME; rtc checks the rest).
+fn binding_request(ufrag: &str) -> Vec<u8> {
+    let name = format!("{ufrag}:remote");
+    let padded = name.len().div_ceil(4) * 4;
+    let mut b = vec![0x00, 0x01];
+    b.extend_from_slice(&((4 + padded) as u16).to_be_bytes());
+    b.extend_from_slice(&[0x21, 0x12, 0xA4, 0x42]);
+    b.extend_from_slice(&[9u8; 12]);
+    b.extend_from_slice(&[0x00, 0x06]);
+    b.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    b.extend_from_slice(name.as_bytes());
+    b.resize(20 + 4 + padded, 0);
+    b
+}
+
+#[test]
+fn an_address_taken_by_a_forged_candidate_returns_to_its_owner() {
+    use rtc::shared::TransportProtocol;
+    let mut s = state();
+    let now = Instant::now();
+    let mut conns = Vec::new();
+    for name in ["attacker", "victim"] {
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let p = ParticipantId::from(name);
+        s.join(RoomId::from("r"), p.clone(), tx, now).unwrap();
+        s.publish_offer(&p, CHROME_OFFER.to_owned(), vec![], now)
+            .unwrap();
+        let id = s.participants[&p].publish.unwrap();
+        conns.push((id, s.conns[&id].ufrag.clone()));
+    }
+    let (attacker, _) = conns[0].clone();
+    let (victim, victim_ufrag) = conns[1].clone();
+    let victim_addr = "127.0.0.1:5555".parse().unwrap();
+    let flow = (TransportProtocol::UDP, victim_addr);
+    // As if the attacker's connection had sent checks to a candidate forged with the
+    // victim's address before the victim's first packet arrived.
+    s.by_flow.insert(flow, attacker);
+    s.handle_datagram(
+        now,
+        TransportProtocol::UDP,
+        victim_addr,
+        &binding_request(&victim_ufrag),
+    );
+    assert_eq!(s.by_flow.get(&flow), Some(&victim));
+    // Non-STUN traffic from the address now reaches the victim's connection, and an
+    // unknown address is still refused.
+    let before = s.stats().dropped_datagrams;
+    s.handle_datagram(
+        now,
+        TransportProtocol::UDP,
+        "127.0.0.1:6666".parse().unwrap(),
+        &[0x80, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2],
+    );
+    assert_eq!(s.stats().dropped_datagrams, before + 1);
+}

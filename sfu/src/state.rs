@@ -169,20 +169,26 @@ impl State {
         buf: &[u8],
     ) {
         let flow = (proto, peer);
-        let id = match self.by_flow.get(&flow) {
-            Some(id) => *id,
-            None => {
-                let known = demux::binding_request_ufrag(buf).and_then(|u| self.by_ufrag.get(u));
-                let Some(&id) = known else {
-                    self.stats.dropped_datagrams += 1;
-                    trace!(%peer, len = buf.len(), "dropping datagram from unknown flow");
-                    return;
-                };
-                self.by_flow.insert(flow, id);
-                if let Some(c) = self.conns.get_mut(&id) {
+        // Only a binding request names its connection (by our ufrag); RTP/RTCP/DTLS
+        // fail the first-byte check at once.
+        let named = demux::binding_request_ufrag(buf).and_then(|u| self.by_ufrag.get(u).copied());
+        let id = match (self.by_flow.get(&flow).copied(), named) {
+            (Some(id), None) => id,
+            (Some(id), Some(named)) if id == named => id,
+            // A flow learned from our own checks may have come from a candidate that
+            // another participant forged with this address; the request of the
+            // address's real owner takes it back (rtc checks its MESSAGE-INTEGRITY).
+            (_, Some(named)) => {
+                self.by_flow.insert(flow, named);
+                if let Some(c) = self.conns.get_mut(&named) {
                     c.flows.push(flow);
                 }
-                id
+                named
+            }
+            (None, None) => {
+                self.stats.dropped_datagrams += 1;
+                trace!(%peer, len = buf.len(), "dropping datagram from unknown flow");
+                return;
             }
         };
         let local = self.local_for(proto, peer);
