@@ -79,6 +79,10 @@ const TEXTS = {
     "landing.tips.title": "Lưu ý cho hội trường",
     "landing.tips.text":
       "Nên dùng mạng dây thay cho Wi-Fi khi có thể. Không có camera vẫn nghe và xem được. Vạch chất lượng trên mỗi ô hình cho biết đường truyền tốt hay kém.",
+    "landing.staff.title": "Văn phòng và đơn vị",
+    "landing.staff.text":
+      "Thư ký xếp lịch và gọi họp khẩn; máy hội trường của đơn vị xem lịch, nhận cảnh báo họp khẩn và vào họp.",
+    "landing.staff.link": "Đăng nhập lịch họp",
   },
   en: {
     "app.title": "Meeting bridge",
@@ -155,6 +159,10 @@ const TEXTS = {
     "landing.tips.title": "Tips for meeting halls",
     "landing.tips.text":
       "Prefer a cable to Wi-Fi where you can. Without a camera you can still watch and listen. The bars on each video show whether the link is good or poor.",
+    "landing.staff.title": "Offices and units",
+    "landing.staff.text":
+      "Secretaries schedule meetings and call urgent sessions; a unit's hall PC sees its schedule, gets urgent alerts and joins.",
+    "landing.staff.link": "Sign in to the schedule",
   },
 };
 
