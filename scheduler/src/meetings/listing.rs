@@ -1,14 +1,12 @@
 //! The secretary's week/list view: meetings visible to the caller in a time window.
 
-use sqlx::Row;
 use time::OffsetDateTime;
 
+use super::read::upcoming_from_row;
 use super::types::UpcomingEntry;
 use crate::authz::{Principal, Role};
 use crate::db::Db;
 use crate::error::{Result, SchedError};
-use crate::ids::{MeetingId, UnitCode};
-use crate::timefmt::from_unix;
 
 /// At most this many occurrences per window (a week of a busy province is far below).
 pub const MAX_LISTED: i64 = 2000;
@@ -63,19 +61,7 @@ impl Db {
         q.fetch_all(&self.pool)
             .await?
             .iter()
-            .map(|r| {
-                let id = MeetingId::parse(&r.try_get::<String, _>("id")?)?;
-                Ok(UpcomingEntry {
-                    room: id.room(),
-                    meeting: id,
-                    title: r.try_get("title")?,
-                    organizer: UnitCode::from_db(r.try_get("organizer_code")?),
-                    starts_at: from_unix(r.try_get("starts_at")?)?,
-                    ends_at: from_unix(r.try_get("ends_at")?)?,
-                    urgent: r.try_get::<i64, _>("urgent")? != 0,
-                    acknowledged: r.try_get::<Option<i64>, _>("acknowledged_at")?.is_some(),
-                })
-            })
+            .map(upcoming_from_row)
             .collect()
     }
 }

@@ -186,20 +186,22 @@ impl Db {
         .bind(limit.clamp(1, 500))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let id = MeetingId::parse(&r.try_get::<String, _>("id")?)?;
-                Ok(UpcomingEntry {
-                    room: id.room(),
-                    meeting: id,
-                    title: r.try_get("title")?,
-                    organizer: UnitCode::from_db(r.try_get("organizer_code")?),
-                    starts_at: from_unix(r.try_get("starts_at")?)?,
-                    ends_at: from_unix(r.try_get("ends_at")?)?,
-                    urgent: r.try_get::<i64, _>("urgent")? != 0,
-                    acknowledged: r.try_get::<Option<i64>, _>("acknowledged_at")?.is_some(),
-                })
-            })
-            .collect()
+        rows.iter().map(upcoming_from_row).collect()
     }
+}
+
+/// One row of an upcoming-list query (`id, title, organizer_code, starts_at, ends_at,
+/// urgent, acknowledged_at`), shared by the unit's list and the secretary's window.
+pub(super) fn upcoming_from_row(r: &sqlx::any::AnyRow) -> Result<UpcomingEntry> {
+    let id = MeetingId::parse(&r.try_get::<String, _>("id")?)?;
+    Ok(UpcomingEntry {
+        room: id.room(),
+        meeting: id,
+        title: r.try_get("title")?,
+        organizer: UnitCode::from_db(r.try_get("organizer_code")?),
+        starts_at: from_unix(r.try_get("starts_at")?)?,
+        ends_at: from_unix(r.try_get("ends_at")?)?,
+        urgent: r.try_get::<i64, _>("urgent")? != 0,
+        acknowledged: r.try_get::<Option<i64>, _>("acknowledged_at")?.is_some(),
+    })
 }
