@@ -58,6 +58,24 @@ pub(super) fn meeting_from_row(r: &AnyRow, agenda: Vec<String>) -> Result<Meetin
     })
 }
 
+/// Binds a meeting's content columns, in the order both INSERT and UPDATE list them
+/// (title … selection).
+fn bind_content<'q>(
+    q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    v: &ValidDraft,
+) -> Result<sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>> {
+    Ok(q.bind(v.draft.title.clone())
+        .bind(v.draft.organizer.to_string())
+        .bind(v.draft.chair.map(|c| c.to_string()))
+        .bind(v.draft.location.clone())
+        .bind(v.draft.starts_at.unix_timestamp())
+        .bind(v.draft.ends_at.unix_timestamp())
+        .bind(i64::from(v.draft.urgent))
+        .bind(v.recurrence.as_ref().map(|r| r.rrule.clone()))
+        .bind(exdates_text(v))
+        .bind(selection_json(&v.draft)?))
+}
+
 fn exdates_text(v: &ValidDraft) -> String {
     v.recurrence
         .as_ref()
@@ -187,25 +205,15 @@ impl Db {
         let (v, units) = self.prepare(actor, draft, now).await?;
         let id = MeetingId::new_random();
         let mut tx = self.pool.begin().await?;
-        sqlx::query(&format!(
+        let insert = format!(
             "INSERT INTO meetings ({MEETING_COLS}, created_at, updated_at) VALUES \
              ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, $9, $10, $11, $12, $13, $13)"
-        ))
-        .bind(id.to_string())
-        .bind(v.draft.title.clone())
-        .bind(v.draft.organizer.to_string())
-        .bind(v.draft.chair.map(|c| c.to_string()))
-        .bind(v.draft.location.clone())
-        .bind(v.draft.starts_at.unix_timestamp())
-        .bind(v.draft.ends_at.unix_timestamp())
-        .bind(i64::from(v.draft.urgent))
-        .bind(v.recurrence.as_ref().map(|r| r.rrule.clone()))
-        .bind(exdates_text(&v))
-        .bind(selection_json(&v.draft)?)
-        .bind(actor.user_id.to_string())
-        .bind(now.unix_timestamp())
-        .execute(&mut *tx)
-        .await?;
+        );
+        bind_content(sqlx::query(&insert).bind(id.to_string()), &v)?
+            .bind(actor.user_id.to_string())
+            .bind(now.unix_timestamp())
+            .execute(&mut *tx)
+            .await?;
         write_children(&mut tx, id, &v, &units, &Acks::new()).await?;
         tx.commit().await?;
         Ok(SaveOutcome {
@@ -236,28 +244,19 @@ impl Db {
         let (v, units) = self.prepare(actor, draft, now).await?;
         let mut tx = self.pool.begin().await?;
         // Write first: the row lock/SQLite write lock is taken before anything is read.
-        let done = sqlx::query(
+        let update = sqlx::query(
             "UPDATE meetings SET title = $1, organizer_code = $2, chair_user_id = $3, location = $4, \
              starts_at = $5, ends_at = $6, urgent = $7, rrule = $8, exdates = $9, selection = $10, \
              updated_at = $11, version = version + 1 \
              WHERE id = $12 AND version = $13 AND cancelled = 0",
-        )
-        .bind(v.draft.title.clone())
-        .bind(v.draft.organizer.to_string())
-        .bind(v.draft.chair.map(|c| c.to_string()))
-        .bind(v.draft.location.clone())
-        .bind(v.draft.starts_at.unix_timestamp())
-        .bind(v.draft.ends_at.unix_timestamp())
-        .bind(i64::from(v.draft.urgent))
-        .bind(v.recurrence.as_ref().map(|r| r.rrule.clone()))
-        .bind(exdates_text(&v))
-        .bind(selection_json(&v.draft)?)
-        .bind(now.unix_timestamp())
-        .bind(id.to_string())
-        .bind(expected_version)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        );
+        let done = bind_content(update, &v)?
+            .bind(now.unix_timestamp())
+            .bind(id.to_string())
+            .bind(expected_version)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         if done == 0 {
             tx.rollback().await?;
             return Err(self.stale(id, expected_version).await);
