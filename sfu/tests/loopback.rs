@@ -171,17 +171,7 @@ async fn three_clients_exchange_audio_and_video_despite_garbage() {
         sfu.leave(&c.id).await; // idempotent
         c.close().await;
     }
-    let stats = sfu.stats().await;
-    assert_eq!(
-        (
-            stats.rooms,
-            stats.participants,
-            stats.connections,
-            stats.published_tracks
-        ),
-        (0, 0, 0, 0),
-        "{stats:?}"
-    );
+    assert_all_freed(&sfu).await;
     sfu.shutdown().await;
     assert_eq!(sfu.stats().await, SfuStats::default());
 }
@@ -213,17 +203,7 @@ async fn joining_and_leaving_many_frees_everything() {
         sfu.leave(&c.id).await;
         c.close().await;
     }
-    let stats = sfu.stats().await;
-    assert_eq!(
-        (
-            stats.rooms,
-            stats.participants,
-            stats.connections,
-            stats.published_tracks
-        ),
-        (0, 0, 0, 0),
-        "{stats:?}"
-    );
+    assert_all_freed(&sfu).await;
     // Unknown participants get typed errors, not panics.
     let ghost = ParticipantId::from("ghost");
     assert_eq!(
@@ -361,4 +341,19 @@ fn handle_futures_are_send(h: SfuHandle, p: ParticipantId) {
     send(h.leave(&p));
     send(h.stats());
     send(h.shutdown());
+}
+
+/// After everyone left: no room, participant, connection or track is left behind.
+async fn assert_all_freed(sfu: &SfuHandle) {
+    let stats = sfu.stats().await;
+    assert_eq!(
+        (
+            stats.rooms,
+            stats.participants,
+            stats.connections,
+            stats.published_tracks
+        ),
+        (0, 0, 0, 0),
+        "{stats:?}"
+    );
 }

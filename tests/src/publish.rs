@@ -3,15 +3,12 @@
 
 use crate::client::{ClientOptions, Shared};
 use crate::media::{ToneEncoder, Vp8Source};
-use crate::rtc_setup::{opus_codec, vp8_codec};
+use crate::rtc_setup::{new_track, opus_codec, vp8_codec};
 use anyhow::anyhow;
 use bytes::Bytes;
 use rtc::media::Sample;
-use rtc::media_stream::MediaStreamTrack;
 use rtc::rtp::extension::audio_level_extension::AudioLevelExtension;
-use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
-};
+use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RtpCodecKind};
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -36,32 +33,6 @@ pub struct Publisher {
     stop: Arc<AtomicBool>,
     sent_audio: Arc<AtomicU64>,
     sent_video: Arc<AtomicU64>,
-}
-
-fn new_track(
-    kind: RtpCodecKind,
-    codec: RTCRtpCodec,
-    id: &str,
-) -> anyhow::Result<(Arc<TrackLocalStaticSample>, u32)> {
-    let ssrc = rand::random::<u32>();
-    let track = MediaStreamTrack::new(
-        "e2e-stream".to_owned(),
-        id.to_owned(),
-        id.to_owned(),
-        kind,
-        vec![RTCRtpEncodingParameters {
-            rtp_coding_parameters: RTCRtpCodingParameters {
-                ssrc: Some(ssrc),
-                ..Default::default()
-            },
-            codec,
-            ..Default::default()
-        }],
-    );
-    Ok((
-        Arc::new(TrackLocalStaticSample::new(Instant::now(), track)?),
-        ssrc,
-    ))
 }
 
 async fn add(

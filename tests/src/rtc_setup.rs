@@ -196,3 +196,38 @@ impl Interceptor for KeyframeRequestForwarder {
     fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
     fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
 }
+
+/// A local sample track with its own random SSRC, as a test client publishes it.
+pub fn new_track(
+    kind: rtc::rtp_transceiver::rtp_sender::RtpCodecKind,
+    codec: rtc::rtp_transceiver::rtp_sender::RTCRtpCodec,
+    id: &str,
+) -> anyhow::Result<(
+    Arc<webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample>,
+    u32,
+)> {
+    let ssrc = rand::random::<u32>();
+    let track = rtc::media_stream::MediaStreamTrack::new(
+        "e2e-stream".to_owned(),
+        id.to_owned(),
+        id.to_owned(),
+        kind,
+        vec![rtc::rtp_transceiver::rtp_sender::RTCRtpEncodingParameters {
+            rtp_coding_parameters: rtc::rtp_transceiver::rtp_sender::RTCRtpCodingParameters {
+                ssrc: Some(ssrc),
+                ..Default::default()
+            },
+            codec,
+            ..Default::default()
+        }],
+    );
+    Ok((
+        Arc::new(
+            webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample::new(
+                Instant::now(),
+                track,
+            )?,
+        ),
+        ssrc,
+    ))
+}

@@ -9,10 +9,7 @@ mod setup;
 use bridge_sfu::*;
 use bytes::Bytes;
 use rtc::media::Sample;
-use rtc::media_stream::MediaStreamTrack;
-use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
-};
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -154,32 +151,6 @@ fn forward_candidates(
             let _ = sfu.remote_candidate(&id, kind, c).await;
         }
     })
-}
-
-fn local_track(
-    kind: RtpCodecKind,
-    codec: RTCRtpCodec,
-    id: &str,
-) -> (Arc<TrackLocalStaticSample>, u32) {
-    let ssrc = rand::random::<u32>();
-    let track = MediaStreamTrack::new(
-        "client-stream".to_owned(),
-        id.to_owned(),
-        id.to_owned(),
-        kind,
-        vec![RTCRtpEncodingParameters {
-            rtp_coding_parameters: RTCRtpCodingParameters {
-                ssrc: Some(ssrc),
-                ..Default::default()
-            },
-            codec,
-            ..Default::default()
-        }],
-    );
-    (
-        Arc::new(TrackLocalStaticSample::new(Instant::now(), track).unwrap()),
-        ssrc,
-    )
 }
 
 impl Client {
@@ -337,8 +308,10 @@ async fn publish_media(
         tcp,
     )
     .await;
-    let (audio, audio_ssrc) = local_track(RtpCodecKind::Audio, setup::opus_codec(), "mic");
-    let (video, video_ssrc) = local_track(RtpCodecKind::Video, setup::vp8_codec(), "cam");
+    let (audio, audio_ssrc) =
+        setup::new_track(RtpCodecKind::Audio, setup::opus_codec(), "mic").unwrap();
+    let (video, video_ssrc) =
+        setup::new_track(RtpCodecKind::Video, setup::vp8_codec(), "cam").unwrap();
     let mut specs = Vec::new();
     for (track, source) in [
         (audio.clone(), TrackSource::Microphone),

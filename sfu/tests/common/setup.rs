@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use webrtc::peer_connection::{PeerConnection, PeerConnectionEventHandler};
 
-pub use bridge_e2e::rtc_setup::{OPUS_PT, VP8_PT, opus_codec, vp8_codec};
+pub use bridge_e2e::rtc_setup::{OPUS_PT, VP8_PT, new_track, opus_codec, vp8_codec};
 
 /// One peer connection bound to one loopback UDP socket (or, with `tcp`, to no UDP
 /// socket at all and ICE-TCP active candidates).
