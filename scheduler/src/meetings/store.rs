@@ -94,6 +94,15 @@ fn selection_json(d: &MeetingDraft) -> Result<String> {
         .map_err(|e| SchedError::invalid("participants", e.to_string()))
 }
 
+/// The organizer's own invitation counts as acknowledged by whoever saved the meeting:
+/// the organizing office knows of its meeting, and listing it as "not yet acknowledged"
+/// beside the invited halls would only hide the halls that really have not answered.
+fn organizer_ack(v: &ValidDraft, actor: &Principal, now: OffsetDateTime, mut acks: Acks) -> Acks {
+    acks.entry(v.draft.organizer.to_string())
+        .or_insert((Some(now.unix_timestamp()), Some(actor.user_id.to_string())));
+    acks
+}
+
 /// Agenda, occurrences and invitations of a meeting, written in batches.
 async fn write_children(
     tx: &mut Transaction<'static, Any>,
@@ -214,7 +223,8 @@ impl Db {
             .bind(now.unix_timestamp())
             .execute(&mut *tx)
             .await?;
-        write_children(&mut tx, id, &v, &units, &Acks::new()).await?;
+        let acks = organizer_ack(&v, actor, now, Acks::new());
+        write_children(&mut tx, id, &v, &units, &acks).await?;
         tx.commit().await?;
         Ok(SaveOutcome {
             meeting: self.load_meeting(id).await?,
@@ -275,6 +285,7 @@ impl Db {
                 (r.try_get("acknowledged_at")?, r.try_get("acknowledged_by")?),
             );
         }
+        let acks = organizer_ack(&v, actor, now, acks);
         for table in ["agenda_items", "occurrences", "invitations"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE meeting_id = $1"))
                 .bind(id.to_string())
