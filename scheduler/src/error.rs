@@ -42,6 +42,9 @@ pub enum SchedError {
     Token(String),
     #[error("password hashing failed: {0}")]
     Password(String),
+    /// Reading or writing a stored file (documents) failed, e.g. the disk is full.
+    #[error("file storage: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 fn first_problem(p: &[ImportProblem]) -> String {

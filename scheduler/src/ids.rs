@@ -106,6 +106,10 @@ uuid_id!(
     /// Identifier of an account.
     UserId
 );
+uuid_id!(
+    /// Identifier of a document attached to a meeting.
+    DocumentId
+);
 
 /// Conference room name as the SFU and signaling know it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod authz;
 pub mod db;
+pub mod documents;
 pub mod error;
 pub mod ical;
 pub mod ids;
@@ -17,5 +18,5 @@ pub mod units;
 pub use authz::{Principal, Role};
 pub use db::{Backend, Db};
 pub use error::{Result, SchedError};
-pub use ids::{MeetingId, RoomId, UnitCode, UserId};
+pub use ids::{DocumentId, MeetingId, RoomId, UnitCode, UserId};
 pub use meetings::{Meeting, MeetingDraft, RecurrenceInput};

@@ -100,6 +100,10 @@ pub struct ServeArgs {
     /// Base of the printed demo links (default: http://HTTP-ADDR).
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
+    /// Largest document a secretary may attach to a meeting, in MB.
+    #[arg(long, value_name = "MB", env = "BRIDGE_MAX_UPLOAD_MB", default_value_t = 50,
+          value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub max_upload_mb: u64,
     #[command(flatten)]
     pub data: DataArg,
 }

@@ -4,6 +4,7 @@
 use crate::cli::{ServeArgs, join_url, now_unix};
 use crate::router::{AppState, app};
 use anyhow::Context;
+use bridge_scheduler::documents::DocumentStore;
 use bridge_sfu::SfuConfig;
 use bridge_signaling::{MediaPlane, Signaling, SignalingConfig};
 use bridge_token::{Grant, Role, TokenKey};
@@ -82,7 +83,14 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
     print_banner(&key, http, sfu.udp_addr(), &tcp, &base)?;
     print_accounts(&accounts, &base)?;
 
-    let api = crate::api::ApiState::new(db, key.clone(), &base);
+    let mut api = crate::api::ApiState::new(db, key.clone(), &base);
+    api.documents = Some(
+        DocumentStore::open(
+            &args.data.dir.join("documents"),
+            args.max_upload_mb * 1024 * 1024,
+        )
+        .context("opening the documents folder")?,
+    );
     let router = app(AppState {
         signaling: signaling.clone(),
     })

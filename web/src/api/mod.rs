@@ -2,6 +2,7 @@
 //! `Router::new().nest("/api", api::router(state))`. OpenAPI at `/api/openapi.json`.
 
 mod auth;
+mod documents;
 mod events;
 mod meetings;
 mod problem;
@@ -11,9 +12,11 @@ mod units;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bridge_scheduler::Db;
+use bridge_scheduler::documents::DocumentStore;
 use bridge_token::TokenKey;
 use time::OffsetDateTime;
 use utoipa::OpenApi;
@@ -37,6 +40,8 @@ pub struct ApiState {
     pub secure_cookies: bool,
     /// Live alerts to open dashboards.
     pub events: Events,
+    /// Where meeting documents are kept; `None` answers 503 on document routes.
+    pub documents: Option<DocumentStore>,
     /// The clock; tests replace it.
     pub clock: Arc<dyn Fn() -> OffsetDateTime + Send + Sync>,
 }
@@ -50,6 +55,7 @@ impl ApiState {
             mail_domain: "bridge.invalid".into(),
             secure_cookies: public_url.starts_with("https:"),
             events: Events::default(),
+            documents: None,
             clock: Arc::new(OffsetDateTime::now_utc),
         }
     }
@@ -74,6 +80,7 @@ impl ApiState {
         events::unit_events,
         meetings::list, meetings::create, meetings::urgent, meetings::get_one, meetings::update, meetings::cancel,
         meetings::acknowledge, meetings::join, meetings::ics,
+        documents::upload, documents::list, documents::download, documents::delete,
     ),
     components(schemas(Problem))
 )]
@@ -85,6 +92,13 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 
 /// All API routes, relative to `/api`.
 pub fn router(state: ApiState) -> Router {
+    // The file limit is enforced while streaming (413, nothing kept); the body limit only
+    // leaves room for the multipart framing around one file.
+    let upload_limit = state
+        .documents
+        .as_ref()
+        .map_or(0, |d| d.max_bytes() as usize)
+        .saturating_add(1024 * 1024);
     Router::new()
         .route("/openapi.json", get(openapi))
         .route("/auth/login", post(session::login))
@@ -107,6 +121,14 @@ pub fn router(state: ApiState) -> Router {
         .route("/meetings/{id}/ack/{unit}", post(meetings::acknowledge))
         .route("/meetings/{id}/join/{unit}", get(meetings::join))
         .route("/meetings/{id}/ics", get(meetings::ics))
+        .route(
+            "/meetings/{id}/documents",
+            get(documents::list).post(documents::upload.layer(DefaultBodyLimit::max(upload_limit))),
+        )
+        .route(
+            "/meetings/{id}/documents/{doc}",
+            get(documents::download).delete(documents::delete),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }

@@ -82,6 +82,9 @@ fn field_vi(f: &str) -> &str {
         "password" => "mật khẩu",
         "username" => "tên đăng nhập",
         "unit" | "unit code" => "đơn vị",
+        "file" => "tệp",
+        "filename" => "tên tệp",
+        "documents" => "tài liệu",
         other => other,
     }
 }
@@ -97,6 +100,17 @@ impl From<SchedError> for Problem {
                 ("Invalid input", "Dữ liệu không hợp lệ"),
                 en,
                 format!("{} không hợp lệ ({reason}).", field_vi(field)),
+            ),
+            SchedError::TooLarge {
+                what: "file",
+                limit,
+                ..
+            } => Problem::new(
+                S::PAYLOAD_TOO_LARGE,
+                "too_large",
+                ("File too large", "Tệp quá lớn"),
+                format!("Files may be at most {} MB.", mb(limit)),
+                format!("Tệp tải lên tối đa {} MB; tệp này lớn hơn.", mb(limit)),
             ),
             SchedError::TooLarge { what, size, limit } => Problem::new(
                 S::PAYLOAD_TOO_LARGE,
@@ -173,7 +187,18 @@ impl From<SchedError> for Problem {
                 en,
                 format!("Quy tắc lặp lại không hợp lệ ({why})."),
             ),
+            SchedError::Io(ref io) if io.kind() == std::io::ErrorKind::StorageFull => {
+                tracing::error!(error = %en, "storage full");
+                Problem::new(
+                    S::INSUFFICIENT_STORAGE,
+                    "storage_full",
+                    ("Server storage full", "Máy chủ hết dung lượng lưu trữ"),
+                    "The server's disk is full; nothing was stored. Tell the administrator.".into(),
+                    "Ổ đĩa máy chủ đã đầy, tệp chưa được lưu. Hãy báo quản trị viên.".into(),
+                )
+            }
             SchedError::Db(_)
+            | SchedError::Io(_)
             | SchedError::Migrate(_)
             | SchedError::Token(_)
             | SchedError::Password(_) => {
@@ -188,6 +213,11 @@ impl From<SchedError> for Problem {
             }
         }
     }
+}
+
+/// Megabytes for messages, rounded down: limits are set in whole MB.
+fn mb(bytes: usize) -> usize {
+    bytes / (1024 * 1024)
 }
 
 /// `Json<T>` whose rejections (bad JSON, too large) are problem details too.
