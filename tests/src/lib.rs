@@ -8,6 +8,7 @@ pub mod media;
 mod publish;
 pub mod recv;
 pub mod rtc_setup;
+pub mod sched_pages;
 #[cfg(test)]
 mod selftest;
 pub mod server;

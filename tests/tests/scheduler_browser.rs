@@ -9,61 +9,20 @@
 
 use anyhow::{Context, ensure};
 use bridge_e2e::browser::{Browser, run_serial};
-use bridge_e2e::server::{BridgeServer, bridge_bin};
+use bridge_e2e::sched_pages::{WAIT, add_user, demo_unit_name, login, shot, strip_accents};
+use bridge_e2e::server::BridgeServer;
 use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(15);
-
-/// `bridge users add` against the running server's database.
-fn add_user(server: &BridgeServer, username: &str, role: &str, unit: &str) -> anyhow::Result<()> {
-    let out = std::process::Command::new(bridge_bin()?)
-        .args(["users", "add", "--data"])
-        .arg(server.data_dir())
-        .args(["--username", username, "--role", role, "--unit", unit])
-        .args(["--password", "mật khẩu thử"])
-        .output()?;
-    ensure!(out.status.success(), "users add {username}: {out:?}");
-    Ok(())
-}
-
-async fn login(b: &Browser, origin: &str, username: &str, landing: &str) -> anyhow::Result<()> {
-    b.client
-        .goto(&format!("{origin}/static/login.html"))
-        .await?;
-    b.wait_true(
-        "return !!document.getElementById('login');",
-        WAIT,
-        "the login page",
-    )
-    .await?;
-    b.eval(&format!(
-        "document.getElementById('username').value = {u}; \
-         document.getElementById('password').value = 'mật khẩu thử'; \
-         document.querySelector('#login button[type=submit]').click(); return true;",
-        u = serde_json::to_string(username)?
-    ))
-    .await?;
-    b.wait_true(
-        &format!(
-            "return location.pathname === {};",
-            serde_json::to_string(landing)?
-        ),
-        WAIT,
-        &format!("{username} signed in"),
-    )
-    .await
-}
-
-/// Picks a commune in the schedule page's unit search (accent-free query).
+/// Picks a commune in the urgent card's unit picker by searching its name.
 async fn pick(b: &Browser, query: &str, code: &str) -> anyhow::Result<()> {
     b.eval(&format!(
-        "const s = document.getElementById('search'); s.value = {q}; \
+        "const s = document.querySelector('#urgent-picker .picker-search'); s.value = {q}; \
          s.dispatchEvent(new Event('input')); return true;",
         q = serde_json::to_string(query)?
     ))
     .await?;
     let button = format!(
-        "[...document.querySelectorAll('#results button')].find(b => b.textContent.includes('({code})'))"
+        "document.querySelector('#urgent-picker .results li[data-code=\"{code}\"] button[data-opt=unit]')"
     );
     b.wait_true(
         &format!("return !!{button};"),
@@ -73,17 +32,6 @@ async fn pick(b: &Browser, query: &str, code: &str) -> anyhow::Result<()> {
     .await?;
     b.eval(&format!("{button}.click(); return true;")).await?;
     Ok(())
-}
-
-/// With `SCHED_SCREENSHOTS=DIR`, saves the current window as DIR/NAME.png (for review).
-async fn shot(b: &Browser, name: &str) -> anyhow::Result<()> {
-    match std::env::var_os("SCHED_SCREENSHOTS") {
-        Some(dir) => {
-            b.screenshot(&std::path::Path::new(&dir).join(format!("{name}.png")))
-                .await
-        }
-        None => Ok(()),
-    }
 }
 
 const ALERT_SHOWN: &str = "return !document.getElementById('alert').hidden && \
@@ -205,35 +153,6 @@ async fn urgent_session_reaches_dashboards() -> anyhow::Result<()> {
     shot(&b, "room-joined").await?;
     b.close().await?;
     Ok(())
-}
-
-/// A unit's name in the demo CSV the server seeded.
-fn demo_unit_name(code: &str) -> anyhow::Result<String> {
-    let csv = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../scheduler/units/units-phu-tho.csv"
-    ))?;
-    csv.lines()
-        .find_map(|l| {
-            let mut f = l.split(',');
-            (f.next() == Some(code)).then(|| l.rsplit(',').next().unwrap_or_default().to_owned())
-        })
-        .with_context(|| format!("unit {code} not in the demo CSV"))
-}
-
-/// The search is accent-insensitive: type the name as a hurried secretary would.
-fn strip_accents(s: &str) -> String {
-    const FROM: &str = "àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ";
-    const TO: &str = "aaaaaaaaaaaaaaaaaeeeeeeeeeeeiiiiiooooooooooooooooouuuuuuuuuuuyyyyyd";
-    s.to_lowercase()
-        .chars()
-        .map(|c| {
-            FROM.chars()
-                .position(|f| f == c)
-                .and_then(|i| TO.chars().nth(i))
-                .unwrap_or(c)
-        })
-        .collect()
 }
 
 #[test]

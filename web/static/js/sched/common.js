@@ -60,3 +60,40 @@ export function el(tag, attrs = {}, ...kids) {
   e.append(...kids);
   return e;
 }
+
+// Vietnam keeps UTC+7 all year, so local time is plain arithmetic on the UTC instant.
+const VN_OFFSET_MS = 7 * 3600e3;
+
+/** "2026-03-02T14:00" (for <input type=datetime-local>) in Hà Nội time. */
+export function toLocalInput(iso) {
+  return new Date(new Date(iso).getTime() + VN_OFFSET_MS).toISOString().slice(0, 16);
+}
+
+/** An <input type=datetime-local> value read as Hà Nội time, as RFC 3339. */
+export function fromLocalInput(value) {
+  return `${value}:00+07:00`;
+}
+
+/** Hà Nội wall-clock fields of an instant: { y, m (1-12), d, dow (0=Mon), h, min }. */
+export function vnParts(iso) {
+  const x = new Date(new Date(iso).getTime() + VN_OFFSET_MS);
+  return { y: x.getUTCFullYear(), m: x.getUTCMonth() + 1, d: x.getUTCDate(), dow: (x.getUTCDay() + 6) % 7,
+           h: x.getUTCHours(), min: x.getUTCMinutes() };
+}
+
+/** Monday 00:00 Hà Nội time of the week containing `date`, shifted by `weeks`, as a Date. */
+export function vnWeekStart(date, weeks = 0) {
+  const p = vnParts(date.toISOString());
+  const mondayUtc = Date.UTC(p.y, p.m - 1, p.d - p.dow + 7 * weeks) - VN_OFFSET_MS;
+  return new Date(mondayUtc);
+}
+
+export function pad2(n) {
+  return String(n).padStart(2, "0");
+}
+
+export function fmtSize(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}

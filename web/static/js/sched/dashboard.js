@@ -1,12 +1,13 @@
 // A hall's dashboard: upcoming meetings with join buttons and .ics, and live urgent
 // alerts over server-sent events (banner + beep within a second of the secretary's click).
 import { api, applyTexts, fmtTime, me, t, el } from "./common.js";
+import { documentsPanel } from "./documents.js";
 
 const TEXTS = {
   vi: { app: "Điểm cầu", logout: "Đăng xuất", ack: "Đã nhận", acked: "Đã xác nhận", join: "Vào họp", upcoming: "Cuộc họp sắp tới",
-        when: "Thời gian", subject: "Nội dung", none: "Chưa có cuộc họp nào.", urgent: "HỌP KHẨN", ics: "Lịch (.ics)" },
+        when: "Thời gian", subject: "Nội dung", none: "Chưa có cuộc họp nào.", urgent: "HỌP KHẨN", ics: "Lịch (.ics)", docs: "Tài liệu" },
   en: { app: "Meeting hall", logout: "Sign out", ack: "Acknowledge", acked: "Acknowledged", join: "Join", upcoming: "Upcoming meetings",
-        when: "When", subject: "Subject", none: "No meetings yet.", urgent: "URGENT MEETING", ics: "Calendar (.ics)" },
+        when: "When", subject: "Subject", none: "No meetings yet.", urgent: "URGENT MEETING", ics: "Calendar (.ics)", docs: "Documents" },
 };
 applyTexts(TEXTS);
 
@@ -27,12 +28,21 @@ async function ack(meeting) {
   await api("POST", `/meetings/${meeting}/ack/${unit}`);
 }
 
+/** The meeting's documents, fetched when the hall opens the list. */
+function docsToggle(meeting) {
+  const d = el("details", { class: "docs-toggle", "data-meeting": meeting }, el("summary", {}, t(TEXTS, "docs")));
+  d.addEventListener("toggle", () => {
+    if (d.open && !d.querySelector(".documents")) d.append(documentsPanel(meeting));
+  });
+  return d;
+}
+
 async function refresh() {
   const list = await api("GET", `/units/${unit}/upcoming`);
   const body = document.getElementById("list");
   body.replaceChildren(...list.map((m) => el("tr", {},
     el("td", {}, fmtTime(m.starts_at)),
-    el("td", {}, m.urgent ? el("strong", {}, `${t(TEXTS, "urgent")}: `) : "", m.title),
+    el("td", {}, m.urgent ? el("strong", {}, `${t(TEXTS, "urgent")}: `) : "", m.title, docsToggle(m.meeting)),
     el("td", {},
       el("button", { class: "primary", type: "button", onclick: () => join(m.meeting) }, t(TEXTS, "join")), " ",
       el("a", { href: `/api/meetings/${m.meeting}/ics?unit=${unit}`, download: "" }, t(TEXTS, "ics"))))));

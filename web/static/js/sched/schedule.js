@@ -1,19 +1,25 @@
-// Secretary: this week's meetings, the urgent button with a unit picker, and who has
-// acknowledged the last urgent session (refreshed every two seconds).
-import { api, applyTexts, fmtTime, me, t, el } from "./common.js";
+// Secretary: the week and list views of meetings, the create/edit form, each meeting's
+// detail (acknowledgements, documents), and the urgent button with its live
+// acknowledgement table. The shown week is kept in the URL (#week=2026-03-02).
+import { api, applyTexts, el, fmtTime, me, pad2, t, vnParts, vnWeekStart } from "./common.js";
+import { openMeetingDetail } from "./detail.js";
+import { openMeetingForm } from "./form.js";
+import { unitPicker } from "./picker.js";
+import { renderWeek } from "./week.js";
 
 const TEXTS = {
   vi: { app: "Lịch họp trực tuyến", logout: "Đăng xuất", urgentTitle: "Triệu tập họp khẩn", subject: "Nội dung", units: "Đơn vị tham dự",
-        searchHint: "Tìm đơn vị theo tên (không cần dấu)…", urgent: "Họp khẩn", acks: "Xác nhận của các đơn vị", week: "Tuần này",
-        when: "Thời gian", unit: "đơn vị", children: "tất cả đơn vị trực thuộc", ok: "Đã nhận", wait: "Chưa xác nhận",
-        needTitle: "Nhập nội dung và chọn ít nhất một đơn vị.", remove: "Bỏ", join: "Vào phòng họp" },
+        urgent: "Họp khẩn", acks: "Xác nhận của các đơn vị", weekView: "Tuần", listView: "Danh sách", prev: "‹ Tuần trước",
+        today: "Tuần này", next: "Tuần sau ›", new: "+ Tạo cuộc họp", when: "Thời gian", organizer: "Đơn vị chủ trì",
+        none: "Không có cuộc họp nào.", ok: "Đã nhận", wait: "Chưa xác nhận", needTitle: "Nhập nội dung và chọn ít nhất một đơn vị.",
+        summary: "{a}/{n} đơn vị đã xác nhận", urgentMark: "KHẨN" },
   en: { app: "Online meeting schedule", logout: "Sign out", urgentTitle: "Call an urgent session", subject: "Subject", units: "Invited units",
-        searchHint: "Search units by name (accents optional)…", urgent: "Urgent session", acks: "Acknowledgements", week: "This week",
-        when: "When", unit: "unit", children: "all units under it", ok: "Acknowledged", wait: "Not yet",
-        needTitle: "Enter a subject and pick at least one unit.", remove: "Remove", join: "Open the room" },
+        urgent: "Urgent session", acks: "Acknowledgements", weekView: "Week", listView: "List", prev: "‹ Previous week",
+        today: "This week", next: "Next week ›", new: "+ New meeting", when: "When", organizer: "Organizer",
+        none: "No meetings.", ok: "Acknowledged", wait: "Not yet", needTitle: "Enter a subject and pick at least one unit.",
+        summary: "{a} of {n} units acknowledged", urgentMark: "URGENT" },
 };
 applyTexts(TEXTS);
-document.getElementById("search").placeholder = t(TEXTS, "searchHint");
 
 const user = await me();
 document.getElementById("who").textContent = user.username;
@@ -22,39 +28,65 @@ document.getElementById("logout").onclick = async () => {
   location.href = "/static/login.html";
 };
 
-/** Picked selectors with their labels: a single unit or a whole branch. */
-const picks = [];
+// --- week / list ---------------------------------------------------------------------
+const state = { view: "week", monday: vnWeekStart(new Date()) };
+const hash = new URLSearchParams(location.hash.slice(1));
+if (/^\d{4}-\d{2}-\d{2}$/.test(hash.get("week") ?? "")) state.monday = vnWeekStart(new Date(`${hash.get("week")}T12:00:00+07:00`));
+if (hash.get("view") === "list") state.view = "list";
 
-function renderPicks() {
-  document.getElementById("picks").replaceChildren(...picks.map((p, i) =>
-    el("span", {}, p.label, " ", el("button", { type: "button", "aria-label": t(TEXTS, "remove"),
-      onclick: () => { picks.splice(i, 1); renderPicks(); } }, "×"))));
+const unitNames = new Map();
+async function unitName(code) {
+  if (!unitNames.has(code)) unitNames.set(code, api("GET", `/units/${code}`).then((u) => u.name).catch(() => code));
+  return unitNames.get(code);
 }
 
-let searchSeq = 0;
-document.getElementById("search").addEventListener("input", async (ev) => {
-  const q = ev.target.value.trim();
-  const seq = ++searchSeq;
-  const results = q.length < 2 ? [] : await api("GET", `/units/search?q=${encodeURIComponent(q)}&limit=10`);
-  if (seq !== searchSeq) return; // a later keystroke already answered
-  document.getElementById("results").replaceChildren(...results.map((u) => el("li", {},
-    el("button", { type: "button", onclick: () => add({ type: "unit", code: u.code }, u.name) }, `${u.name} (${u.code})`), " ",
-    el("button", { type: "button", onclick: () => add({ type: "children_of", code: u.code }, `${u.name}: ${t(TEXTS, "children")}`) },
-      t(TEXTS, "children")))));
-});
+const openDetail = (id) => openMeetingDetail({ id, user, onChanged: load });
 
-function add(selector, label) {
-  picks.push({ selector, label });
-  renderPicks();
-  document.getElementById("results").replaceChildren();
-  document.getElementById("search").value = "";
+async function load() {
+  const p = vnParts(state.monday.toISOString());
+  const weekKey = `${p.y}-${pad2(p.m)}-${pad2(p.d)}`;
+  history.replaceState(null, "", `#week=${weekKey}&view=${state.view}`);
+  document.getElementById("tab-week").setAttribute("aria-selected", String(state.view === "week"));
+  document.getElementById("tab-list").setAttribute("aria-selected", String(state.view === "list"));
+  document.getElementById("week-view").hidden = state.view !== "week";
+  document.getElementById("list-view").hidden = state.view !== "list";
+  document.getElementById("week-nav").hidden = state.view !== "week";
+
+  if (state.view === "week") {
+    const end = new Date(state.monday.getTime() + 7 * 86400e3);
+    const sunday = vnParts(new Date(end.getTime() - 1).toISOString());
+    document.getElementById("range").textContent = `${pad2(p.d)}/${pad2(p.m)} – ${pad2(sunday.d)}/${pad2(sunday.m)}/${sunday.y}`;
+    const entries = await api("GET", `/meetings?from=${encodeURIComponent(state.monday.toISOString())}&to=${encodeURIComponent(end.toISOString())}`);
+    renderWeek(document.getElementById("week-view"), state.monday, entries, openDetail);
+  } else {
+    const from = new Date();
+    const to = new Date(from.getTime() + 60 * 86400e3);
+    const entries = await api("GET", `/meetings?from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}`);
+    const rows = await Promise.all(entries.map(async (e) => el("tr", { "data-meeting": e.meeting, class: "clickable", onclick: () => openDetail(e.meeting) },
+      el("td", {}, fmtTime(e.starts_at)),
+      el("td", {}, e.urgent ? el("strong", { class: "wait" }, `${t(TEXTS, "urgentMark")} `) : "", el("a", { href: "#", onclick: (ev) => ev.preventDefault() }, e.title)),
+      el("td", {}, await unitName(e.organizer)))));
+    document.getElementById("list").replaceChildren(...rows);
+    document.getElementById("list-empty").hidden = rows.length > 0;
+  }
 }
 
+document.getElementById("tab-week").onclick = () => { state.view = "week"; load(); };
+document.getElementById("tab-list").onclick = () => { state.view = "list"; load(); };
+document.getElementById("prev").onclick = () => { state.monday = vnWeekStart(state.monday, -1); load(); };
+document.getElementById("next").onclick = () => { state.monday = vnWeekStart(state.monday, 1); load(); };
+document.getElementById("today").onclick = () => { state.monday = vnWeekStart(new Date()); load(); };
+document.getElementById("new").onclick = () => openMeetingForm({ user, existing: null, onSaved: load });
+
+// --- urgent session ------------------------------------------------------------------
+const urgentPicker = unitPicker(document.getElementById("urgent-picker"), user.unit);
 let watching = null;
 
 async function showAcks() {
   if (!watching) return;
   const view = await api("GET", `/meetings/${watching}`);
+  const done = view.invitations.filter((i) => i.acknowledged_at).length;
+  document.getElementById("acks-summary").textContent = t(TEXTS, "summary").replace("{a}", done).replace("{n}", view.invitations.length);
   document.getElementById("acks").replaceChildren(...view.invitations.map((inv) => el("tr", { "data-unit": inv.unit },
     el("td", {}, inv.unit_name),
     el("td", { class: inv.acknowledged_at ? "ok" : "wait" }, inv.acknowledged_at ? `${t(TEXTS, "ok")} ${fmtTime(inv.acknowledged_at)}` : t(TEXTS, "wait")))));
@@ -66,30 +98,20 @@ document.getElementById("urgent").onclick = async () => {
   const error = document.getElementById("error");
   error.textContent = "";
   const title = document.getElementById("title").value.trim();
-  if (!title || picks.length === 0) {
+  const participants = urgentPicker.selectors();
+  if (!title || participants.length === 0) {
     error.textContent = t(TEXTS, "needTitle");
     return;
   }
   try {
-    const out = await api("POST", "/meetings/urgent", {
-      title, organizer: user.unit, participants: picks.map((p) => p.selector), delay_minutes: 0,
-    });
+    const out = await api("POST", "/meetings/urgent", { title, organizer: user.unit, participants, delay_minutes: 0 });
     watching = out.meeting.id;
-    picks.length = 0;
-    renderPicks();
+    urgentPicker.clear();
     await showAcks();
-    await loadWeek();
+    await load();
   } catch (e) {
     error.textContent = e.message;
   }
 };
 
-async function loadWeek() {
-  const now = new Date();
-  const from = new Date(now.getTime() - 86400e3).toISOString();
-  const to = new Date(now.getTime() + 7 * 86400e3).toISOString();
-  const list = await api("GET", `/meetings?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
-  document.getElementById("list").replaceChildren(...list.map((m) => el("tr", {},
-    el("td", {}, fmtTime(m.starts_at)), el("td", {}, m.urgent ? `⚠ ${m.title}` : m.title))));
-}
-await loadWeek();
+await load();
