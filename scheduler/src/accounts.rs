@@ -105,6 +105,29 @@ fn user_from_row(r: &AnyRow) -> Result<User> {
 const USER_COLS: &str = "id, username, display_name, role, unit_code";
 
 impl Db {
+    /// Sets (or clears) where the account receives invitations by e-mail.
+    pub async fn set_user_email(&self, username: &str, email: Option<&str>) -> Result<()> {
+        let email = match email.map(str::trim).filter(|e| !e.is_empty()) {
+            Some(e) => Some(
+                crate::mail::mailbox(e)
+                    .map_err(|err| SchedError::invalid("email", err.to_string()))?
+                    .email
+                    .to_string(),
+            ),
+            None => None,
+        };
+        let n = sqlx::query("UPDATE users SET email = $1 WHERE username = $2")
+            .bind(email)
+            .bind(username.trim().to_lowercase())
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(SchedError::not_found("account", username));
+        }
+        Ok(())
+    }
+
     pub async fn create_user(&self, new: NewUser, now: OffsetDateTime) -> Result<User> {
         let username = new.username.trim().to_lowercase();
         if username.is_empty()

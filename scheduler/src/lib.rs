@@ -10,6 +10,7 @@ pub mod error;
 pub mod ical;
 pub mod ids;
 pub mod join;
+pub mod mail;
 pub mod meetings;
 mod sql;
 mod timefmt;

@@ -73,6 +73,9 @@ pub struct UsersAddArgs {
     /// Name shown in the UI (default: the username).
     #[arg(long)]
     pub display_name: Option<String>,
+    /// Where this account receives invitations by e-mail (when SMTP is configured).
+    #[arg(long)]
+    pub email: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -104,6 +107,18 @@ pub struct ServeArgs {
     #[arg(long, value_name = "MB", env = "BRIDGE_MAX_UPLOAD_MB", default_value_t = 50,
           value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub max_upload_mb: u64,
+    /// Send invitations by e-mail through this SMTP server: smtp://host:25,
+    /// smtp://host:587?tls=required (STARTTLS) or smtps://user:password@host.
+    #[arg(long, value_name = "URL", env = "BRIDGE_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// Sender of invitation mail.
+    #[arg(
+        long,
+        value_name = "ADDRESS",
+        env = "BRIDGE_SMTP_FROM",
+        default_value = "Cầu truyền hình <no-reply@localhost>"
+    )]
+    pub smtp_from: String,
     #[command(flatten)]
     pub data: DataArg,
 }

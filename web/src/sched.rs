@@ -131,6 +131,9 @@ pub fn users_add(args: UsersAddArgs) -> anyhow::Result<()> {
         bail!("--unit CODE is required for role {}", role.as_str());
     }
     let unit = args.unit.as_deref().map(UnitCode::parse).transpose()?;
+    if let Some(email) = &args.email {
+        bridge_scheduler::mail::mailbox(email)?;
+    }
     let (password, generated) = match args.password {
         Some(p) => (p, false),
         None => (generate_password(), true),
@@ -149,6 +152,10 @@ pub fn users_add(args: UsersAddArgs) -> anyhow::Result<()> {
                 OffsetDateTime::now_utc(),
             )
             .await?;
+        // Validated before anything is written, so a bad address leaves no account.
+        if let Some(email) = &args.email {
+            db.set_user_email(&user.username, Some(email)).await?;
+        }
         println!("created user {} ({})", user.username, role.as_str());
         if generated {
             println!("password: {password}");

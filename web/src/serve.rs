@@ -91,6 +91,13 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
         )
         .context("opening the documents folder")?,
     );
+    if let Some(url) = &args.smtp_url {
+        api.mail = Some(
+            bridge_scheduler::mail::MailQueue::start(url, &args.smtp_from)
+                .context("configuring SMTP (--smtp-url)")?,
+        );
+        tracing::info!("invitations are e-mailed through the configured SMTP server");
+    }
     let router = app(AppState {
         signaling: signaling.clone(),
     })

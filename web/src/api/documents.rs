@@ -7,7 +7,7 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bridge_scheduler::documents::{Document, DocumentStore};
+use bridge_scheduler::documents::Document;
 use bridge_scheduler::{DocumentId, MeetingId, SchedError};
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
@@ -16,16 +16,14 @@ use super::ApiState;
 use super::auth::Caller;
 use super::problem::Problem;
 
-fn store(st: &ApiState) -> Result<&DocumentStore, Problem> {
-    st.documents.as_ref().ok_or_else(|| {
-        Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "documents_disabled",
-            ("Documents are not enabled", "Chưa bật lưu tài liệu"),
-            "This server has no document storage configured.".into(),
-            "Máy chủ này chưa cấu hình nơi lưu tài liệu.".into(),
-        )
-    })
+fn disabled() -> Problem {
+    Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "documents_disabled",
+        ("Documents are not enabled", "Chưa bật lưu tài liệu"),
+        "This server has no document storage configured.".into(),
+        "Máy chủ này chưa cấu hình nơi lưu tài liệu.".into(),
+    )
 }
 
 fn ids(meeting: &str, doc: &str) -> Result<(MeetingId, DocumentId), SchedError> {
@@ -62,7 +60,7 @@ pub async fn upload(
     Path(id): Path<String>,
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Document>), Problem> {
-    let store = store(&st)?;
+    let store = st.documents.as_ref().ok_or_else(disabled)?;
     let meeting = MeetingId::parse(&id)?;
     // Refuse before reading a byte of the body.
     st.db.check_documents_write(&p, meeting).await?;
@@ -121,7 +119,7 @@ pub async fn download(
     Path((id, doc)): Path<(String, String)>,
     req: Request,
 ) -> Result<Response, Problem> {
-    let store = store(&st)?;
+    let store = st.documents.as_ref().ok_or_else(disabled)?;
     let (meeting, doc) = ids(&id, &doc)?;
     let (doc, path) = st.db.document(store, &p, meeting, doc).await?;
     // ServeFile does Range, If-Range, 416 and conditional requests; we set the headers
@@ -161,7 +159,7 @@ pub async fn delete(
     Caller(p): Caller,
     Path((id, doc)): Path<(String, String)>,
 ) -> Result<StatusCode, Problem> {
-    let store = store(&st)?;
+    let store = st.documents.as_ref().ok_or_else(disabled)?;
     let (meeting, doc) = ids(&id, &doc)?;
     st.db.delete_document(store, &p, meeting, doc).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -98,7 +98,11 @@ pub(super) async fn announce(
     also: Vec<String>,
 ) {
     match st.db.meeting(p, id).await {
-        Ok(view) => st.events.publish(kind, &view, also),
+        Ok(view) => {
+            // Open dashboards hear at once; mailboxes (when configured) soon after.
+            super::invite_mail::send(st, p, &view, also.clone());
+            st.events.publish(kind, &view, also)
+        }
         Err(e) => tracing::warn!(error = %e, %id, "meeting saved but not announced"),
     }
 }

@@ -7,8 +7,9 @@ use axum::response::{IntoResponse, Response};
 use bridge_scheduler::ical::{IcsInput, Method, render};
 use bridge_scheduler::join::JoinTicket;
 use bridge_scheduler::meetings::{Acknowledged, MeetingView, SaveOutcome, UpcomingEntry};
+use bridge_scheduler::units::Unit;
 use bridge_scheduler::units::UnitSelector;
-use bridge_scheduler::{Meeting, MeetingDraft, MeetingId, SchedError, UnitCode};
+use bridge_scheduler::{Meeting, MeetingDraft, MeetingId, Principal, SchedError, UnitCode};
 use serde::{Deserialize, Serialize};
 
 use super::ApiState;
@@ -208,6 +209,45 @@ pub struct IcsQuery {
     pub unit: Option<String>,
 }
 
+/// One unit's copy of the invitation (`attendee` None: the organizer's copy), with the
+/// unit's join link when the caller may hand it out and it is still valid.
+pub(super) async fn unit_calendar(
+    st: &ApiState,
+    p: &Principal,
+    m: &Meeting,
+    attendee: Option<&Unit>,
+    method: Method,
+) -> Result<(String, Option<String>), Problem> {
+    let now = st.now();
+    let join_url = match (attendee, method) {
+        (Some(a), Method::Request) => match st
+            .db
+            .join_ticket(&st.token_key, p, m.id, &a.code, now)
+            .await
+        {
+            Ok(t) => Some(st.join_url(&t.room.0, &t.token)),
+            // The caller may see the meeting without holding that unit's link (or it is
+            // over): the file is still useful without one.
+            Err(SchedError::Forbidden(_)) | Err(SchedError::Invalid { .. }) => None,
+            Err(e) => return Err(e.into()),
+        },
+        _ => None,
+    };
+    let organizer = st.db.unit(&m.organizer).await?;
+    let ics = render(
+        method,
+        &IcsInput {
+            meeting: m,
+            organizer: &organizer,
+            attendee,
+            join_url: join_url.as_deref(),
+            mail_domain: &st.mail_domain,
+            now,
+        },
+    );
+    Ok((ics, join_url))
+}
+
 /// iCalendar file: METHOD:REQUEST (SEQUENCE = version) or CANCEL once cancelled.
 #[utoipa::path(get, path = "/meetings/{id}/ics", params(("id" = String, Path), IcsQuery),
     responses((status = 200, content_type = "text/calendar", body = String), (status = 403, body = Problem)))]
@@ -217,7 +257,6 @@ pub async fn ics(
     Path(id): Path<String>,
     Query(q): Query<IcsQuery>,
 ) -> Result<Response, Problem> {
-    let now = st.now();
     let view = st.db.meeting(&p, mid(&id)?).await?;
     let m = &view.meeting;
     let unit = match q.unit.as_deref().map(UnitCode::parse).transpose()? {
@@ -240,32 +279,7 @@ pub async fn ics(
     } else {
         Method::Request
     };
-    let join_url = match (&attendee, method) {
-        (Some(a), Method::Request) => match st
-            .db
-            .join_ticket(&st.token_key, &p, m.id, &a.code, now)
-            .await
-        {
-            Ok(t) => Some(st.join_url(&t.room.0, &t.token)),
-            // The caller may see the meeting without holding that unit's link (or it is
-            // over): the file is still useful without one.
-            Err(SchedError::Forbidden(_)) | Err(SchedError::Invalid { .. }) => None,
-            Err(e) => return Err(e.into()),
-        },
-        _ => None,
-    };
-    let organizer = st.db.unit(&m.organizer).await?;
-    let body = render(
-        method,
-        &IcsInput {
-            meeting: m,
-            organizer: &organizer,
-            attendee: attendee.as_ref(),
-            join_url: join_url.as_deref(),
-            mail_domain: &st.mail_domain,
-            now,
-        },
-    );
+    let (body, _) = unit_calendar(&st, &p, m, attendee.as_ref(), method).await?;
     let ctype = match method {
         Method::Request => "text/calendar; charset=utf-8; method=REQUEST",
         Method::Cancel => "text/calendar; charset=utf-8; method=CANCEL",

@@ -4,6 +4,7 @@
 mod auth;
 mod documents;
 mod events;
+mod invite_mail;
 mod meetings;
 mod problem;
 mod session;
@@ -40,6 +41,8 @@ pub struct ApiState {
     pub secure_cookies: bool,
     /// Live alerts to open dashboards.
     pub events: Events,
+    /// Outgoing invitation mail; `None` when no SMTP server is configured.
+    pub mail: Option<bridge_scheduler::mail::MailQueue>,
     /// Where meeting documents are kept; `None` answers 503 on document routes.
     pub documents: Option<DocumentStore>,
     /// The clock; tests replace it.
@@ -56,6 +59,7 @@ impl ApiState {
             secure_cookies: public_url.starts_with("https:"),
             events: Events::default(),
             documents: None,
+            mail: None,
             clock: Arc::new(OffsetDateTime::now_utc),
         }
     }
