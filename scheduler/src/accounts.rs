@@ -229,6 +229,30 @@ impl Db {
         user_from_row(&r)
     }
 
+    /// Accounts that may chair a meeting organized by `organizer`: chair accounts of that
+    /// unit and of the units above it (a province leader may chair a district meeting).
+    /// For whoever schedules the organizer's meetings.
+    pub async fn chairs_for(&self, actor: &Principal, organizer: &UnitCode) -> Result<Vec<User>> {
+        let org = self.unit(organizer).await?;
+        if !crate::authz::can_manage_meeting(actor, &org.path) {
+            return Err(SchedError::Forbidden(format!(
+                "you may not schedule meetings for unit {organizer}"
+            )));
+        }
+        let sql = format!(
+            "SELECT {USER_COLS} FROM users WHERE role = 'chair' AND unit_code IN \
+             (SELECT ancestor_code FROM unit_ancestors WHERE unit_code = $1) \
+             ORDER BY display_name"
+        );
+        sqlx::query(&sql)
+            .bind(organizer.to_string())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(user_from_row)
+            .collect()
+    }
+
     pub async fn user_count(&self) -> Result<i64> {
         Ok(sqlx::query("SELECT COUNT(*) AS n FROM users")
             .fetch_one(&self.pool)

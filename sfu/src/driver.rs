@@ -54,6 +54,11 @@ enum Command {
         participant: ParticipantId,
         reply: oneshot::Sender<()>,
     },
+    SetAudio {
+        participant: ParticipantId,
+        allowed: bool,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
     Stats {
         reply: oneshot::Sender<SfuStats>,
     },
@@ -201,6 +206,21 @@ impl SfuHandle {
             participant,
             pc,
             candidate,
+            reply,
+        })
+        .await
+    }
+
+    /// Opens or closes a participant's microphone for everyone (the chair's floor control).
+    pub async fn set_audio_allowed(
+        &self,
+        participant: &ParticipantId,
+        allowed: bool,
+    ) -> Result<(), SfuError> {
+        let participant = participant.clone();
+        self.call(|reply| Command::SetAudio {
+            participant,
+            allowed,
             reply,
         })
         .await
@@ -368,6 +388,13 @@ fn handle_command(state: &mut State, cmd: Command, now: Instant) {
         Command::Leave { participant, reply } => {
             state.leave(&participant, now);
             let _ = reply.send(());
+        }
+        Command::SetAudio {
+            participant,
+            allowed,
+            reply,
+        } => {
+            let _ = reply.send(state.set_audio_allowed(&participant, allowed));
         }
         Command::Stats { reply } => {
             let _ = reply.send(state.stats());

@@ -158,6 +158,13 @@ impl Rewriter {
         }
     }
 
+    /// The source stopped being forwarded (muted by the chair, say): the next packet,
+    /// whenever it comes, starts a new mapping right after the last one sent, so the
+    /// subscriber sees no sequence gap to report as loss and no stale timestamp.
+    pub fn pause(&mut self) {
+        self.current = None;
+    }
+
     /// Maps a sequence number the subscriber NACKed back to the publisher's, if it
     /// belongs to the current source.
     pub fn source_seq(&self, out_seq: u16) -> Option<(u32, u16)> {

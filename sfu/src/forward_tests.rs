@@ -199,3 +199,27 @@ fn nacks_are_answered_from_the_cache_with_a_cap() {
     // Sequence numbers sharing a slot do not inherit each other's count.
     assert!(limiter.allow(900 + 256));
 }
+
+#[test]
+fn a_paused_source_resumes_without_a_sequence_gap() {
+    let t0 = Instant::now();
+    let mut rw = Rewriter::new(OUT, 48_000, 500, 0);
+    let mut last = (0, 0);
+    for i in 0..5u16 {
+        let mut h = packet(7, 100 + i, 960 * u32::from(i), &[]).header;
+        rw.rewrite(&mut h, t0 + Duration::from_millis(20 * u64::from(i)));
+        last = (h.sequence_number, h.timestamp);
+    }
+    // Muted by the chair for 10 s: 500 packets never forwarded; then the same source.
+    rw.pause();
+    let resumed_at = t0 + Duration::from_millis(80 + 10_000);
+    let mut h = packet(7, 605, 960 * 505, &[]).header;
+    rw.rewrite(&mut h, resumed_at);
+    assert_eq!(
+        h.sequence_number,
+        last.0.wrapping_add(1),
+        "no gap to report as loss"
+    );
+    // The timestamp moved on by the silence (10 s at 48 kHz), not by 505 frames.
+    assert_eq!(h.timestamp, last.1.wrapping_add(480_000));
+}

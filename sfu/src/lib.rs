@@ -28,6 +28,7 @@ mod demux;
 mod driver;
 mod engine;
 pub mod forward;
+mod gate;
 mod lifecycle;
 mod media;
 mod negotiate;

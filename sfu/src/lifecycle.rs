@@ -95,6 +95,7 @@ impl State {
                 subs: HashMap::new(),
                 offer_outstanding: false,
                 renegotiate_pending: false,
+                audio_blocked: false,
             },
         );
         self.renegotiate(&participant, now);

@@ -98,6 +98,9 @@ impl State {
         let Some(t) = self.published.get(&track_id) else {
             return;
         };
+        if self.gated(t) {
+            return;
+        }
         for sub_pid in &t.subscribers {
             let Some(p) = self.participants.get_mut(sub_pid) else {
                 continue;

@@ -55,6 +55,9 @@ pub struct Participant {
     pub subs: HashMap<TrackId, Subscription>,
     pub offer_outstanding: bool,
     pub renegotiate_pending: bool,
+    /// The room's chair has closed this participant's microphone: its audio is not
+    /// forwarded (see gate.rs).
+    pub audio_blocked: bool,
 }
 
 impl Participant {

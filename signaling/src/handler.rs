@@ -2,9 +2,11 @@
 //! plane's events, timers and shutdown into a [`Session`] and carrying out its actions.
 
 use crate::Signaling;
+use crate::chair::ChairCommand;
 use crate::limits::SEND_TIMEOUT;
-use crate::messages::{LeaveReason, ServerMsg};
-use crate::session::{Action, Session, close_code, sfu_error};
+use crate::messages::{ErrorCode, LeaveReason, ParticipantInfo, ServerMsg};
+use crate::roster::{Gates, Refused};
+use crate::session::{Action, JoinedRoom, Session, close_code, sfu_error};
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
@@ -105,7 +107,7 @@ async fn run(sig: Signaling, socket: WebSocket) {
                     break;
                 }
             },
-            Some(msg) = outbox_rx.recv() => vec![Action::Send(msg)],
+            Some(msg) = outbox_rx.recv() => d.session.on_room_msg(msg),
             Some(event) = events_rx.recv() => d.session.on_sfu_event(event),
             _ = tokio::time::sleep_until(deadline) => d.session.on_tick(Instant::now()),
             // The guard `wait_for` returns is not `Send`: drop it inside.
@@ -182,6 +184,21 @@ impl Driver {
                         self.sig.inner.roster.set_muted(room, id, source, muted);
                     }
                 }
+                Action::Chair(cmd) => {
+                    let Some(room) = self.joined.clone() else {
+                        continue;
+                    };
+                    let id = self.session.participant_id().clone();
+                    let request = chair_request(&cmd);
+                    match self.sig.inner.roster.chair(&room, &id, cmd, unix_ms()) {
+                        Ok(gates) => self.apply_gates(gates).await,
+                        Err(e) => queue.push_back(Action::Send(ServerMsg::error(
+                            ErrorCode::Forbidden,
+                            e.to_string(),
+                            Some(request),
+                        ))),
+                    }
+                }
                 Action::TrackLive { track_id, source } => {
                     if let Some(room) = &self.joined {
                         let id = self.session.participant_id();
@@ -205,37 +222,49 @@ impl Driver {
     async fn join(
         &mut self,
         room: RoomId,
-        participant: crate::messages::ParticipantInfo,
-    ) -> Result<
-        (
-            RoomId,
-            crate::messages::ParticipantInfo,
-            Vec<crate::messages::ParticipantInfo>,
-        ),
-        SfuError,
-    > {
+        participant: ParticipantInfo,
+    ) -> Result<JoinedRoom, ServerMsg> {
         let inner = &self.sig.inner;
         let id = participant.id.clone();
         inner
             .media
             .join(room.clone(), id.clone(), self.events.clone())
-            .await?;
+            .await
+            .map_err(|e| sfu_error(&e, "join"))?;
         let max = inner.config.max_participants_per_room;
         match inner
             .roster
             .admit(&room, participant.clone(), self.outbox.clone(), max)
         {
-            Ok(others) => {
+            Ok((others, floor, gates)) => {
                 tracing::info!(%room, participant = %id, name = %participant.name, role = %participant.role, "joined");
                 self.joined = Some(room.clone());
-                Ok((room, participant, others))
-            }
-            Err(full) => {
-                inner.media.leave(&id).await;
-                Err(SfuError::RoomFull {
+                self.apply_gates(gates).await;
+                Ok(JoinedRoom {
                     room,
-                    max: full.max,
+                    participant,
+                    others,
+                    floor,
                 })
+            }
+            Err(refused) => {
+                inner.media.leave(&id).await;
+                Err(match refused {
+                    Refused::Full { max } => sfu_error(&SfuError::RoomFull { room, max }, "join"),
+                    Refused::Locked => {
+                        ServerMsg::error(ErrorCode::RoomLocked, refused.to_string(), Some("join"))
+                    }
+                })
+            }
+        }
+    }
+
+    /// Tells the media plane which microphones the chairing state opens or closes.
+    async fn apply_gates(&self, gates: Gates) {
+        for (id, allowed) in gates {
+            if let Err(e) = self.sig.inner.media.set_audio_allowed(&id, allowed).await {
+                // The participant is leaving at this moment; nothing to forward anyway.
+                tracing::debug!(participant = %id, error = %e, "microphone gate not applied");
             }
         }
     }
@@ -282,9 +311,28 @@ impl Driver {
         let id = self.session.participant_id().clone();
         let reason = self.session.ended().unwrap_or(LeaveReason::Left);
         self.sig.inner.media.leave(&id).await;
-        self.sig.inner.roster.remove(&room, &id, reason);
+        let gates = self.sig.inner.roster.remove(&room, &id, reason);
+        self.apply_gates(gates).await;
         tracing::info!(%room, participant = %id, ?reason, "left");
     }
+}
+
+fn chair_request(cmd: &ChairCommand) -> &'static str {
+    match cmd {
+        ChairCommand::RaiseHand { .. } => "raise_hand",
+        ChairCommand::GrantFloor { .. } => "grant_floor",
+        ChairCommand::RevokeFloor => "revoke_floor",
+        ChairCommand::ForceMute { .. } => "force_mute",
+        ChairCommand::Remove { .. } => "remove",
+        ChairCommand::Lock { .. } => "lock",
+    }
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 fn unix_now() -> u64 {

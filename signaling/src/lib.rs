@@ -2,12 +2,14 @@
 //! machine, the room roster, and the thin axum handler that drives them.
 #![forbid(unsafe_code)]
 
+pub mod chair;
 mod handler;
 pub mod limits;
 mod media;
 pub mod messages;
 mod rate;
 mod roster;
+mod roster_chair;
 pub mod session;
 mod sfu;
 

@@ -40,5 +40,12 @@ pub trait MediaPlane: Send + Sync + 'static {
 
     fn leave<'a>(&'a self, participant: &'a ParticipantId) -> BoxFuture<'a, ()>;
 
+    /// Opens or closes the participant's microphone for the whole room (chairing).
+    fn set_audio_allowed<'a>(
+        &'a self,
+        participant: &'a ParticipantId,
+        allowed: bool,
+    ) -> BoxFuture<'a, Result<(), SfuError>>;
+
     fn stats(&self) -> BoxFuture<'_, SfuStats>;
 }

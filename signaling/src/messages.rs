@@ -3,6 +3,7 @@
 //! Both enums derive `Serialize` and `Deserialize` so Rust clients (tests, load
 //! generator) can reuse them.
 
+use crate::chair::FloorState;
 use bridge_sfu::{
     IceCandidate, ParticipantId, PcKind, RemoteTrack, RoomId, TrackId, TrackSource, TrackSpec,
 };
@@ -25,6 +26,12 @@ pub const CLIENT_TYPES: &[&str] = &[
     "mute",
     "leave",
     "ping",
+    "raise_hand",
+    "grant_floor",
+    "revoke_floor",
+    "force_mute",
+    "remove",
+    "lock",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,6 +65,31 @@ pub enum ClientMsg {
     },
     Leave,
     Ping,
+    /// Ask for (or give up asking for) the floor.
+    RaiseHand {
+        raised: bool,
+    },
+    /// Chair only: the participant may speak and takes the main stage.
+    GrantFloor {
+        participant: ParticipantId,
+    },
+    /// Chair only.
+    RevokeFloor,
+    /// Chair only: close (or reopen) a participant's microphone, or everyone's but the
+    /// chairs' when `participant` is absent. Enforced by the server.
+    ForceMute {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        participant: Option<ParticipantId>,
+        muted: bool,
+    },
+    /// Chair only: the participant's session ends (close code 4403).
+    Remove {
+        participant: ParticipantId,
+    },
+    /// Chair only: a locked room admits no new participant but chairs.
+    Lock {
+        locked: bool,
+    },
 }
 
 impl ClientMsg {
@@ -70,6 +102,12 @@ impl ClientMsg {
             ClientMsg::Mute { .. } => "mute",
             ClientMsg::Leave => "leave",
             ClientMsg::Ping => "ping",
+            ClientMsg::RaiseHand { .. } => "raise_hand",
+            ClientMsg::GrantFloor { .. } => "grant_floor",
+            ClientMsg::RevokeFloor => "revoke_floor",
+            ClientMsg::ForceMute { .. } => "force_mute",
+            ClientMsg::Remove { .. } => "remove",
+            ClientMsg::Lock { .. } => "lock",
         }
     }
 }
@@ -83,6 +121,9 @@ pub enum ServerMsg {
         room: RoomId,
         participants: Vec<ParticipantInfo>,
         limits: Limits,
+        /// Hands, floor, lock; later changes come as `floor` messages.
+        #[serde(default)]
+        floor: FloorState,
     },
     PublishAnswer {
         sdp: String,
@@ -118,6 +159,8 @@ pub enum ServerMsg {
         muted: bool,
     },
     Pong,
+    /// The room's chairing state, in full: after joining and on every change.
+    Floor(FloorState),
     Error {
         code: ErrorCode,
         message: String,
@@ -210,6 +253,7 @@ pub enum ErrorCode {
     TokenExpired,
     WrongRoom,
     RoomFull,
+    RoomLocked,
     InvalidSdp,
     InvalidCandidate,
     TooManyTracks,

@@ -3,8 +3,10 @@
 //! Held behind one short-lived mutex: every method does a map update and queues
 //! messages on unbounded channels; nothing awaits while holding the lock.
 
+use crate::chair::{Floor, FloorState};
 use crate::messages::{LeaveReason, ParticipantInfo, PublishedTrack, ServerMsg};
 use bridge_sfu::{ParticipantId, RoomId, TrackId, TrackSource};
+use bridge_token::Role;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use tokio::sync::mpsc::UnboundedSender;
@@ -12,15 +14,18 @@ use tokio::sync::mpsc::UnboundedSender;
 /// Where a session receives messages other sessions cause.
 pub type Outbox = UnboundedSender<ServerMsg>;
 
-struct Member {
-    info: ParticipantInfo,
-    outbox: Outbox,
+pub(crate) struct Member {
+    pub(crate) info: ParticipantInfo,
+    pub(crate) outbox: Outbox,
 }
 
 #[derive(Default)]
-struct Room {
+pub(crate) struct Room {
     /// In join order, so every client lists participants the same way.
-    members: Vec<Member>,
+    pub(crate) members: Vec<Member>,
+    pub(crate) floor: Floor,
+    /// What the media plane was last told about each microphone (absent: allowed).
+    pub(crate) gates: HashMap<ParticipantId, bool>,
 }
 
 impl Room {
@@ -29,7 +34,7 @@ impl Room {
     }
 
     /// Sends to every member; `except` skips the subject of the message.
-    fn broadcast(&self, msg: &ServerMsg, except: Option<&ParticipantId>) {
+    pub(crate) fn broadcast(&self, msg: &ServerMsg, except: Option<&ParticipantId>) {
         for m in &self.members {
             if Some(&m.info.id) != except {
                 // A closed outbox means that session is ending; it removes itself.
@@ -40,10 +45,15 @@ impl Room {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("room is full ({max} participants)")]
-pub struct RoomFull {
-    pub max: usize,
+pub enum Refused {
+    #[error("room is full ({max} participants)")]
+    Full { max: usize },
+    #[error("the chair has locked the room")]
+    Locked,
 }
+
+/// Microphones the media plane must open (`true`) or close.
+pub type Gates = Vec<(ParticipantId, bool)>;
 
 #[derive(Default)]
 pub struct Roster {
@@ -51,25 +61,29 @@ pub struct Roster {
 }
 
 impl Roster {
-    fn with_rooms<T>(&self, f: impl FnOnce(&mut HashMap<RoomId, Room>) -> T) -> T {
+    pub(crate) fn with_rooms<T>(&self, f: impl FnOnce(&mut HashMap<RoomId, Room>) -> T) -> T {
         // A panic elsewhere while holding the lock leaves a consistent map (each
         // method does a single update), so a poisoned lock is still usable.
         let mut guard = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut guard)
     }
 
-    /// Adds `info` to `room` and tells the others; returns everyone else.
+    /// Adds `info` to `room` and tells the others; returns everyone else and the
+    /// microphones whose forwarding changes (a chair arriving moderates the room).
     pub fn admit(
         &self,
         room: &RoomId,
         info: ParticipantInfo,
         outbox: Outbox,
         max: usize,
-    ) -> Result<Vec<ParticipantInfo>, RoomFull> {
+    ) -> Result<(Vec<ParticipantInfo>, FloorState, Gates), Refused> {
         self.with_rooms(|rooms| {
             let r = rooms.entry(room.clone()).or_default();
             if r.members.len() >= max {
-                return Err(RoomFull { max });
+                return Err(Refused::Full { max });
+            }
+            if r.floor.locked() && info.role != Role::Chair {
+                return Err(Refused::Locked);
             }
             let others = r.members.iter().map(|m| m.info.clone()).collect();
             r.broadcast(
@@ -78,19 +92,29 @@ impl Roster {
                 },
                 None,
             );
+            let before = r.floor_state();
             r.members.push(Member { info, outbox });
-            Ok(others)
+            let floor = r.floor_state();
+            // A first chair makes the room moderated: the others must know.
+            if floor != before {
+                r.broadcast_floor_except_last();
+            }
+            Ok((others, floor, r.gate_changes()))
         })
     }
 
-    /// Removes a participant: its tracks are unpublished, then it has left.
-    pub fn remove(&self, room: &RoomId, id: &ParticipantId, reason: LeaveReason) {
+    /// Removes a participant: its tracks are unpublished, then it has left. Returns the
+    /// microphones whose forwarding changes (the last chair leaving opens the room).
+    pub fn remove(&self, room: &RoomId, id: &ParticipantId, reason: LeaveReason) -> Gates {
         self.with_rooms(|rooms| {
-            let Some(r) = rooms.get_mut(room) else { return };
+            let Some(r) = rooms.get_mut(room) else {
+                return Vec::new();
+            };
             let Some(pos) = r.members.iter().position(|m| &m.info.id == id) else {
-                return;
+                return Vec::new();
             };
             let gone = r.members.remove(pos);
+            r.gates.remove(id);
             for t in gone.info.tracks {
                 r.broadcast(&unpublished(id, t), None);
             }
@@ -103,7 +127,17 @@ impl Roster {
             );
             if r.members.is_empty() {
                 rooms.remove(room);
+                return Vec::new();
             }
+            let before = r.floor_state();
+            if !crate::chair::moderated(&r.roles()) {
+                r.floor.chairs_gone();
+            }
+            r.floor.left(id);
+            if r.floor_state() != before {
+                r.broadcast_floor();
+            }
+            r.gate_changes()
         })
     }
 

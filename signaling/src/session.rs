@@ -3,6 +3,7 @@
 //! The driver ([`crate::handler`]) owns the socket, the clock and the media plane; it
 //! feeds what happens into a [`Session`] and carries out the [`Action`]s it returns.
 
+use crate::chair::{ChairCommand, FloorState};
 use crate::limits::SignalingConfig;
 use crate::messages::{
     ByeReason, CLIENT_TYPES, ClientMsg, ErrorCode, LeaveReason, MuteState, PROTOCOL_VERSION,
@@ -27,8 +28,19 @@ pub mod close_code {
     pub const POLICY: u16 = 1008;
     /// A message over the size limit.
     pub const TOO_BIG: u16 = 1009;
+    /// The room's chair removed the participant.
+    pub const REMOVED: u16 = 4403;
     /// No `join` in time, or silent for too long.
     pub const TIMEOUT: u16 = 4408;
+}
+
+/// A successful join: the room, this participant, those already there, the chairing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JoinedRoom {
+    pub room: RoomId,
+    pub participant: ParticipantInfo,
+    pub others: Vec<ParticipantInfo>,
+    pub floor: FloorState,
 }
 
 /// What the driver must do.
@@ -55,6 +67,8 @@ pub enum Action {
         source: TrackSource,
         muted: bool,
     },
+    /// A chairing command for the roster (which checks who may do what).
+    Chair(ChairCommand),
     TrackLive {
         track_id: TrackId,
         source: TrackSource,
@@ -209,6 +223,23 @@ impl Session {
                 Some(request),
             )],
             ClientMsg::Mute { source, muted } => vec![Action::Mute { source, muted }],
+            ClientMsg::RaiseHand { raised } => {
+                vec![Action::Chair(ChairCommand::RaiseHand { raised })]
+            }
+            ClientMsg::GrantFloor { participant } => {
+                vec![Action::Chair(ChairCommand::GrantFloor { participant })]
+            }
+            ClientMsg::RevokeFloor => vec![Action::Chair(ChairCommand::RevokeFloor)],
+            ClientMsg::ForceMute { participant, muted } => {
+                vec![Action::Chair(ChairCommand::ForceMute {
+                    participant,
+                    muted,
+                })]
+            }
+            ClientMsg::Remove { participant } => {
+                vec![Action::Chair(ChairCommand::Remove { participant })]
+            }
+            ClientMsg::Lock { locked } => vec![Action::Chair(ChairCommand::Lock { locked })],
         }
     }
 
@@ -257,13 +288,15 @@ impl Session {
         }
     }
 
-    /// The outcome of [`Action::Join`]: `others` are the participants already there.
-    pub fn join_done(
-        &mut self,
-        result: Result<(RoomId, ParticipantInfo, Vec<ParticipantInfo>), SfuError>,
-    ) -> Vec<Action> {
+    /// The outcome of [`Action::Join`]; a refusal carries the error message to send.
+    pub fn join_done(&mut self, result: Result<JoinedRoom, ServerMsg>) -> Vec<Action> {
         match result {
-            Ok((room, info, participants)) => {
+            Ok(JoinedRoom {
+                room,
+                participant: info,
+                others: participants,
+                floor,
+            }) => {
                 self.state = State::Joined {
                     room: room.clone(),
                     info: info.clone(),
@@ -274,10 +307,11 @@ impl Session {
                     room,
                     participants,
                     limits: self.config.limits(),
+                    floor,
                 })]
             }
-            Err(e) => {
-                let mut out = vec![Action::Send(sfu_error(&e, "join"))];
+            Err(refusal) => {
+                let mut out = vec![Action::Send(refusal)];
                 out.extend(self.close(ByeReason::Refused, close_code::POLICY));
                 out
             }
@@ -306,6 +340,17 @@ impl Session {
             )];
         }
         vec![Action::PublishOffer { sdp, tracks }]
+    }
+
+    /// A message another session caused (via the roster): passed on, except the chair's
+    /// removal, which ends this session.
+    pub fn on_room_msg(&mut self, msg: ServerMsg) -> Vec<Action> {
+        match msg {
+            ServerMsg::Bye {
+                reason: ByeReason::Removed,
+            } => self.close(ByeReason::Removed, close_code::REMOVED),
+            other => vec![Action::Send(other)],
+        }
     }
 
     /// An event from the media plane for this participant.

@@ -43,7 +43,12 @@ fn joined(session: &mut Session, key: &TokenKey, t: Instant, role: Role) -> Inst
     };
     assert_eq!(room, &RoomId::from("demo"));
     assert_eq!(participant.unit.as_deref(), Some("25222"));
-    let done = session.join_done(Ok((room.clone(), participant.clone(), Vec::new())));
+    let done = session.join_done(Ok(JoinedRoom {
+        room: room.clone(),
+        participant: participant.clone(),
+        others: Vec::new(),
+        floor: Default::default(),
+    }));
     assert!(matches!(
         done.as_slice(),
         [Action::Send(ServerMsg::Joined { .. })]
@@ -254,10 +259,11 @@ fn room_full_on_join_refuses_and_closes() {
     let (mut s, key, t) = setup();
     let msg = json!({"type": "join", "token": token(&key, Role::Member)}).to_string();
     s.on_text(&msg, t, NOW_UNIX, &key);
-    let actions = s.join_done(Err(SfuError::RoomFull {
+    let full = SfuError::RoomFull {
         room: RoomId::from("demo"),
         max: 1,
-    }));
+    };
+    let actions = s.join_done(Err(sfu_error(&full, "join")));
     assert_eq!(error_code(&actions), Some(ErrorCode::RoomFull));
     assert!(matches!(
         actions.last(),

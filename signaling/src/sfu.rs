@@ -51,6 +51,14 @@ impl MediaPlane for SfuHandle {
         Box::pin(SfuHandle::leave(self, participant))
     }
 
+    fn set_audio_allowed<'a>(
+        &'a self,
+        participant: &'a ParticipantId,
+        allowed: bool,
+    ) -> BoxFuture<'a, Result<(), SfuError>> {
+        Box::pin(SfuHandle::set_audio_allowed(self, participant, allowed))
+    }
+
     fn stats(&self) -> BoxFuture<'_, SfuStats> {
         Box::pin(SfuHandle::stats(self))
     }

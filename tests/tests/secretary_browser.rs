@@ -121,6 +121,7 @@ async fn secretary_schedules_edits_and_shares_documents() -> anyhow::Result<()> 
     let port = server.http.port();
     add_user(&server, "vp.thu", "secretary", "25")?;
     add_user(&server, "xa.07888", "site", WARD)?;
+    add_user(&server, "ct.thu", "chair", "25")?;
     let b = Browser::launch().await?;
     let secretary = b.first_window().await?;
     login(
@@ -153,6 +154,12 @@ async fn secretary_schedules_edits_and_shares_documents() -> anyhow::Result<()> 
     set_value(&b, "#mf-start", &format!("{day}T14:00")).await?;
     set_value(&b, "#mf-end", &format!("{day}T16:00")).await?;
     set_value(&b, "#mf-location", "Hội trường UBND tỉnh").await?;
+    js(
+        &b,
+        "const s = document.getElementById('mf-chair'); \
+         s.value = [...s.options].find(o => o.textContent === 'ct.thu').value; return true;",
+    )
+    .await?;
     set_value(&b, "#mf-agenda li:nth-child(1) input", "Khai mạc").await?;
     js(
         &b,
@@ -195,6 +202,11 @@ async fn secretary_schedules_edits_and_shares_documents() -> anyhow::Result<()> 
         view["meeting"]["starts_at"] == format!("{day}T07:00:00Z").as_str(),
         "14:00 in Hà Nội is 07:00 UTC: {}",
         view["meeting"]["starts_at"]
+    );
+    ensure!(
+        view["meeting"]["chair"].is_string(),
+        "the chair was saved: {}",
+        view["meeting"]["chair"]
     );
     ensure!(
         view["meeting"]["agenda"] == serde_json::json!(["Khai mạc", "Thảo luận"]),

@@ -20,6 +20,7 @@ const DEMO_ACCOUNTS: &[(&str, &str, Role, &str)] = &[
         Role::Secretary,
         "25",
     ),
+    ("ct.tinh", "Chủ tịch UBND tỉnh", Role::Chair, "25"),
     ("site.07888", "Hội trường xã 07888", Role::Site, "07888"),
     ("site.07894", "Hội trường xã 07894", Role::Site, "07894"),
 ];

@@ -573,3 +573,33 @@ async fn figure_urgent_fan_out_to_221_dashboards() {
         t.elapsed()
     );
 }
+
+both_dbs!(
+    chairs_offered_to_the_scheduling_secretary,
+    async |f: Fixture| {
+        // The province's chair may chair a Việt Trì meeting too; Việt Trì has none of its own.
+        for (user, unit, want) in [("vp.tinh", "25", 1), ("vp.viettri", "227", 1)] {
+            let c = f.login(user).await;
+            let (s, list) = f
+                .json("GET", &format!("/api/units/{unit}/chairs"), Some(&c), None)
+                .await;
+            assert_eq!(s, StatusCode::OK, "{user}: {list}");
+            let names: Vec<&str> = list
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["username"].as_str().unwrap())
+                .collect();
+            assert_eq!(names.len(), want, "{user}: {names:?}");
+            assert_eq!(names[0], "ct.tinh");
+        }
+        // A hall and a district secretary outside the province office may not list them.
+        for (user, unit) in [("site.07888", "07888"), ("vp.viettri", "25")] {
+            let c = f.login(user).await;
+            let (s, _) = f
+                .json("GET", &format!("/api/units/{unit}/chairs"), Some(&c), None)
+                .await;
+            assert_eq!(s, StatusCode::FORBIDDEN, "{user} for {unit}");
+        }
+    }
+);

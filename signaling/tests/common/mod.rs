@@ -91,6 +91,14 @@ impl MediaPlane for FakeMedia {
         self.log(format!("leave {participant}"));
         Box::pin(async {})
     }
+    fn set_audio_allowed<'a>(
+        &'a self,
+        participant: &'a ParticipantId,
+        allowed: bool,
+    ) -> BoxFuture<'a, Result<(), SfuError>> {
+        self.log(format!("audio {participant} {allowed}"));
+        Box::pin(async { Ok(()) })
+    }
     fn stats(&self) -> BoxFuture<'_, SfuStats> {
         Box::pin(async { SfuStats::default() })
     }

@@ -80,7 +80,7 @@ impl ApiState {
     servers((url = "/api")),
     paths(
         session::login, session::logout, session::me,
-        units::roots, units::children, units::unit, units::subtree, units::search, units::upcoming,
+        units::roots, units::children, units::unit, units::subtree, units::search, units::upcoming, units::chairs,
         events::unit_events,
         meetings::list, meetings::create, meetings::urgent, meetings::get_one, meetings::update, meetings::cancel,
         meetings::acknowledge, meetings::join, meetings::ics,
@@ -114,6 +114,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/units/{code}/children", get(units::children))
         .route("/units/{code}/subtree", get(units::subtree))
         .route("/units/{code}/upcoming", get(units::upcoming))
+        .route("/units/{code}/chairs", get(units::chairs))
         .route("/units/{code}/events", get(events::unit_events))
         .route("/meetings", get(meetings::list).post(meetings::create))
         .route("/meetings/urgent", post(meetings::urgent))

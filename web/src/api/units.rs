@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use bridge_scheduler::UnitCode;
+use bridge_scheduler::accounts::User;
 use bridge_scheduler::meetings::UpcomingEntry;
 use bridge_scheduler::units::Unit;
 use serde::Deserialize;
@@ -96,4 +97,16 @@ pub async fn upcoming(
         .upcoming_for_unit(&p, &code(&c)?, st.now(), q.limit.unwrap_or(50))
         .await?;
     Ok(Json(list))
+}
+
+/// Accounts that may chair the unit's meetings (its chairs and those of units above it);
+/// for the secretaries who schedule them.
+#[utoipa::path(get, path = "/units/{code}/chairs", params(("code" = String, Path)),
+    responses((status = 200, body = Vec<User>), (status = 403, body = Problem)))]
+pub async fn chairs(
+    State(st): State<ApiState>,
+    Caller(p): Caller,
+    Path(c): Path<String>,
+) -> Result<Json<Vec<User>>, Problem> {
+    Ok(Json(st.db.chairs_for(&p, &code(&c)?).await?))
 }

@@ -50,6 +50,7 @@ impl Fixture {
             ("admin", Role::Administrator, None),
             ("vp.tinh", Role::Secretary, Some("25")),
             ("vp.viettri", Role::Secretary, Some("227")),
+            ("ct.tinh", Role::Chair, Some("25")),
             ("site.07888", Role::Site, Some("07888")),
             ("site.07894", Role::Site, Some("07894")),
         ] {

@@ -5,11 +5,11 @@ import { documentsPanel } from "./documents.js";
 import { openMeetingForm } from "./form.js";
 
 const TEXTS = {
-  vi: { when: "Thời gian", location: "Địa điểm", agenda: "Chương trình", repeat: "Lặp lại", units: "Đơn vị được mời",
+  vi: { when: "Thời gian", location: "Địa điểm", chair: "Chủ trì", agenda: "Chương trình", repeat: "Lặp lại", units: "Đơn vị được mời",
         acked: "Đã nhận", waiting: "Chưa xác nhận", edit: "Sửa", cancelMeeting: "Hủy cuộc họp", join: "Vào phòng họp",
         ics: "Lịch (.ics)", close: "Đóng", confirmCancel: "Hủy cuộc họp này? Các đơn vị sẽ được báo.", cancelled: "ĐÃ HỦY",
         summary: "{a}/{n} đơn vị đã xác nhận", urgent: "HỌP KHẨN" },
-  en: { when: "When", location: "Location", agenda: "Agenda", repeat: "Repeats", units: "Invited units",
+  en: { when: "When", location: "Location", chair: "Chair", agenda: "Agenda", repeat: "Repeats", units: "Invited units",
         acked: "Acknowledged", waiting: "Not yet", edit: "Edit", cancelMeeting: "Cancel meeting", join: "Open the room",
         ics: "Calendar (.ics)", close: "Close", confirmCancel: "Cancel this meeting? The units will be told.", cancelled: "CANCELLED",
         summary: "{a} of {n} units acknowledged", urgent: "URGENT" },
@@ -19,6 +19,8 @@ const TEXTS = {
 export async function openMeetingDetail({ id, user, onChanged }) {
   const view = await api("GET", `/meetings/${id}`);
   const m = view.meeting;
+  const chairs = m.chair ? await api("GET", `/units/${m.organizer}/chairs`).catch(() => []) : [];
+  const chairName = chairs.find((c) => c.id === m.chair)?.display_name ?? "—";
   const dialog = el("dialog", { class: "meeting-detail", "data-meeting": id });
   document.body.append(dialog);
   let timer = null;
@@ -69,6 +71,7 @@ export async function openMeetingDetail({ id, user, onChanged }) {
     el("dl", {},
       el("dt", {}, t(TEXTS, "when")), el("dd", {}, `${fmtTime(m.starts_at)} – ${fmtTime(m.ends_at)}`),
       el("dt", {}, t(TEXTS, "location")), el("dd", {}, m.location || "—"),
+      el("dt", {}, t(TEXTS, "chair")), el("dd", { id: "md-chair" }, chairName),
       ...(m.recurrence ? [el("dt", {}, t(TEXTS, "repeat")), el("dd", {}, `${m.recurrence.rrule} (${view.occurrences.length})`)] : []),
       el("dt", {}, t(TEXTS, "agenda")), el("dd", {}, el("ol", {}, ...m.agenda.map((a) => el("li", {}, a))))),
     documentsPanel(id, { canUpload: manage }),

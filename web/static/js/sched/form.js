@@ -8,7 +8,7 @@ import { unitPicker } from "./picker.js";
 const TEXTS = {
   vi: { newTitle: "Tạo cuộc họp", editTitle: "Sửa cuộc họp", subject: "Tên cuộc họp", agenda: "Chương trình họp",
         addItem: "Thêm nội dung", up: "Lên", down: "Xuống", remove: "Bỏ", start: "Bắt đầu (giờ Hà Nội)", end: "Kết thúc",
-        location: "Địa điểm", units: "Đơn vị dự họp", repeat: "Lặp lại", none: "Không lặp", weekly: "Hằng tuần",
+        location: "Địa điểm", chair: "Chủ trì", noChair: "— chưa chọn —", units: "Đơn vị dự họp", repeat: "Lặp lại", none: "Không lặp", weekly: "Hằng tuần",
         monthly: "Hằng tháng (cùng ngày)", days: "Vào các ngày", until: "Đến ngày", count: "hoặc số lần", except: "Trừ các ngày (cách nhau bởi dấu phẩy, dd/mm/yyyy)",
         save: "Lưu", cancel: "Đóng", saved: "Đã lưu. Số đơn vị được mời:", conflicts: "Cảnh báo trùng lịch:",
         stale: "Cuộc họp vừa được người khác sửa (phiên bản hiện tại: {v}). Nội dung bạn nhập vẫn còn trong biểu mẫu.",
@@ -16,7 +16,7 @@ const TEXTS = {
         needFields: "Nhập tên cuộc họp, thời gian và chọn ít nhất một đơn vị.", badExdate: "Ngày không hợp lệ: " },
   en: { newTitle: "New meeting", editTitle: "Edit meeting", subject: "Title", agenda: "Agenda",
         addItem: "Add item", up: "Up", down: "Down", remove: "Remove", start: "Starts (Hà Nội time)", end: "Ends",
-        location: "Location", units: "Invited units", repeat: "Repeat", none: "Does not repeat", weekly: "Weekly",
+        location: "Location", chair: "Chair", noChair: "— not chosen —", units: "Invited units", repeat: "Repeat", none: "Does not repeat", weekly: "Weekly",
         monthly: "Monthly (same day)", days: "On", until: "Until", count: "or number of times", except: "Except on (comma-separated, dd/mm/yyyy)",
         save: "Save", cancel: "Close", saved: "Saved. Units invited:", conflicts: "Booking warnings:",
         stale: "Someone else has just changed this meeting (current version: {v}). What you typed is still in the form.",
@@ -43,6 +43,11 @@ export async function openMeetingForm({ user, existing, onSaved }) {
   const start = el("input", { id: "mf-start", type: "datetime-local", required: "" });
   const end = el("input", { id: "mf-end", type: "datetime-local", required: "" });
   const location = el("input", { id: "mf-location", maxlength: "500" });
+  const chair = el("select", { id: "mf-chair" }, el("option", { value: "" }, t(TEXTS, "noChair")));
+  const organizer = m?.organizer ?? user.unit;
+  for (const c of await api("GET", `/units/${organizer}/chairs`).catch(() => [])) {
+    chair.append(el("option", { value: c.id }, c.display_name));
+  }
   const agenda = el("ol", { class: "agenda", id: "mf-agenda" });
   const pickerRoot = el("div", { class: "picker" });
   const freq = el("select", { id: "mf-freq" },
@@ -74,7 +79,7 @@ export async function openMeetingForm({ user, existing, onSaved }) {
     el("h2", {}, t(TEXTS, existing ? "editTitle" : "newTitle")),
     field(t(TEXTS, "subject"), title),
     el("div", { class: "row" }, field(t(TEXTS, "start"), start), field(t(TEXTS, "end"), end)),
-    field(t(TEXTS, "location"), location),
+    el("div", { class: "row" }, field(t(TEXTS, "location"), location), field(t(TEXTS, "chair"), chair)),
     el("div", { class: "field" }, el("span", { class: "lbl" }, t(TEXTS, "agenda")), agenda,
       el("button", { type: "button", class: "small", id: "mf-add-item", onclick: () => addItem().focus() }, t(TEXTS, "addItem"))),
     el("div", { class: "field" }, el("span", { class: "lbl" }, t(TEXTS, "units")), pickerRoot),
@@ -89,6 +94,7 @@ export async function openMeetingForm({ user, existing, onSaved }) {
     start.value = toLocalInput(m.starts_at);
     end.value = toLocalInput(m.ends_at);
     location.value = m.location;
+    chair.value = m.chair ?? "";
     m.agenda.forEach((a) => addItem(a));
     await picker.set(m.participants);
     if (m.recurrence) fillRecurrence(m.recurrence);
@@ -129,8 +135,8 @@ export async function openMeetingForm({ user, existing, onSaved }) {
     return {
       title: title.value.trim(),
       agenda: [...agenda.querySelectorAll("input")].map((i) => i.value.trim()).filter(Boolean),
-      organizer: m?.organizer ?? user.unit,
-      chair: m?.chair ?? null,
+      organizer,
+      chair: chair.value || null,
       location: location.value.trim(),
       starts_at: fromLocalInput(start.value),
       ends_at: fromLocalInput(end.value),

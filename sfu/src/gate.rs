@@ -1,0 +1,54 @@
+//! The chair's control of who is heard: a participant whose microphone the room's chair
+//! has closed keeps publishing (its browser need not renegotiate), but its audio packets
+//! stop here, before any subscriber. Enforced in the media plane, so a client that
+//! ignores the chair is still not heard.
+
+use crate::api::{ParticipantId, SfuError, TrackSource};
+use crate::state::{Published, State};
+
+impl State {
+    /// Opens or closes a participant's microphone for the whole room.
+    pub fn set_audio_allowed(
+        &mut self,
+        participant: &ParticipantId,
+        allowed: bool,
+    ) -> Result<(), SfuError> {
+        let p = self
+            .participants
+            .get_mut(participant)
+            .ok_or_else(|| SfuError::UnknownParticipant(participant.clone()))?;
+        if p.audio_blocked == !allowed {
+            return Ok(());
+        }
+        p.audio_blocked = !allowed;
+        if allowed {
+            return Ok(());
+        }
+        // Each subscriber's copy resumes later without a sequence gap.
+        for (track_id, t) in &self.published {
+            if &t.owner != participant || t.source != TrackSource::Microphone {
+                continue;
+            }
+            for sub in &t.subscribers {
+                if let Some(s) = self
+                    .participants
+                    .get_mut(sub)
+                    .and_then(|p| p.subs.get_mut(track_id))
+                    .and_then(|s| s.rewriter.as_mut())
+                {
+                    s.pause();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// True when this track's packets must not be forwarded.
+    pub(crate) fn gated(&self, t: &Published) -> bool {
+        t.source == TrackSource::Microphone
+            && self
+                .participants
+                .get(&t.owner)
+                .is_some_and(|p| p.audio_blocked)
+    }
+}

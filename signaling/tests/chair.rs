@@ -1,0 +1,115 @@
+//! Chairing over a real WebSocket with a fake media plane: hands, floor, forced mutes,
+//! removal and lock, what every client sees, what the media plane is told, and that a
+//! member's chair command is refused and changes nothing.
+
+mod common;
+
+use bridge_token::Role;
+use common::*;
+use serde_json::{Value, json};
+
+fn id(joined: &Value) -> String {
+    joined["participant"]["id"].as_str().unwrap().to_owned()
+}
+
+/// `audio <id> <allowed>` calls the media plane received, in order.
+fn gates(s: &Server) -> Vec<String> {
+    s.media
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("audio "))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_chair_moderates_grants_the_floor_and_members_cannot() {
+    let s = start(Default::default()).await;
+    let (mut a, ja) = s.join("tinh", "Xã A", Role::Member).await;
+    let (mut b, jb) = s.join("tinh", "Xã B", Role::Member).await;
+    let (a_id, b_id) = (id(&ja), id(&jb));
+    assert_eq!(jb["floor"]["moderated"], false, "no chair yet: {jb}");
+    assert!(gates(&s).is_empty(), "everyone speaks without a chair");
+
+    // The chair arrives: the room becomes moderated and the members' microphones close.
+    let (mut chair, jc) = s.join("tinh", "Chủ tịch", Role::Chair).await;
+    assert_eq!(jc["floor"]["moderated"], true);
+    let f = a.recv_type("floor").await;
+    assert_eq!(f["moderated"], true);
+    let mut g = gates(&s);
+    g.sort();
+    let mut want = vec![format!("audio {a_id} false"), format!("audio {b_id} false")];
+    want.sort();
+    assert_eq!(g, want);
+
+    // A raises its hand; everyone sees the queue.
+    a.send(json!({"type": "raise_hand", "raised": true})).await;
+    let f = chair.recv_type("floor").await;
+    assert_eq!(f["hands"][0]["participant_id"], a_id.as_str(), "{f}");
+    b.recv_type("floor").await;
+
+    // B, a member, tries to grant itself the floor: refused, nothing changes.
+    let calls_before = s.media.calls().len();
+    b.send(json!({"type": "grant_floor", "participant": b_id}))
+        .await;
+    let err = b.recv_type("error").await;
+    assert_eq!(
+        (err["code"].as_str(), err["request"].as_str()),
+        (Some("forbidden"), Some("grant_floor"))
+    );
+    b.send(json!({"type": "lock", "locked": true})).await;
+    assert_eq!(b.recv_type("error").await["code"], "forbidden");
+    b.assert_alive().await;
+    assert_eq!(
+        s.media.calls().len(),
+        calls_before,
+        "the media plane was not touched"
+    );
+
+    // The chair grants A the floor: A's microphone opens, its hand goes down.
+    chair
+        .send(json!({"type": "grant_floor", "participant": a_id}))
+        .await;
+    let f = b.recv_type("floor").await;
+    assert_eq!(f["holder"], a_id.as_str(), "{f}");
+    assert_eq!(f["hands"], json!([]));
+    assert_eq!(gates(&s).last().unwrap(), &format!("audio {a_id} true"));
+
+    // Revoked: closed again.
+    chair.send(json!({"type": "revoke_floor"})).await;
+    assert_eq!(b.recv_type("floor").await["holder"], Value::Null);
+    assert_eq!(gates(&s).last().unwrap(), &format!("audio {a_id} false"));
+}
+
+#[tokio::test]
+async fn removal_and_lock() {
+    let s = start(Default::default()).await;
+    let (mut chair, _) = s.join("huyen", "Chủ tịch huyện", Role::Chair).await;
+    let (mut a, ja) = s.join("huyen", "Xã A", Role::Member).await;
+    let a_id = id(&ja);
+
+    chair.send(json!({"type": "lock", "locked": true})).await;
+    assert_eq!(chair.recv_type("floor").await["locked"], true);
+    // A new member is refused with a clear code; a chair still gets in.
+    let mut late = s.connect().await;
+    late.send(json!({"type": "join", "v": 1, "token": s.token("huyen", "Xã muộn", Role::Member)}))
+        .await;
+    assert_eq!(late.recv_type("error").await["code"], "room_locked");
+    assert_eq!(late.expect_close().await, Some(1008));
+    let (_chair2, _) = s.join("huyen", "Phó chủ tịch", Role::Chair).await;
+
+    chair
+        .send(json!({"type": "remove", "participant": a_id}))
+        .await;
+    a.expect_bye_and_close("removed", 4403).await;
+    let left = chair.recv_type("participant_left").await;
+    assert_eq!(
+        (left["participant_id"].as_str(), left["reason"].as_str()),
+        (Some(a_id.as_str()), Some("removed"))
+    );
+
+    // Removing someone not in the room is refused.
+    chair
+        .send(json!({"type": "remove", "participant": "p-nobody"}))
+        .await;
+    assert_eq!(chair.recv_type("error").await["code"], "forbidden");
+}
