@@ -198,7 +198,8 @@ async fn denied_camera() -> anyhow::Result<()> {
     let url_a = server
         .join_url(room, a_name, "member")
         .replacen("127.0.0.1", "localhost", 1);
-    let url_b = server.join_url(room, b_name, "chair");
+    // Two halls, no chair: nobody moderates, so each hears the other at once.
+    let url_b = server.join_url(room, b_name, "member");
 
     let browser = Browser::launch_with(false).await?;
     let win_a = browser.first_window().await?;

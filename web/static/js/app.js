@@ -7,8 +7,9 @@ import { getLocalMedia, Publisher, Subscriber } from "./media.js";
 import { InboundQuality, OutboundQuality, inbound, outbound } from "./stats.js";
 import { RoomUi } from "./ui.js";
 import { exposeState } from "./debug.js";
+import { floorNotice, renderChair, stageHolder } from "./chair.js";
 
-const FATAL_CODES = new Set(["token_missing", "token_invalid", "token_expired", "wrong_room", "room_full"]);
+const FATAL_CODES = new Set(["token_missing", "token_invalid", "token_expired", "wrong_room", "room_full", "room_locked"]);
 const STATS_INTERVAL_MS = 2000;
 const SPEAKING_INTERVAL_MS = 300;
 const MAX_BACKOFF_MS = 10_000;
@@ -35,11 +36,19 @@ const state = {
   retryTimer: null,
   finished: false, // bye received, fatal error, or left: no reconnect
   panel: null, // the error/closed panel on show
+  floor: null, // hands, floor holder, lock: from `joined`, then `floor` messages
+  notice: null, // the page's own note, shown with the floor notice
 };
 
 const ui = new RoomUi();
 const inboundQ = new InboundQuality();
 const outboundQ = new OutboundQuality();
+
+/** The page's own note (no camera, viewer…) and, after it, what the chair allows. */
+function notice(text) {
+  state.notice = text;
+  ui.showNotice([text, floorNotice(state.floor, state.self)].filter(Boolean).join(" ") || null);
+}
 
 function setConn(s) {
   state.conn = s;
@@ -95,7 +104,8 @@ function render() {
     }
     if (r.microphone) audio.set(p.id, r.microphone);
   }
-  ui.syncTiles(models);
+  const holder = stageHolder(state.floor, self, state.participants);
+  ui.syncTiles(models, holder ? (holder === self?.id ? "self:main" : `${holder}:main`) : null);
   ui.syncAudio(audio);
   const people = [];
   if (self) people.push({ ...self, isSelf: true, muted: selfMuted() });
@@ -103,6 +113,7 @@ function render() {
     people.push({ ...p, isSelf: false, muted: { microphone: !!p.muted?.microphone, camera: !!p.muted?.camera } });
   }
   ui.renderPeople(people);
+  renderChair(state, send);
   renderControls();
 }
 
@@ -207,9 +218,11 @@ async function onJoined(msg) {
   state.self = msg.participant;
   state.attempts = 0;
   state.sig?.setPingInterval(msg.limits?.ping_interval_ms);
-  ui.showNotice(null);
+  state.notice = null;
   state.participants.clear();
   for (const p of msg.participants ?? []) state.participants.set(p.id, p);
+  state.floor = msg.floor ?? null;
+  notice(null);
   if (typeof msg.room === "string") state.room = msg.room;
   else if (msg.room && typeof msg.room === "object") state.room = msg.room.name ?? msg.room.id ?? state.room;
   ui.setRoom(state.room);
@@ -228,11 +241,11 @@ async function publish() {
     stopLocal();
     state.local.stream = new MediaStream();
     state.local.micOn = state.local.camOn = false;
-    ui.showNotice(t("media.viewer"));
+    notice(t("media.viewer"));
     render();
     return;
   }
-  if (media.mode !== "full") ui.showNotice(t(`media.${media.mode}`));
+  if (media.mode !== "full") notice(t(`media.${media.mode}`));
   if (media.mode === "none") return;
   const pub = new Publisher(send);
   state.publisher = pub;
@@ -292,6 +305,11 @@ function onMessage(msg) {
       }
       break;
     }
+    case "floor":
+      state.floor = msg;
+      notice(state.notice);
+      render();
+      break;
     case "error":
       onError(msg);
       break;

@@ -93,7 +93,8 @@ export class RoomUi {
   }
 
   /** Tiles: one per participant (camera or avatar), one more per screen share. */
-  syncTiles(models) {
+  /** `leadKey`: the tile of whoever holds the floor, shown large unless a screen is shared. */
+  syncTiles(models, leadKey = null) {
     const keep = new Set(models.map((m) => m.key));
     for (const [key, el] of this.tiles) {
       if (!keep.has(key)) {
@@ -110,8 +111,9 @@ export class RoomUi {
       this.updateTile(el, m);
       this.grid.appendChild(el); // keeps the models' order
     }
-    // The first screen share leads the stage, on a row of its own.
-    const lead = [...this.tiles.values()].find((el) => el.classList.contains("screen"));
+    // The first screen share leads the stage, on a row of its own; else the floor holder.
+    const lead = [...this.tiles.values()].find((el) => el.classList.contains("screen"))
+      ?? (leadKey ? this.tiles.get(leadKey) : undefined);
     this.grid.classList.toggle("presenting", !!lead);
     for (const el of this.tiles.values()) el.classList.toggle("lead", el === lead);
     if (lead) this.grid.prepend(lead);
@@ -191,13 +193,13 @@ export class RoomUi {
     const stage = $("stage");
     const W = stage.clientWidth - 2 * GAP;
     let H = stage.clientHeight - 2 * GAP;
-    const screens = [...this.tiles.values()].filter((el) => el.classList.contains("screen"));
-    let n = this.tiles.size - screens.length + ($("empty").hidden ? 0 : 1);
-    if (screens.length > 0) {
+    // The lead (a shared screen, or the floor holder) takes a row of its own.
+    const lead = [...this.tiles.values()].some((el) => el.classList.contains("lead"));
+    let n = this.tiles.size - (lead ? 1 : 0) + ($("empty").hidden ? 0 : 1);
+    if (lead) {
       const screenW = Math.floor(Math.min(W, (H * 0.68 * 16) / 9));
       this.grid.style.setProperty("--screen-w", `${screenW}px`);
       H -= (screenW * 9) / 16 + GAP;
-      n += screens.length - 1; // a second share is rare: it goes among the cameras
     }
     if (n === 0 || W <= 0 || H <= 0) return;
     let best = 0;

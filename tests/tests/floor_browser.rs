@@ -1,0 +1,149 @@
+//! Chairing in real Chromium against the real binary: a chair page and two site pages in
+//! one room. A site raises its hand, the chair sees it and gives it the floor, and the
+//! other site's main stage shows the floor holder's video, large and playing.
+
+use anyhow::{Context, ensure};
+use bridge_e2e::browser::{Browser, run_serial};
+use bridge_e2e::sched_pages::shot;
+use bridge_e2e::server::BridgeServer;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+const CONNECTED: &str = "return !!window.bridge && window.bridge.state === 'connected';";
+
+/// The lead (main stage) tile: participant id, name, video width and play position.
+const LEAD: &str = "const t = document.querySelector('#grid .tile.lead'); \
+    if (!t) return null; const v = t.querySelector('video'); \
+    return { pid: t.dataset.participantId, name: t.querySelector('.name').textContent, \
+             width: v.videoWidth, time: v.currentTime };";
+
+async fn floor_in_the_browser() -> anyhow::Result<()> {
+    let server = BridgeServer::start().await?;
+    let room = "u-25";
+    let (a_name, b_name) = ("Xã Thanh Sơn", "Xã Kiệt Sơn");
+    let browser = Browser::launch().await?;
+    let site_a = browser.first_window().await?;
+    browser
+        .client
+        .goto(&server.join_url(room, a_name, "member"))
+        .await?;
+    browser
+        .wait_true(CONNECTED, WAIT, "site A connected")
+        .await?;
+    let site_b = browser
+        .open_window(&server.join_url(room, b_name, "member"))
+        .await?;
+    browser
+        .wait_true(CONNECTED, WAIT, "site B connected")
+        .await?;
+    let chair = browser
+        .open_window(&server.join_url(room, "Chủ tịch UBND tỉnh", "chair"))
+        .await?;
+    browser
+        .wait_true(CONNECTED, WAIT, "the chair connected")
+        .await?;
+
+    // Site A, now in a moderated room, raises its hand.
+    browser.switch(&site_a).await?;
+    browser
+        .wait_true(
+            "const b = document.getElementById('btn-hand'); return !!b && !b.hidden && \
+             document.getElementById('notice').innerText.includes('giơ tay');",
+            WAIT,
+            "the hand button and the moderation notice on site A",
+        )
+        .await?;
+    browser
+        .eval("document.getElementById('btn-hand').click(); return true;")
+        .await?;
+
+    // The chair sees the hand and gives A the floor.
+    browser.switch(&chair).await?;
+    browser
+        .wait_true(
+            "return !!document.querySelector('#hands li[data-participant-id] .grant');",
+            WAIT,
+            "the raised hand in the chair's panel",
+        )
+        .await?;
+    let hand = browser
+        .eval("return document.querySelector('#hands li').innerText;")
+        .await?;
+    ensure!(
+        hand.as_str().unwrap_or_default().contains(a_name),
+        "the hand is A's: {hand}"
+    );
+    shot(&browser, "chair-hands").await?;
+    browser
+        .eval("document.querySelector('#hands li .grant').click(); return true;")
+        .await?;
+    browser
+        .wait_true(
+            &format!(
+                "return document.getElementById('floor-holder').innerText.includes({});",
+                serde_json::to_string(a_name)?
+            ),
+            WAIT,
+            "the chair's panel naming the speaker",
+        )
+        .await?;
+
+    // Site B's main stage shows A, playing.
+    browser.switch(&site_b).await?;
+    let a_id = browser
+        .eval(&format!(
+            "return window.bridge.participants.find(p => p.name === {}).id;",
+            serde_json::to_string(a_name)?
+        ))
+        .await?;
+    let a_id = a_id.as_str().context("A's id on B's page")?.to_owned();
+    browser
+        .wait_true(
+            &format!(
+                "const t = document.querySelector('#grid .tile.lead'); \
+                 return !!t && t.dataset.participantId === '{a_id}' && t.querySelector('video').videoWidth > 0;"
+            ),
+            WAIT,
+            "A's video on B's main stage",
+        )
+        .await?;
+    let before = browser.eval(LEAD).await?;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let after = browser.eval(LEAD).await?;
+    ensure!(after["name"] == a_name, "the main stage names A: {after}");
+    let played = after["time"].as_f64().unwrap_or(0.0) - before["time"].as_f64().unwrap_or(0.0);
+    ensure!(
+        played > 0.5,
+        "A's video on the main stage plays: +{played:.2} s"
+    );
+    let sizes = browser
+        .eval(
+            "const lead = document.querySelector('#grid .tile.lead').getBoundingClientRect().width; \
+             const other = [...document.querySelectorAll('#grid .tile:not(.lead)')].map(t => t.getBoundingClientRect().width); \
+             return { lead, other: Math.max(...other) };",
+        )
+        .await?;
+    ensure!(
+        sizes["lead"].as_f64() > sizes["other"].as_f64(),
+        "the main stage is larger than the other tiles: {sizes}"
+    );
+    shot(&browser, "site-main-stage").await?;
+
+    // A itself is told it has the floor.
+    browser.switch(&site_a).await?;
+    browser
+        .wait_true(
+            "return document.getElementById('notice').innerText.includes('Bạn đang được phát biểu');",
+            WAIT,
+            "A told it has the floor",
+        )
+        .await?;
+    browser.close().await?;
+    Ok(())
+}
+
+#[test]
+fn a_site_raises_its_hand_and_the_chair_gives_it_the_main_stage() -> anyhow::Result<()> {
+    run_serial(floor_in_the_browser())
+}
