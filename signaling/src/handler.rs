@@ -232,19 +232,28 @@ impl Driver {
             .await
             .map_err(|e| sfu_error(&e, "join"))?;
         let max = inner.config.max_participants_per_room;
-        match inner
-            .roster
-            .admit(&room, participant.clone(), self.outbox.clone(), max)
-        {
-            Ok((others, floor, gates)) => {
+        // The first participant opens the room: ask the directory what it is.
+        let opening = match inner.directory.get() {
+            Some(d) if !inner.roster.is_open(&room) => d.describe(&room).await,
+            _ => None,
+        };
+        match inner.roster.admit(
+            &room,
+            participant.clone(),
+            self.outbox.clone(),
+            max,
+            opening,
+        ) {
+            Ok(a) => {
                 tracing::info!(%room, participant = %id, name = %participant.name, role = %participant.role, "joined");
                 self.joined = Some(room.clone());
-                self.apply_gates(gates).await;
+                self.apply_gates(a.gates).await;
                 Ok(JoinedRoom {
                     room,
                     participant,
-                    others,
-                    floor,
+                    others: a.others,
+                    floor: a.floor,
+                    title: a.title,
                 })
             }
             Err(refused) => {

@@ -3,16 +3,19 @@
 #![forbid(unsafe_code)]
 
 pub mod chair;
+pub mod directory;
 mod handler;
 pub mod limits;
 mod media;
 pub mod messages;
 mod rate;
+pub mod rollcall;
 mod roster;
 mod roster_chair;
 pub mod session;
 mod sfu;
 
+pub use directory::{RoomDirectory, RoomInfo};
 pub use limits::SignalingConfig;
 pub use media::{BoxFuture, MediaPlane};
 pub use messages::{ClientMsg, ErrorCode, ServerMsg};
@@ -35,6 +38,7 @@ struct Inner {
     media: Arc<dyn MediaPlane>,
     key: TokenKey,
     roster: Roster,
+    directory: std::sync::OnceLock<Arc<dyn RoomDirectory>>,
     shutdown: watch::Sender<bool>,
     sessions: watch::Sender<usize>,
 }
@@ -55,10 +59,17 @@ impl Signaling {
                 media,
                 key,
                 roster: Roster::default(),
+                directory: std::sync::OnceLock::new(),
                 shutdown: watch::Sender::new(false),
                 sessions: watch::Sender::new(0),
             }),
         }
+    }
+
+    /// Where room titles and expected sites come from (the scheduler, in the binary).
+    /// Set once, before serving; a second call is ignored.
+    pub fn set_directory(&self, directory: Arc<dyn RoomDirectory>) {
+        let _ = self.inner.directory.set(directory);
     }
 
     /// A router with `GET /ws`, ready to merge into the application's router.

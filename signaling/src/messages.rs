@@ -4,6 +4,7 @@
 //! generator) can reuse them.
 
 use crate::chair::FloorState;
+use crate::rollcall::{RollCounts, RollEntry};
 use bridge_sfu::{
     IceCandidate, ParticipantId, PcKind, RemoteTrack, RoomId, TrackId, TrackSource, TrackSpec,
 };
@@ -124,6 +125,9 @@ pub enum ServerMsg {
         /// Hands, floor, lock; later changes come as `floor` messages.
         #[serde(default)]
         floor: FloorState,
+        /// The meeting's title, when the room belongs to one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
     },
     PublishAnswer {
         sdp: String,
@@ -159,8 +163,13 @@ pub enum ServerMsg {
         muted: bool,
     },
     Pong,
-    /// The room's chairing state, in full: after joining and on every change.
+    /// The room's chairing state, in full, on every change.
     Floor(FloorState),
+    /// To chairs: every expected site and who else is here, on every change.
+    RollCall {
+        counts: RollCounts,
+        sites: Vec<RollEntry>,
+    },
     Error {
         code: ErrorCode,
         message: String,

@@ -4,9 +4,12 @@
 //! messages on unbounded channels; nothing awaits while holding the lock.
 
 use crate::chair::{Floor, FloorState};
+use crate::directory::RoomInfo;
 use crate::messages::{LeaveReason, ParticipantInfo, PublishedTrack, ServerMsg};
+use crate::rollcall::Site;
 use bridge_sfu::{ParticipantId, RoomId, TrackId, TrackSource};
 use bridge_token::Role;
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use tokio::sync::mpsc::UnboundedSender;
@@ -26,6 +29,11 @@ pub(crate) struct Room {
     pub(crate) floor: Floor,
     /// What the media plane was last told about each microphone (absent: allowed).
     pub(crate) gates: HashMap<ParticipantId, bool>,
+    /// From the room directory when the room opened.
+    pub(crate) title: Option<String>,
+    pub(crate) expected: Vec<Site>,
+    /// Units that have been here since the room opened (code -> name), for the roll call.
+    pub(crate) seen: BTreeMap<String, String>,
 }
 
 impl Room {
@@ -55,6 +63,14 @@ pub enum Refused {
 /// Microphones the media plane must open (`true`) or close.
 pub type Gates = Vec<(ParticipantId, bool)>;
 
+/// What a joining participant learns, and what the media plane must change.
+pub struct Admitted {
+    pub others: Vec<ParticipantInfo>,
+    pub floor: FloorState,
+    pub gates: Gates,
+    pub title: Option<String>,
+}
+
 #[derive(Default)]
 pub struct Roster {
     rooms: Mutex<HashMap<RoomId, Room>>,
@@ -68,17 +84,31 @@ impl Roster {
         f(&mut guard)
     }
 
+    /// Whether `room` has anyone in it (else the next join opens it).
+    pub fn is_open(&self, room: &RoomId) -> bool {
+        self.with_rooms(|rooms| rooms.contains_key(room))
+    }
+
     /// Adds `info` to `room` and tells the others; returns everyone else and the
     /// microphones whose forwarding changes (a chair arriving moderates the room).
+    /// `opening` describes the room if this join opens it.
     pub fn admit(
         &self,
         room: &RoomId,
         info: ParticipantInfo,
         outbox: Outbox,
         max: usize,
-    ) -> Result<(Vec<ParticipantInfo>, FloorState, Gates), Refused> {
+        opening: Option<RoomInfo>,
+    ) -> Result<Admitted, Refused> {
         self.with_rooms(|rooms| {
-            let r = rooms.entry(room.clone()).or_default();
+            let r = rooms.entry(room.clone()).or_insert_with(|| {
+                let o = opening.unwrap_or_default();
+                Room {
+                    title: o.title,
+                    expected: o.expected,
+                    ..Room::default()
+                }
+            });
             if r.members.len() >= max {
                 return Err(Refused::Full { max });
             }
@@ -92,6 +122,11 @@ impl Roster {
                 },
                 None,
             );
+            if let Some(unit) = &info.unit {
+                r.seen
+                    .entry(unit.clone())
+                    .or_insert_with(|| info.name.clone());
+            }
             let before = r.floor_state();
             r.members.push(Member { info, outbox });
             let floor = r.floor_state();
@@ -99,7 +134,13 @@ impl Roster {
             if floor != before {
                 r.broadcast_floor_except_last();
             }
-            Ok((others, floor, r.gate_changes()))
+            r.send_roll_call();
+            Ok(Admitted {
+                others,
+                floor,
+                gates: r.gate_changes(),
+                title: r.title.clone(),
+            })
         })
     }
 
@@ -137,6 +178,7 @@ impl Roster {
             if r.floor_state() != before {
                 r.broadcast_floor();
             }
+            r.send_roll_call();
             r.gate_changes()
         })
     }
@@ -167,6 +209,7 @@ impl Roster {
                 },
                 None,
             );
+            r.send_roll_call();
         })
     }
 
@@ -182,6 +225,7 @@ impl Roster {
             for t in ended {
                 r.broadcast(&unpublished(id, t), None);
             }
+            r.send_roll_call();
         })
     }
 
@@ -203,6 +247,7 @@ impl Roster {
                 },
                 None,
             );
+            r.send_roll_call();
         })
     }
 

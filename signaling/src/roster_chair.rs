@@ -4,6 +4,7 @@
 
 use crate::chair::{ChairCommand, ChairError, FloorState};
 use crate::messages::{ByeReason, ServerMsg};
+use crate::rollcall::{counts, roll_call};
 use crate::roster::{Gates, Room, Roster};
 use bridge_sfu::{ParticipantId, RoomId};
 use bridge_token::Role;
@@ -28,6 +29,27 @@ impl Room {
             }
         }
         out
+    }
+
+    /// The roll call, to the chairs only (members do not need 221 lines on every change).
+    pub(crate) fn send_roll_call(&self) {
+        let chairs: Vec<_> = self
+            .members
+            .iter()
+            .filter(|m| m.info.role == Role::Chair)
+            .collect();
+        if chairs.is_empty() {
+            return;
+        }
+        let infos: Vec<_> = self.members.iter().map(|m| m.info.clone()).collect();
+        let sites = roll_call(&self.expected, &infos, &self.seen);
+        let msg = ServerMsg::RollCall {
+            counts: counts(&sites),
+            sites,
+        };
+        for m in chairs {
+            let _ = m.outbox.send(msg.clone());
+        }
     }
 
     pub(crate) fn floor_state(&self) -> FloorState {

@@ -41,6 +41,7 @@ pub struct JoinedRoom {
     pub participant: ParticipantInfo,
     pub others: Vec<ParticipantInfo>,
     pub floor: FloorState,
+    pub title: Option<String>,
 }
 
 /// What the driver must do.
@@ -296,6 +297,7 @@ impl Session {
                 participant: info,
                 others: participants,
                 floor,
+                title,
             }) => {
                 self.state = State::Joined {
                     room: room.clone(),
@@ -308,6 +310,7 @@ impl Session {
                     participants,
                     limits: self.config.limits(),
                     floor,
+                    title,
                 })]
             }
             Err(refusal) => {

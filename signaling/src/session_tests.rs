@@ -48,6 +48,7 @@ fn joined(session: &mut Session, key: &TokenKey, t: Instant, role: Role) -> Inst
         participant: participant.clone(),
         others: Vec::new(),
         floor: Default::default(),
+        title: None,
     }));
     assert!(matches!(
         done.as_slice(),

@@ -113,3 +113,78 @@ async fn removal_and_lock() {
         .await;
     assert_eq!(chair.recv_type("error").await["code"], "forbidden");
 }
+
+/// A directory that knows one meeting room.
+struct Meetings;
+
+impl bridge_signaling::RoomDirectory for Meetings {
+    fn describe<'a>(
+        &'a self,
+        room: &'a bridge_sfu::RoomId,
+    ) -> bridge_signaling::BoxFuture<'a, Option<bridge_signaling::RoomInfo>> {
+        Box::pin(async move {
+            (room.0 == "m-1").then(|| bridge_signaling::RoomInfo {
+                title: Some("Họp khẩn phòng chống lũ".into()),
+                expected: [("07888", "Phường Dữu Lâu"), ("07894", "Phường Vân Cơ")]
+                    .into_iter()
+                    .map(|(unit, name)| bridge_signaling::rollcall::Site {
+                        unit: unit.into(),
+                        name: name.into(),
+                    })
+                    .collect(),
+            })
+        })
+    }
+}
+
+#[tokio::test]
+async fn the_chair_gets_a_live_roll_call_of_the_expected_sites() {
+    let s = start(Default::default()).await;
+    s.signaling.set_directory(std::sync::Arc::new(Meetings));
+    let (mut chair, joined) = s.join("m-1", "Chủ tịch", Role::Chair).await;
+    assert_eq!(joined["title"], "Họp khẩn phòng chống lũ");
+    let rc = chair.recv_type("roll_call").await;
+    let states: Vec<_> = rc["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["unit"].clone(), e["state"].clone()))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            (json!("07888"), json!("not_joined")),
+            (json!("07894"), json!("not_joined")),
+            (Value::Null, json!("connected")),
+        ],
+        "{rc}"
+    );
+
+    // A ward hall joins: connected; it leaves: left.
+    let mut hall = s.connect().await;
+    let token = s.unit_token("m-1", "Phường Dữu Lâu", Role::Member, Some("07888"));
+    hall.send(json!({"type": "join", "v": 1, "token": token}))
+        .await;
+    hall.recv_type("joined").await;
+    let rc = chair.recv_type("roll_call").await;
+    assert_eq!(rc["sites"][0]["state"], "connected", "{rc}");
+    assert_eq!(rc["counts"]["connected"], 2);
+    assert_eq!(rc["counts"]["not_joined"], 1);
+    hall.send(json!({"type": "leave"})).await;
+    let rc = loop {
+        let rc = chair.recv_type("roll_call").await;
+        if rc["sites"][0]["state"] != "connected" {
+            break rc;
+        }
+    };
+    assert_eq!(rc["sites"][0]["state"], "left", "{rc}");
+
+    // Members do not get the roll call.
+    let (mut member, _) = s.join("m-1", "Phường Vân Cơ", Role::Member).await;
+    member.assert_alive().await;
+    while let Ok(Next::Msg(m)) =
+        tokio::time::timeout(std::time::Duration::from_millis(300), member.next()).await
+    {
+        assert_ne!(m["type"], "roll_call", "a member got the roll call");
+    }
+}

@@ -74,6 +74,19 @@ async fn floor_in_the_browser() -> anyhow::Result<()> {
         hand.as_str().unwrap_or_default().contains(a_name),
         "the hand is A's: {hand}"
     );
+    // Its roll call lists both sites as present.
+    browser
+        .wait_true(
+            &format!(
+                "const rows = [...document.querySelectorAll('#roll li.site.connected .site-name')].map(e => e.textContent); \
+                 return rows.includes({}) && rows.includes({});",
+                serde_json::to_string(a_name)?,
+                serde_json::to_string(b_name)?
+            ),
+            WAIT,
+            "both sites present in the chair's roll call",
+        )
+        .await?;
     shot(&browser, "chair-hands").await?;
     browser
         .eval("document.querySelector('#hands li .grant').click(); return true;")

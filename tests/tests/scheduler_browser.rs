@@ -150,6 +150,14 @@ async fn urgent_session_reaches_dashboards() -> anyhow::Result<()> {
     )
     .await
     .context("joining from the alert")?;
+    // The room page is titled with the meeting, not its room id.
+    let title = b
+        .eval("return document.getElementById('room-name').textContent;")
+        .await?;
+    ensure!(
+        title == "Giao ban khẩn phòng chống bão",
+        "room title: {title}"
+    );
     shot(&b, "room-joined").await?;
     b.close().await?;
     Ok(())

@@ -6,6 +6,7 @@ mod api;
 mod assets;
 mod cli;
 mod error;
+mod rooms;
 mod router;
 mod sched;
 mod serve;

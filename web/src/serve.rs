@@ -68,6 +68,7 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("starting the media plane on {}", config.udp_bind))?;
     let media: Arc<dyn MediaPlane> = Arc::new(sfu.clone());
     let signaling = Signaling::new(SignalingConfig::for_sfu(&config), media, key.clone());
+    signaling.set_directory(Arc::new(crate::rooms::SchedulerRooms { db: db.clone() }));
 
     let listener = tokio::net::TcpListener::bind(args.http)
         .await

@@ -45,6 +45,26 @@ impl Db {
         .is_some())
     }
 
+    /// The invited units (code, name) in tree order, for trusted callers (the conference
+    /// room's roll call).
+    pub async fn invited_units(&self, id: MeetingId) -> Result<Vec<(UnitCode, String)>> {
+        sqlx::query(
+            "SELECT i.unit_code, u.name FROM invitations i JOIN units u ON u.code = i.unit_code \
+             WHERE i.meeting_id = $1 ORDER BY u.path",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                UnitCode::from_db(r.try_get("unit_code")?),
+                r.try_get("name")?,
+            ))
+        })
+        .collect()
+    }
+
     /// Checks that `actor` may see meeting `m`; returns the organizer unit.
     pub(crate) async fn check_view(&self, actor: &Principal, m: &Meeting) -> Result<Unit> {
         let org = self.unit(&m.organizer).await?;

@@ -136,11 +136,16 @@ pub fn now_unix() -> u64 {
 
 impl Server {
     pub fn token(&self, room: &str, name: &str, role: Role) -> String {
+        self.unit_token(room, name, role, None)
+    }
+
+    /// A token naming the participant's unit (as the scheduler's join links do).
+    pub fn unit_token(&self, room: &str, name: &str, role: Role, unit: Option<&str>) -> String {
         let grant = Grant {
             room: room.into(),
             name: name.into(),
             role,
-            unit: None,
+            unit: unit.map(str::to_owned),
         };
         self.key
             .mint(grant, now_unix(), Duration::from_secs(3600))

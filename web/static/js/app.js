@@ -7,7 +7,7 @@ import { getLocalMedia, Publisher, Subscriber } from "./media.js";
 import { InboundQuality, OutboundQuality, inbound, outbound } from "./stats.js";
 import { RoomUi } from "./ui.js";
 import { exposeState } from "./debug.js";
-import { floorNotice, renderChair, stageHolder } from "./chair.js";
+import { floorNotice, renderChair, renderRollCall, stageHolder } from "./chair.js";
 
 const FATAL_CODES = new Set(["token_missing", "token_invalid", "token_expired", "wrong_room", "room_full", "room_locked"]);
 const STATS_INTERVAL_MS = 2000;
@@ -223,7 +223,8 @@ async function onJoined(msg) {
   for (const p of msg.participants ?? []) state.participants.set(p.id, p);
   state.floor = msg.floor ?? null;
   notice(null);
-  if (typeof msg.room === "string") state.room = msg.room;
+  if (typeof msg.title === "string" && msg.title) state.room = msg.title;
+  else if (typeof msg.room === "string") state.room = msg.room;
   else if (msg.room && typeof msg.room === "object") state.room = msg.room.name ?? msg.room.id ?? state.room;
   ui.setRoom(state.room);
   setConn("connected");
@@ -305,6 +306,9 @@ function onMessage(msg) {
       }
       break;
     }
+    case "roll_call":
+      renderRollCall(msg);
+      break;
     case "floor":
       state.floor = msg;
       notice(state.notice);

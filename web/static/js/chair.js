@@ -101,3 +101,37 @@ export function renderChair(state, send) {
     li.append(cmds);
   }
 }
+
+const ROLL_PAGE = 25;
+let rollPage = 0;
+
+/** The chair's roll call: a summary line and a page of sites with their state. */
+export function renderRollCall(roll) {
+  if (!roll) return;
+  const c = roll.counts;
+  $("roll-summary").textContent = t("roll.summary", { connected: c.connected, expected: c.expected, missing: c.not_joined, left: c.left });
+  const pages = Math.max(1, Math.ceil(roll.sites.length / ROLL_PAGE));
+  rollPage = Math.min(rollPage, pages - 1);
+  const shown = roll.sites.slice(rollPage * ROLL_PAGE, (rollPage + 1) * ROLL_PAGE);
+  $("roll").replaceChildren(...shown.map((s) => {
+    const li = document.createElement("li");
+    li.className = `site ${s.state}`;
+    if (s.unit) li.dataset.unit = s.unit;
+    const name = Object.assign(document.createElement("span"), { className: "site-name", textContent: s.name });
+    const state = Object.assign(document.createElement("span"), { className: "site-state", textContent: t(`roll.${s.state}`) });
+    li.append(name, state);
+    if (s.state === "connected") {
+      const media = document.createElement("span");
+      media.className = "site-media";
+      media.innerHTML = icon(s.audio ? "mic" : "micOff", 14) + icon(s.video ? "cam" : "camOff", 14);
+      media.title = `${t(s.audio ? "roll.audio" : "roll.noAudio")}, ${t(s.video ? "roll.video" : "roll.noVideo")}`;
+      li.append(media);
+    }
+    return li;
+  }));
+  $("roll-page").textContent = `${rollPage + 1}/${pages}`;
+  $("roll-prev").disabled = rollPage === 0;
+  $("roll-next").disabled = rollPage >= pages - 1;
+  $("roll-prev").onclick = () => { rollPage -= 1; renderRollCall(roll); };
+  $("roll-next").onclick = () => { rollPage += 1; renderRollCall(roll); };
+}

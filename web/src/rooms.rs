@@ -1,0 +1,63 @@
+//! The scheduler as signaling's room directory: a meeting's room (`m-<id>`) is titled
+//! with the meeting and expects its invited units (the chair's roll call); a unit's own
+//! room (`u-<code>`) is titled with the unit's name.
+
+use bridge_scheduler::{Db, MeetingId, UnitCode};
+use bridge_sfu::RoomId;
+use bridge_signaling::rollcall::Site;
+use bridge_signaling::{BoxFuture, RoomDirectory, RoomInfo};
+
+pub struct SchedulerRooms {
+    pub db: Db,
+}
+
+impl SchedulerRooms {
+    async fn lookup(&self, room: &str) -> Result<Option<RoomInfo>, bridge_scheduler::SchedError> {
+        if let Some(id) = room.strip_prefix("m-") {
+            let Ok(id) = MeetingId::parse(id) else {
+                return Ok(None);
+            };
+            let meeting = self.db.load_meeting(id).await?;
+            let expected = self
+                .db
+                .invited_units(id)
+                .await?
+                .into_iter()
+                .map(|(unit, name)| Site {
+                    unit: unit.to_string(),
+                    name,
+                })
+                .collect();
+            return Ok(Some(RoomInfo {
+                title: Some(meeting.title),
+                expected,
+            }));
+        }
+        if let Some(code) = room.strip_prefix("u-") {
+            let Ok(code) = UnitCode::parse(code) else {
+                return Ok(None);
+            };
+            let unit = self.db.unit(&code).await?;
+            return Ok(Some(RoomInfo {
+                title: Some(unit.name),
+                expected: Vec::new(),
+            }));
+        }
+        Ok(None)
+    }
+}
+
+impl RoomDirectory for SchedulerRooms {
+    fn describe<'a>(&'a self, room: &'a RoomId) -> BoxFuture<'a, Option<RoomInfo>> {
+        Box::pin(async move {
+            match self.lookup(&room.0).await {
+                Ok(info) => info,
+                Err(e) => {
+                    // An unknown meeting or unit is an ad-hoc room; the join goes on.
+                    tracing::debug!(%room, error = %e, "room not described by the scheduler");
+                    None
+                }
+            }
+        })
+    }
+}
