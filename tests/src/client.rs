@@ -32,6 +32,9 @@ pub struct ClientOptions {
     pub keyframe_every: Option<Duration>,
     /// ICE over TCP only: no UDP socket at all.
     pub tcp_only: bool,
+    /// End every video frame with its send time (see `media::SEND_TIME_MAGIC`), so
+    /// receivers measure the one-way delay through the server (the load generator).
+    pub stamp_send_time: bool,
 }
 
 impl Default for ClientOptions {
@@ -42,6 +45,7 @@ impl Default for ClientOptions {
             fps: 25,
             keyframe_every: Some(Duration::from_secs(10)),
             tcp_only: false,
+            stamp_send_time: false,
         }
     }
 }
@@ -74,6 +78,8 @@ pub(crate) struct Shared {
     pub(crate) keyframe_requests: AtomicU64,
     pongs: AtomicU64,
     subscribe_offers: AtomicU64,
+    /// The video tracks received, by participant, to send them keyframe requests.
+    video_tracks: Mutex<std::collections::HashMap<String, Arc<dyn TrackRemote>>>,
 }
 
 impl Shared {
@@ -158,6 +164,11 @@ async fn record_track(track: Arc<dyn TrackRemote>, shared: Arc<Shared>) {
         RtpCodecKind::Audio => Kind::Audio,
         _ => Kind::Video,
     };
+    if kind == Kind::Video
+        && let Ok(mut v) = shared.video_tracks.lock()
+    {
+        v.insert(participant.clone(), track.clone());
+    }
     while let Some(ev) = track.poll().await {
         match ev {
             TrackRemoteEvent::OnRtpPacket(pkt) => {
@@ -407,6 +418,34 @@ impl Client {
 
     pub fn first_video_at(&self) -> Option<Instant> {
         self.shared.received.lock().ok()?.first_video_at()
+    }
+
+    /// Sends a picture loss indication for `participant`'s video, as a decoder would.
+    pub async fn request_keyframe(&self, participant: &str) -> anyhow::Result<()> {
+        let track = self
+            .shared
+            .video_tracks
+            .lock()
+            .ok()
+            .and_then(|v| v.get(participant).cloned())
+            .with_context(|| format!("no video from {participant}"))?;
+        let ssrc = track.ssrcs().await.first().copied().context("no SSRC")?;
+        let pli = rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication {
+            sender_ssrc: 0,
+            media_ssrc: ssrc,
+        };
+        track.write_rtcp(vec![Box::new(pli)]).await?;
+        Ok(())
+    }
+
+    /// One-way delays (µs) of stamped video frames from `participant`, since the last
+    /// `reset_loss`.
+    pub fn delays_us(&self, participant: &str) -> Vec<u32> {
+        self.shared
+            .received
+            .lock()
+            .map(|r| r.delays_us(participant))
+            .unwrap_or_default()
     }
 
     pub fn reset_loss(&self) {

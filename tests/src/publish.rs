@@ -175,6 +175,7 @@ impl Publisher {
                     bps,
                     opts.fps,
                     opts.keyframe_every,
+                    opts.stamp_send_time,
                     wanted,
                     stop.clone(),
                     sent_v,
@@ -250,6 +251,7 @@ async fn send_video(
     bps: u32,
     fps: u32,
     keyframe_every: Option<Duration>,
+    stamp: bool,
     wanted: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     sent: Arc<AtomicU64>,
@@ -267,8 +269,12 @@ async fn send_video(
         if key {
             last_key = Instant::now();
         }
+        let mut frame = src.next_frame(key);
+        if stamp {
+            crate::media::stamp_send_time(&mut frame);
+        }
         let sample = Sample {
-            data: Bytes::from(src.next_frame(key)),
+            data: Bytes::from(frame),
             duration: frame_time,
             ..Sample::new(Instant::now())
         };

@@ -23,7 +23,12 @@ pub struct RemoteStream {
     pub first_keyframe_at: Option<Instant>,
     pub decoder: Option<ToneDecoder>,
     pub ended: bool,
+    /// One-way delays of stamped frames (µs), bounded.
+    pub delays_us: Vec<u32>,
 }
+
+/// Delay samples kept per stream (~ 30 frames/s for an hour).
+const MAX_DELAYS: usize = 100_000;
 
 /// A copy of the counters of one stream, for assertions.
 #[derive(Debug, Clone)]
@@ -68,6 +73,7 @@ impl Received {
                 first_keyframe_at: None,
                 decoder: None,
                 ended: false,
+                delays_us: Vec::new(),
             });
         if s.msid_track != msid_track {
             // The participant republished (a new track): count it afresh.
@@ -89,6 +95,12 @@ impl Received {
                 }
             }
             Kind::Video => {
+                if pkt.header.marker
+                    && s.delays_us.len() < MAX_DELAYS
+                    && let Some(d) = crate::media::stamped_delay_us(&pkt.payload)
+                {
+                    s.delays_us.push(d);
+                }
                 if is_vp8_keyframe_start(&pkt.payload) {
                     s.keyframes += 1;
                     s.first_keyframe_at.get_or_insert(now);
@@ -154,8 +166,16 @@ impl Received {
         for ((_, kind), s) in self.streams.iter_mut() {
             if *kind == Kind::Video {
                 s.seq.reset();
+                s.delays_us.clear();
             }
         }
+    }
+
+    pub fn delays_us(&self, participant: &str) -> Vec<u32> {
+        self.streams
+            .get(&(participant.to_owned(), Kind::Video))
+            .map(|s| s.delays_us.clone())
+            .unwrap_or_default()
     }
 
     pub fn first_video_at(&self) -> Option<Instant> {
