@@ -17,7 +17,7 @@ impl State {
             .participants
             .get_mut(participant)
             .ok_or_else(|| SfuError::UnknownParticipant(participant.clone()))?;
-        if p.audio_blocked == !allowed {
+        if p.audio_blocked != allowed {
             return Ok(());
         }
         p.audio_blocked = !allowed;

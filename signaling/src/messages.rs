@@ -113,6 +113,9 @@ impl ClientMsg {
     }
 }
 
+// `joined` is much larger than the rest; a message is built once and serialized at
+// once, so its size in memory does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMsg {

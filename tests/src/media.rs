@@ -281,6 +281,35 @@ impl SeqStats {
     }
 }
 
+/// Marks the 8 bytes that end a stamped video frame (big-endian unix µs at sending).
+pub const SEND_TIME_MAGIC: &[u8; 4] = b"BRTS";
+
+fn unix_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+/// Appends the magic and the send time to a frame (it ends the frame's last packet).
+pub fn stamp_send_time(frame: &mut Vec<u8>) {
+    frame.extend_from_slice(SEND_TIME_MAGIC);
+    frame.extend_from_slice(&unix_micros().to_be_bytes());
+}
+
+/// The one-way delay (µs) of a packet that ends a stamped frame, if it does; sender and
+/// receiver share the clock (one machine).
+pub fn stamped_delay_us(payload: &[u8]) -> Option<u32> {
+    let n = payload.len();
+    if n < 12 || &payload[n - 12..n - 8] != SEND_TIME_MAGIC {
+        return None;
+    }
+    let sent = u64::from_be_bytes(payload[n - 8..].try_into().ok()?);
+    let delay = unix_micros().checked_sub(sent)?;
+    // Anything over a minute is not a stamp but a coincidence.
+    (delay < 60_000_000).then_some(delay as u32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,33 +360,4 @@ mod tests {
         assert_eq!(d.len(), 5000);
         assert_eq!(k.len(), 15000);
     }
-}
-
-/// Marks the 8 bytes that end a stamped video frame (big-endian unix µs at sending).
-pub const SEND_TIME_MAGIC: &[u8; 4] = b"BRTS";
-
-fn unix_micros() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0)
-}
-
-/// Appends the magic and the send time to a frame (it ends the frame's last packet).
-pub fn stamp_send_time(frame: &mut Vec<u8>) {
-    frame.extend_from_slice(SEND_TIME_MAGIC);
-    frame.extend_from_slice(&unix_micros().to_be_bytes());
-}
-
-/// The one-way delay (µs) of a packet that ends a stamped frame, if it does; sender and
-/// receiver share the clock (one machine).
-pub fn stamped_delay_us(payload: &[u8]) -> Option<u32> {
-    let n = payload.len();
-    if n < 12 || &payload[n - 12..n - 8] != SEND_TIME_MAGIC {
-        return None;
-    }
-    let sent = u64::from_be_bytes(payload[n - 8..].try_into().ok()?);
-    let delay = unix_micros().checked_sub(sent)?;
-    // Anything over a minute is not a stamp but a coincidence.
-    (delay < 60_000_000).then_some(delay as u32)
 }
