@@ -42,6 +42,18 @@ impl ChairCommand {
     pub fn needs_chair(&self) -> bool {
         !matches!(self, ChairCommand::RaiseHand { .. })
     }
+
+    /// The client message this command came from (for `error.request`).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ChairCommand::RaiseHand { .. } => "raise_hand",
+            ChairCommand::GrantFloor { .. } => "grant_floor",
+            ChairCommand::RevokeFloor => "revoke_floor",
+            ChairCommand::ForceMute { .. } => "force_mute",
+            ChairCommand::Remove { .. } => "remove",
+            ChairCommand::Lock { .. } => "lock",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

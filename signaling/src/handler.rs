@@ -2,7 +2,6 @@
 //! plane's events, timers and shutdown into a [`Session`] and carrying out its actions.
 
 use crate::Signaling;
-use crate::chair::ChairCommand;
 use crate::limits::SEND_TIMEOUT;
 use crate::messages::{ErrorCode, LeaveReason, ParticipantInfo, ServerMsg};
 use crate::roster::{Gates, Refused};
@@ -189,7 +188,7 @@ impl Driver {
                         continue;
                     };
                     let id = self.session.participant_id().clone();
-                    let request = chair_request(&cmd);
+                    let request = cmd.type_name();
                     match self.sig.inner.roster.chair(&room, &id, cmd, unix_ms()) {
                         Ok(gates) => self.apply_gates(gates).await,
                         Err(e) => queue.push_back(Action::Send(ServerMsg::error(
@@ -323,17 +322,6 @@ impl Driver {
         let gates = self.sig.inner.roster.remove(&room, &id, reason);
         self.apply_gates(gates).await;
         tracing::info!(%room, participant = %id, ?reason, "left");
-    }
-}
-
-fn chair_request(cmd: &ChairCommand) -> &'static str {
-    match cmd {
-        ChairCommand::RaiseHand { .. } => "raise_hand",
-        ChairCommand::GrantFloor { .. } => "grant_floor",
-        ChairCommand::RevokeFloor => "revoke_floor",
-        ChairCommand::ForceMute { .. } => "force_mute",
-        ChairCommand::Remove { .. } => "remove",
-        ChairCommand::Lock { .. } => "lock",
     }
 }
 

@@ -531,6 +531,22 @@ impl Drop for Client {
 }
 
 /// Polls `f` every 50 ms until it returns `Some`, or `timeout` passes.
+/// Waits until `listener` hears `speaker`'s tone: the dominant frequency of the last half
+/// second of its decoded audio is `freq` (±10 Hz) and carries most of the power.
+pub async fn hears_tone(
+    listener: &Client,
+    speaker: &Client,
+    freq: f32,
+    timeout: Duration,
+) -> Option<crate::media::ToneReport> {
+    wait_for(timeout, || {
+        listener
+            .tone(&speaker.id, 0.5)
+            .filter(|t| (t.peak_hz - freq).abs() <= 10.0 && t.peak_share > 0.5)
+    })
+    .await
+}
+
 pub async fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
     let deadline = Instant::now() + timeout;
     loop {

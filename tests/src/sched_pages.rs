@@ -8,19 +8,27 @@ use std::time::Duration;
 
 pub const WAIT: Duration = Duration::from_secs(15);
 
-/// `bridge users add` against the running server's database.
+/// `bridge users add ARGS` against the running server's database, password included.
+pub fn users_add(server: &BridgeServer, args: &[&str]) -> anyhow::Result<std::process::Output> {
+    Ok(std::process::Command::new(bridge_bin()?)
+        .args(["users", "add", "--data"])
+        .arg(server.data_dir())
+        .args(args)
+        .args(["--password", "mật khẩu thử"])
+        .output()?)
+}
+
+/// Adds an account (password `mật khẩu thử`); fails the test if refused.
 pub fn add_user(
     server: &BridgeServer,
     username: &str,
     role: &str,
     unit: &str,
 ) -> anyhow::Result<()> {
-    let out = std::process::Command::new(bridge_bin()?)
-        .args(["users", "add", "--data"])
-        .arg(server.data_dir())
-        .args(["--username", username, "--role", role, "--unit", unit])
-        .args(["--password", "mật khẩu thử"])
-        .output()?;
+    let out = users_add(
+        server,
+        &["--username", username, "--role", role, "--unit", unit],
+    )?;
     ensure!(out.status.success(), "users add {username}: {out:?}");
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! Rust WebRTC clients that each publish a sine tone at their own frequency and ~1 Mbit/s
 //! of VP8, and check what they receive by decoding it.
 
-use bridge_e2e::client::{Client, ClientOptions, wait_for, wait_until};
+use bridge_e2e::client::{Client, ClientOptions, hears_tone, wait_until};
 use bridge_e2e::media::ToneReport;
 use bridge_e2e::recv::Kind;
 use bridge_e2e::server::BridgeServer;
@@ -23,16 +23,9 @@ fn opts(freq: f32) -> ClientOptions {
     }
 }
 
-/// Waits until `listener` hears `speaker`'s tone: the dominant frequency of the last
-/// half second of its decoded audio is `freq` (±10 Hz) and carries most of the power.
+/// Waits until `listener` hears `speaker`'s tone, or fails with what it heard instead.
 async fn hears(listener: &Client, speaker: &Client, freq: f32) -> ToneReport {
-    let found = wait_for(WAIT, || {
-        listener
-            .tone(&speaker.id, 0.5)
-            .filter(|t| (t.peak_hz - freq).abs() <= 10.0 && t.peak_share > 0.5)
-    })
-    .await;
-    found.unwrap_or_else(|| {
+    hears_tone(listener, speaker, freq, WAIT).await.unwrap_or_else(|| {
         panic!(
             "{} does not hear {}'s {freq} Hz tone; last analysis {:?}, audio stream {:?}, failures {:?}",
             listener.id,

@@ -3,7 +3,7 @@
 //! server, not by the clients, which keep sending); a member's attempt to take the floor
 //! is refused and changes nothing; revoking silences the member again.
 
-use bridge_e2e::client::{Client, ClientOptions, wait_for, wait_until};
+use bridge_e2e::client::{Client, ClientOptions, hears_tone, wait_until};
 use bridge_e2e::recv::Kind;
 use bridge_e2e::server::BridgeServer;
 use serde_json::json;
@@ -46,14 +46,8 @@ async fn not_heard(listener: &Client, speaker: &Client) {
     );
 }
 
-/// `listener` hears `speaker`'s tone (dominant frequency of the last half second).
 async fn heard(listener: &Client, speaker: &Client, freq: f32) {
-    let found = wait_for(WAIT, || {
-        listener
-            .tone(&speaker.id, 0.5)
-            .filter(|t| (t.peak_hz - freq).abs() <= 10.0 && t.peak_share > 0.5)
-    })
-    .await;
+    let found = hears_tone(listener, speaker, freq, WAIT).await;
     assert!(
         found.is_some(),
         "{} does not hear {}'s {freq} Hz tone: {:?}",

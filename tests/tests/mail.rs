@@ -5,8 +5,8 @@
 //! creation, edit and cancellation, and a CANCEL for a unit an edit dropped.
 
 use anyhow::{Context, bail, ensure};
-use bridge_e2e::sched_pages::add_user;
-use bridge_e2e::server::{BridgeServer, bridge_bin};
+use bridge_e2e::sched_pages::{add_user, users_add};
+use bridge_e2e::server::BridgeServer;
 use mail_parser::MimeHeaders;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -149,28 +149,25 @@ async fn next(rx: &mut mpsc::UnboundedReceiver<Received>, n: usize) -> anyhow::R
     Ok(out)
 }
 
-fn set_email(
+fn add_with_email(
     server: &BridgeServer,
     user: &str,
-    role: &str,
     unit: &str,
     email: &str,
 ) -> anyhow::Result<()> {
-    let out = std::process::Command::new(bridge_bin()?)
-        .args(["users", "add", "--data"])
-        .arg(server.data_dir())
-        .args([
+    let out = users_add(
+        server,
+        &[
             "--username",
             user,
             "--role",
-            role,
+            "site",
             "--unit",
             unit,
             "--email",
             email,
-        ])
-        .args(["--password", "mật khẩu thử"])
-        .output()?;
+        ],
+    )?;
     ensure!(out.status.success(), "users add {user}: {out:?}");
     Ok(())
 }
@@ -188,25 +185,12 @@ async fn invitations_are_mailed_with_the_calendar_and_follow_edits() -> anyhow::
     ])
     .await?;
     add_user(&server, "vp.thu", "secretary", "25")?;
-    set_email(
-        &server,
-        "xa.07888",
-        "site",
-        "07888",
-        "xa07888@phutho.gov.vn",
-    )?;
-    set_email(
-        &server,
-        "xa.07894",
-        "site",
-        "07894",
-        "xa07894@phutho.gov.vn",
-    )?;
+    add_with_email(&server, "xa.07888", "07888", "xa07888@phutho.gov.vn")?;
+    add_with_email(&server, "xa.07894", "07894", "xa07894@phutho.gov.vn")?;
     // A bad address is refused and creates no account.
-    let bad = std::process::Command::new(bridge_bin()?)
-        .args(["users", "add", "--data"])
-        .arg(server.data_dir())
-        .args([
+    let bad = users_add(
+        &server,
+        &[
             "--username",
             "xa.x",
             "--role",
@@ -215,8 +199,8 @@ async fn invitations_are_mailed_with_the_calendar_and_follow_edits() -> anyhow::
             "07900",
             "--email",
             "không phải địa chỉ",
-        ])
-        .output()?;
+        ],
+    )?;
     ensure!(!bad.status.success(), "a malformed address must be refused");
 
     let http = reqwest::Client::new();

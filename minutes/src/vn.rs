@@ -1,0 +1,114 @@
+//! Vietnamese administrative formats (Decree 30/2020/NĐ-CP, Appendix I): numbers, dates
+//! and times as they are printed on the documents.
+
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, UtcOffset};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::model::DocNumber;
+
+/// Vietnam keeps +07:00 all year (no daylight saving), so a fixed offset is exact.
+pub const VIETNAM: UtcOffset = match UtcOffset::from_hms(7, 0, 0) {
+    Ok(o) => o,
+    Err(_) => UtcOffset::UTC,
+};
+
+pub fn local(t: OffsetDateTime) -> PrimitiveDateTime {
+    let t = t.to_offset(VIETNAM);
+    PrimitiveDateTime::new(t.date(), t.time())
+}
+
+/// Text typed on some keyboards arrives decomposed (NFD); documents carry NFC so that a
+/// search or a text extractor finds "Thọ" however it was typed.
+pub fn nfc(s: &str) -> String {
+    s.nfc().collect()
+}
+
+/// Decree 30: days below 10 and the months January and February take a leading zero.
+pub fn day(d: Date) -> String {
+    format!("{:02}", d.day())
+}
+
+pub fn month(d: Date) -> String {
+    match d.month() {
+        Month::January => "01".into(),
+        Month::February => "02".into(),
+        m => (m as u8).to_string(),
+    }
+}
+
+/// "ngày 07 tháng 3 năm 2025".
+pub fn long_date(d: Date) -> String {
+    format!("ngày {} tháng {} năm {}", day(d), month(d), d.year())
+}
+
+/// The italic line under the motto: "Phú Thọ, ngày 07 tháng 3 năm 2025"; a draft leaves
+/// the date blank to be written in by hand.
+pub fn date_line(place: &str, date: Option<Date>) -> String {
+    match date {
+        Some(d) => format!("{}, {}", nfc(place), long_date(d)),
+        None => format!("{}, ngày      tháng      năm      ", nfc(place)),
+    }
+}
+
+/// "08 giờ 05".
+pub fn clock(t: PrimitiveDateTime) -> String {
+    format!("{:02} giờ {:02}", t.hour(), t.minute())
+}
+
+/// "08:05" for the short attendance intervals.
+pub fn hhmm(t: PrimitiveDateTime) -> String {
+    format!("{:02}:{:02}", t.hour(), t.minute())
+}
+
+/// Ký hiệu, e.g. "BB-UBND".
+pub fn notation(kind: &str, abbrev: &str) -> String {
+    format!("{kind}-{}", nfc(abbrev))
+}
+
+/// "Số: 07/BB-UBND"; numbers below 10 take a leading zero. A draft has no number yet.
+pub fn number_line(number: Option<DocNumber>, kind: &str, abbrev: &str) -> String {
+    match number {
+        Some(n) => format!("Số: {:02}/{}", n.seq, notation(kind, abbrev)),
+        None => format!("Số:      /{}", notation(kind, abbrev)),
+    }
+}
+
+/// Capitals as Vietnamese prints them (Rust's mapping keeps the tone marks).
+pub fn caps(s: &str) -> String {
+    nfc(s).to_uppercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::{date, datetime};
+
+    #[test]
+    fn leading_zeros_follow_decree_30() {
+        assert_eq!(long_date(date!(2025 - 03 - 07)), "ngày 07 tháng 3 năm 2025");
+        assert_eq!(long_date(date!(2025 - 02 - 15)), "ngày 15 tháng 02 năm 2025");
+        assert_eq!(long_date(date!(2025 - 12 - 31)), "ngày 31 tháng 12 năm 2025");
+    }
+
+    #[test]
+    fn numbers() {
+        let n = DocNumber { seq: 7, year: 2025 };
+        assert_eq!(number_line(Some(n), "BB", "UBND"), "Số: 07/BB-UBND");
+        let n = DocNumber { seq: 123, year: 2025 };
+        assert_eq!(number_line(Some(n), "TB", "UBND"), "Số: 123/TB-UBND");
+        assert_eq!(number_line(None, "BB", "UBND"), "Số:      /BB-UBND");
+    }
+
+    #[test]
+    fn times_are_shown_in_vietnam() {
+        let t = datetime!(2025-03-07 01:05 UTC);
+        assert_eq!(clock(local(t)), "08 giờ 05");
+    }
+
+    #[test]
+    fn decomposed_input_is_composed_and_capitalised() {
+        let nfd = "Phu\u{301} Tho\u{323}, vie\u{302}\u{323}t"; // base letters + combining marks
+        assert_eq!(nfc(nfd), "Phú Thọ, việt");
+        assert_eq!(caps("ủy ban nhân dân tỉnh phú thọ"), "ỦY BAN NHÂN DÂN TỈNH PHÚ THỌ");
+    }
+}
