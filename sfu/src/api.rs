@@ -129,6 +129,10 @@ pub enum SfuEvent {
         pc: PcKind,
         state: ConnState,
     },
+    /// The room's loudest speakers changed (at most three, loudest first).
+    Speakers {
+        ordered: Vec<ParticipantId>,
+    },
 }
 
 /// Errors the media plane reports to its callers.

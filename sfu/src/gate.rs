@@ -43,6 +43,51 @@ impl State {
         Ok(())
     }
 
+    /// Feeds a forwarded microphone packet's audio level (RFC 6464) to its room's
+    /// speaker detector; tells the room when the ranking changes.
+    pub(crate) fn observe_level(
+        &mut self,
+        track: &crate::api::TrackId,
+        packet: &rtc::rtp::Packet,
+        now: std::time::Instant,
+    ) {
+        let Some(t) = self.published.get(track) else {
+            return;
+        };
+        let (Some(id), true) = (t.in_audio_level_id, t.source == TrackSource::Microphone) else {
+            return;
+        };
+        let Some(level) = packet
+            .header
+            .extensions
+            .iter()
+            .find(|e| e.id == id)
+            .and_then(|e| e.payload.first())
+            .map(|b| b & 0x7F)
+        else {
+            return;
+        };
+        let (room, owner) = (t.room.clone(), t.owner.clone());
+        let ranking = self
+            .speakers
+            .entry(room.clone())
+            .or_default()
+            .observe(&owner, level, now);
+        if let Some(ordered) = ranking {
+            self.announce_speakers(&room, ordered);
+        }
+    }
+
+    pub(crate) fn announce_speakers(&self, room: &crate::api::RoomId, ordered: Vec<ParticipantId>) {
+        for member in self.rooms.get(room).into_iter().flatten() {
+            if let Some(p) = self.participants.get(member) {
+                p.send(crate::api::SfuEvent::Speakers {
+                    ordered: ordered.clone(),
+                });
+            }
+        }
+    }
+
     /// True when this track's packets must not be forwarded.
     pub(crate) fn gated(&self, t: &Published) -> bool {
         t.source == TrackSource::Microphone

@@ -32,6 +32,7 @@ mod gate;
 mod lifecycle;
 mod media;
 mod negotiate;
+pub mod speaker;
 mod state;
 mod tcp;
 mod udp_batch;

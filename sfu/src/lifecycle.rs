@@ -110,7 +110,15 @@ impl State {
             members.retain(|m| m != participant);
             if members.is_empty() {
                 self.rooms.remove(&p.room);
+                self.speakers.remove(&p.room);
             }
+        }
+        if let Some(ranking) = self
+            .speakers
+            .get_mut(&p.room)
+            .and_then(|d| d.forget(participant))
+        {
+            self.announce_speakers(&p.room, ranking);
         }
         for track in p.subs.keys() {
             if let Some(t) = self.published.get_mut(track) {

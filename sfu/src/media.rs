@@ -101,6 +101,10 @@ impl State {
         if self.gated(t) {
             return;
         }
+        self.observe_level(&track_id, &packet, now);
+        let Some(t) = self.published.get(&track_id) else {
+            return;
+        };
         for sub_pid in &t.subscribers {
             let Some(p) = self.participants.get_mut(sub_pid) else {
                 continue;

@@ -98,6 +98,8 @@ pub struct State {
     pub rooms: HashMap<RoomId, Vec<ParticipantId>>,
     pub published: HashMap<TrackId, Published>,
     pub stats: SfuStats,
+    /// Per room, from the audio levels of the microphones being forwarded.
+    pub speakers: HashMap<RoomId, crate::speaker::SpeakerDetector>,
     pub touched: Vec<ConnId>,
     /// Datagrams the driver must send: (flow, bytes).
     pub out: Vec<(Flow, BytesMut)>,
@@ -130,6 +132,7 @@ impl State {
             rooms: HashMap::new(),
             published: HashMap::new(),
             stats: SfuStats::default(),
+            speakers: HashMap::new(),
             touched: Vec::new(),
             out: Vec::new(),
         })

@@ -168,6 +168,10 @@ pub enum ServerMsg {
     Pong,
     /// The room's chairing state, in full, on every change.
     Floor(FloorState),
+    /// The room's loudest speakers (at most three, loudest first), on change.
+    ActiveSpeakers {
+        participants: Vec<ParticipantId>,
+    },
     /// To chairs: every expected site and who else is here, on every change.
     RollCall {
         counts: RollCounts,

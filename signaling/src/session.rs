@@ -372,6 +372,9 @@ impl Session {
                 vec![Action::TrackLive { track_id, source }]
             }
             SfuEvent::ConnectionState { .. } => Vec::new(),
+            SfuEvent::Speakers { ordered } => vec![Action::Send(ServerMsg::ActiveSpeakers {
+                participants: ordered,
+            })],
         }
     }
 

@@ -156,6 +156,26 @@ async fn three_talk_a_fourth_joins_late_and_one_leaves() {
     assert!(!others.contains(&c.id.as_str()));
 
     all_hear_each_other(&[(&a, 440.0), (&b, 660.0), (&c, 880.0)]).await;
+
+    // The server ranks the three talkers from the audio levels of their packets.
+    for listener in [&a, &b, &c] {
+        wait_until(
+            WAIT,
+            &format!("{} told the active speakers", listener.id),
+            || {
+                listener.events().iter().any(|e| {
+                    e["type"] == "active_speakers"
+                        && [&a, &b, &c].iter().all(|t| {
+                            e["participants"]
+                                .as_array()
+                                .is_some_and(|l| l.iter().any(|p| p == t.id.as_str()))
+                        })
+                })
+            },
+        )
+        .await
+        .unwrap();
+    }
     all_get_video(&[&a, &b, &c], 50).await;
     video_without_loss(&[&a, &b, &c], Duration::from_secs(5)).await;
     println!(

@@ -38,6 +38,7 @@ const state = {
   panel: null, // the error/closed panel on show
   floor: null, // hands, floor holder, lock: from `joined`, then `floor` messages
   notice: null, // the page's own note, shown with the floor notice
+  speakers: [], // the server's loudest speakers, loudest first
 };
 
 const ui = new RoomUi();
@@ -104,7 +105,7 @@ function render() {
     }
     if (r.microphone) audio.set(p.id, r.microphone);
   }
-  const holder = stageHolder(state.floor, self, state.participants);
+  const holder = stageHolder(state.floor, self, state.participants, state.speakers);
   ui.syncTiles(models, holder ? (holder === self?.id ? "self:main" : `${holder}:main`) : null);
   ui.syncAudio(audio);
   const people = [];
@@ -306,6 +307,10 @@ function onMessage(msg) {
       }
       break;
     }
+    case "active_speakers":
+      state.speakers = msg.participants ?? [];
+      render();
+      break;
     case "roll_call":
       renderRollCall(msg);
       break;

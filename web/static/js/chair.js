@@ -15,12 +15,15 @@ function button(label, onclick, cls = "btn small") {
   return b;
 }
 
-/** Who holds the main stage: the floor holder, else (in a moderated room) a chair. */
-export function stageHolder(floor, self, participants) {
+/** Who holds the main stage: the floor holder; else in a moderated room a chair; else
+ *  the active speaker the server reports (never yourself: you see your own preview). */
+export function stageHolder(floor, self, participants, speakers = []) {
   if (floor?.holder) return floor.holder;
-  if (!floor?.moderated) return null;
-  if (self?.role === "chair") return self.id;
-  return [...participants.values()].find((p) => p.role === "chair")?.id ?? null;
+  if (floor?.moderated) {
+    if (self?.role === "chair") return self.id;
+    return [...participants.values()].find((p) => p.role === "chair")?.id ?? null;
+  }
+  return speakers.find((id) => id !== self?.id && participants.has(id)) ?? null;
 }
 
 /** The notice a site reads about its own right to speak, or null. */
