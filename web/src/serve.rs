@@ -81,8 +81,14 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .base_url
         .clone()
         .unwrap_or_else(|| format!("http://{http}"));
-    print_banner(&key, http, sfu.udp_addr(), &tcp, &base)?;
-    print_accounts(&accounts, &base)?;
+    // Whoever started us may have closed our stdout (`bridge serve | head`): the
+    // server goes on, and the logs say so.
+    if let Err(e) = print_banner(&key, http, sfu.udp_addr(), &tcp, &base) {
+        tracing::warn!(error = %e, "could not print the start banner");
+    }
+    if let Err(e) = print_accounts(&accounts, &base) {
+        tracing::warn!(error = %e, "could not print the demo accounts");
+    }
 
     let mut api = crate::api::ApiState::new(db, key.clone(), &base);
     api.documents = Some(
