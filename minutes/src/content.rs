@@ -17,7 +17,11 @@ pub const MOTTO: &str = "Độc lập - Tự do - Hạnh phúc";
 /// date line on one row.
 fn header(issuer: &Issuer, number_line: String, date_line: String) -> Vec<Block> {
     let mut left = Vec::new();
-    if let Some(parent) = issuer.parent_name.as_deref().filter(|p| !p.trim().is_empty()) {
+    if let Some(parent) = issuer
+        .parent_name
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+    {
         left.push(Para::new(caps(parent), Style::Regular, HEADER).center());
     }
     left.push(
@@ -45,11 +49,19 @@ fn header(issuer: &Issuer, number_line: String, date_line: String) -> Vec<Block>
         Block::Columns(vec![
             Column {
                 frac: 0.4,
-                paras: vec![Para::new(number_line, Style::Regular, HEADER).center().before(8.0)],
+                paras: vec![
+                    Para::new(number_line, Style::Regular, HEADER)
+                        .center()
+                        .before(8.0),
+                ],
             },
             Column {
                 frac: 0.6,
-                paras: vec![Para::new(date_line, Style::Italic, HEADER).center().before(8.0)],
+                paras: vec![
+                    Para::new(date_line, Style::Italic, HEADER)
+                        .center()
+                        .before(8.0),
+                ],
             },
         ]),
     ]
@@ -87,7 +99,9 @@ pub fn minutes(m: &Minutes) -> Document {
         vn::date_line(&m.issuer.place_name, m.signed_date),
     );
     b.push(Block::Para(
-        Para::new("BIÊN BẢN", Style::Bold, BODY).center().before(24.0),
+        Para::new("BIÊN BẢN", Style::Bold, BODY)
+            .center()
+            .before(24.0),
     ));
     b.push(Block::Para(
         Para::new(nfc(&m.meeting_title), Style::Bold, BODY)
@@ -102,7 +116,10 @@ pub fn minutes(m: &Minutes) -> Document {
         )
         .before(18.0),
     ));
-    b.push(Block::Para(label("Địa điểm: ", format!("{}.", nfc(&m.location)))));
+    b.push(Block::Para(label(
+        "Địa điểm: ",
+        format!("{}.", nfc(&m.location)),
+    )));
     b.push(Block::Para(label("Thành phần tham dự:", String::new())));
     for a in m.attendees.iter().filter(|a| a.present) {
         b.push(Block::Para(Para::body(attendee_line(a)).before(2.0)));
@@ -114,7 +131,10 @@ pub fn minutes(m: &Minutes) -> Document {
         .map(|a| nfc(&a.unit_name))
         .collect();
     if !absent.is_empty() {
-        b.push(Block::Para(label("Vắng mặt: ", format!("{}.", absent.join(", ")))));
+        b.push(Block::Para(label(
+            "Vắng mặt: ",
+            format!("{}.", absent.join(", ")),
+        )));
     }
     if let Some(note) = m.absent_note.as_deref().filter(|n| !n.trim().is_empty()) {
         b.push(Block::Para(Para::body(nfc(note))));
@@ -125,15 +145,25 @@ pub fn minutes(m: &Minutes) -> Document {
     )));
     b.push(Block::Para(label(
         "Thư ký (người ghi biên bản): ",
-        format!("{}, {}.", nfc(&m.secretary.full_name), nfc(&m.secretary.position)),
+        format!(
+            "{}, {}.",
+            nfc(&m.secretary.full_name),
+            nfc(&m.secretary.position)
+        ),
     )));
-    b.push(Block::Para(label("Nội dung cuộc họp:", String::new()).keep()));
+    b.push(Block::Para(
+        label("Nội dung cuộc họp:", String::new()).keep(),
+    ));
     for (i, item) in m.items.iter().enumerate() {
         b.push(Block::Para(
-            Para::new(format!("{}. {}", i + 1, nfc(&item.title)), Style::Bold, BODY)
-                .indent()
-                .before(6.0)
-                .keep(),
+            Para::new(
+                format!("{}. {}", i + 1, nfc(&item.title)),
+                Style::Bold,
+                BODY,
+            )
+            .indent()
+            .before(6.0)
+            .keep(),
         ));
         for p in &item.content {
             b.push(Block::Para(Para::body(nfc(p))));
@@ -228,7 +258,9 @@ pub fn notice(n: &ConclusionNotice) -> Document {
         vn::date_line(&n.issuer.place_name, n.signed_date),
     );
     b.push(Block::Para(
-        Para::new("THÔNG BÁO", Style::Bold, BODY).center().before(24.0),
+        Para::new("THÔNG BÁO", Style::Bold, BODY)
+            .center()
+            .before(24.0),
     ));
     b.push(Block::Para(
         Para::new(notice_subject(n), Style::Bold, BODY)
@@ -287,10 +319,16 @@ pub fn notice(n: &ConclusionNotice) -> Document {
             })
             .collect();
         b.push(Block::Table(Table {
-            widths: vec![0.07, 0.39, 0.2, 0.2, 0.14],
-            header: ["STT", "Nội dung", "Đơn vị chủ trì", "Đơn vị phối hợp", "Thời hạn"]
-                .map(String::from)
-                .to_vec(),
+            widths: vec![0.08, 0.37, 0.2, 0.2, 0.15],
+            header: [
+                "STT",
+                "Nội dung",
+                "Đơn vị chủ trì",
+                "Đơn vị phối hợp",
+                "Thời hạn",
+            ]
+            .map(String::from)
+            .to_vec(),
             rows,
             size: 12.0,
         }));
@@ -322,4 +360,28 @@ pub fn notice(n: &ConclusionNotice) -> Document {
         title: format!("Thông báo {}", notice_subject(n)),
         blocks: b,
     }
+}
+
+fn text_bytes(doc: &Document) -> usize {
+    let para = |p: &Para| p.runs.iter().map(|r| r.text.len()).sum::<usize>();
+    doc.blocks
+        .iter()
+        .map(|b| match b {
+            Block::Para(p) => para(p),
+            Block::Columns(cols) => cols.iter().flat_map(|c| &c.paras).map(para).sum(),
+            Block::Table(t) => t.rows.iter().flatten().map(|c| c.text.len()).sum::<usize>(),
+        })
+        .sum()
+}
+
+/// Refuses documents above `MAX_TEXT_BYTES` before any layout work.
+pub fn checked(doc: Document) -> Result<Document, crate::error::RenderError> {
+    let bytes = text_bytes(&doc);
+    if bytes > crate::error::MAX_TEXT_BYTES {
+        return Err(crate::error::RenderError::TooLarge {
+            bytes,
+            limit: crate::error::MAX_TEXT_BYTES,
+        });
+    }
+    Ok(doc)
 }

@@ -108,10 +108,6 @@ impl Para {
         self.keep_with_next = true;
         self
     }
-
-    pub fn text(&self) -> String {
-        self.runs.iter().map(|r| r.text.as_str()).collect()
-    }
 }
 
 /// Side-by-side columns without borders (the header, the signature blocks); kept on one

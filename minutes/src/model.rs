@@ -177,3 +177,41 @@ mod intervals {
         Ok(spans.into_iter().map(|s| (s.start, s.end)).collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn overdue_is_derived_from_the_deadline_and_never_hides_done() {
+        let mut t = Task {
+            title: "Báo cáo".into(),
+            lead_unit: "Sở Tài chính".into(),
+            supporting_units: vec![],
+            deadline: date!(2025 - 03 - 15),
+            status: TaskStatus::InProgress,
+        };
+        assert_eq!(
+            t.status_on(date!(2025 - 03 - 15)),
+            EffectiveStatus::InProgress
+        );
+        assert_eq!(t.status_on(date!(2025 - 03 - 16)), EffectiveStatus::Overdue);
+        t.status = TaskStatus::Done;
+        assert_eq!(t.status_on(date!(2025 - 04 - 01)), EffectiveStatus::Done);
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let t = Task {
+            title: "Sửa chữa nhà ở".into(),
+            lead_unit: "UBND huyện".into(),
+            supporting_units: vec!["Mặt trận".into()],
+            deadline: date!(2025 - 03 - 31),
+            status: TaskStatus::Open,
+        };
+        let json = serde_json::to_string(&t).expect("json");
+        assert!(json.contains("\"open\""));
+        assert_eq!(serde_json::from_str::<Task>(&json).expect("parse"), t);
+    }
+}

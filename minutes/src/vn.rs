@@ -86,15 +86,24 @@ mod tests {
     #[test]
     fn leading_zeros_follow_decree_30() {
         assert_eq!(long_date(date!(2025 - 03 - 07)), "ngày 07 tháng 3 năm 2025");
-        assert_eq!(long_date(date!(2025 - 02 - 15)), "ngày 15 tháng 02 năm 2025");
-        assert_eq!(long_date(date!(2025 - 12 - 31)), "ngày 31 tháng 12 năm 2025");
+        assert_eq!(
+            long_date(date!(2025 - 02 - 15)),
+            "ngày 15 tháng 02 năm 2025"
+        );
+        assert_eq!(
+            long_date(date!(2025 - 12 - 31)),
+            "ngày 31 tháng 12 năm 2025"
+        );
     }
 
     #[test]
     fn numbers() {
         let n = DocNumber { seq: 7, year: 2025 };
         assert_eq!(number_line(Some(n), "BB", "UBND"), "Số: 07/BB-UBND");
-        let n = DocNumber { seq: 123, year: 2025 };
+        let n = DocNumber {
+            seq: 123,
+            year: 2025,
+        };
         assert_eq!(number_line(Some(n), "TB", "UBND"), "Số: 123/TB-UBND");
         assert_eq!(number_line(None, "BB", "UBND"), "Số:      /BB-UBND");
     }
@@ -109,6 +118,9 @@ mod tests {
     fn decomposed_input_is_composed_and_capitalised() {
         let nfd = "Phu\u{301} Tho\u{323}, vie\u{302}\u{323}t"; // base letters + combining marks
         assert_eq!(nfc(nfd), "Phú Thọ, việt");
-        assert_eq!(caps("ủy ban nhân dân tỉnh phú thọ"), "ỦY BAN NHÂN DÂN TỈNH PHÚ THỌ");
+        assert_eq!(
+            caps("ủy ban nhân dân tỉnh phú thọ"),
+            "ỦY BAN NHÂN DÂN TỈNH PHÚ THỌ"
+        );
     }
 }

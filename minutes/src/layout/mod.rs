@@ -116,7 +116,11 @@ impl Laid<'_> {
         self.lines.len() as f32 * line_height(self.para.size) + self.rule_space()
     }
     fn rule_space(&self) -> f32 {
-        if self.para.rule == Rule::None { 0.0 } else { 4.0 }
+        if self.para.rule == Rule::None {
+            0.0
+        } else {
+            4.0
+        }
     }
 }
 
@@ -166,7 +170,7 @@ fn rule_item(laid: &Laid, x: f32, width: f32, bottom: f32) -> Option<Item> {
         Align::Center => x + width / 2.0,
         Align::Left => x + p.indent + widest / 2.0,
     };
-    let y = bottom + 1.5;
+    let y = bottom + 2.5;
     Some(Item::Line {
         x1: centre - len / 2.0,
         y1: y,
@@ -194,7 +198,14 @@ fn place_para(c: &mut Cursor, para: &Para, next_min: f32) {
             if c.at_top() {
                 // A line taller than the page body cannot happen at these sizes; place it
                 // anyway rather than loop.
-                let items = draw_lines(para, &laid.lines[start..=start], start == 0, c.spec.left, width, c.y);
+                let items = draw_lines(
+                    para,
+                    &laid.lines[start..=start],
+                    start == 0,
+                    c.spec.left,
+                    width,
+                    c.y,
+                );
                 c.page().items.extend(items);
                 c.y += lh;
                 start += 1;
@@ -204,7 +215,14 @@ fn place_para(c: &mut Cursor, para: &Para, next_min: f32) {
             continue;
         }
         let end = (start + fit).min(laid.lines.len());
-        let items = draw_lines(para, &laid.lines[start..end], start == 0, c.spec.left, width, c.y);
+        let items = draw_lines(
+            para,
+            &laid.lines[start..end],
+            start == 0,
+            c.spec.left,
+            width,
+            c.y,
+        );
         c.page().items.extend(items);
         c.y += (end - start) as f32 * lh;
         start = end;
@@ -253,7 +271,9 @@ fn place_columns(c: &mut Cursor, cols: &[Column]) {
     let mut origin = c.y;
     let mut shift = 0.0;
     for (top, h, items) in pieces {
-        if origin + top - shift + h > c.spec.body_bottom() + 0.01 && origin + top - shift > c.spec.top {
+        if origin + top - shift + h > c.spec.body_bottom() + 0.01
+            && origin + top - shift > c.spec.top
+        {
             c.new_page();
             shift = top;
             origin = c.y;
@@ -268,8 +288,32 @@ fn place_columns(c: &mut Cursor, cols: &[Column]) {
 
 fn offset(item: Item, dy: f32) -> Item {
     match item {
-        Item::Text { x, y, text, style, size } => Item::Text { x, y: y + dy, text, style, size },
-        Item::Line { x1, y1, x2, y2, width } => Item::Line { x1, y1: y1 + dy, x2, y2: y2 + dy, width },
+        Item::Text {
+            x,
+            y,
+            text,
+            style,
+            size,
+        } => Item::Text {
+            x,
+            y: y + dy,
+            text,
+            style,
+            size,
+        },
+        Item::Line {
+            x1,
+            y1,
+            x2,
+            y2,
+            width,
+        } => Item::Line {
+            x1,
+            y1: y1 + dy,
+            x2,
+            y2: y2 + dy,
+            width,
+        },
     }
 }
 

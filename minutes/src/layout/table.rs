@@ -17,7 +17,12 @@ struct Row {
 
 impl Row {
     fn lines(&self) -> usize {
-        self.cells.iter().map(|c| c.0.len()).max().unwrap_or(1).max(1)
+        self.cells
+            .iter()
+            .map(|c| c.0.len())
+            .max()
+            .unwrap_or(1)
+            .max(1)
     }
 }
 
@@ -49,7 +54,12 @@ pub fn place(c: &mut Cursor, t: &Table) {
             cells: r
                 .iter()
                 .zip(&widths)
-                .map(|(cell, &w)| (wrap_cell(&cell.text, Style::Regular, t.size, w, c), cell.align))
+                .map(|(cell, &w)| {
+                    (
+                        wrap_cell(&cell.text, Style::Regular, t.size, w, c),
+                        cell.align,
+                    )
+                })
                 .collect(),
             bold: false,
         })
@@ -65,18 +75,23 @@ pub fn place(c: &mut Cursor, t: &Table) {
     draw_row(c, &header, 0, header.lines(), &widths, t.size);
     for row in &rows {
         let mut start = 0;
+        let mut just_broke = false;
         let n = row.lines();
         while start < n {
             let fits = ((c.room() - 2.0 * PAD + 0.01) / lh).floor().max(0.0) as usize;
-            let whole_fits_fresh = height(n - start) + header_h <= c.spec.height - c.spec.top - c.spec.bottom;
-            if fits < n - start && (fits == 0 || whole_fits_fresh) {
+            let whole_fits_fresh =
+                height(n - start) + header_h <= c.spec.height - c.spec.top - c.spec.bottom;
+            if !just_broke && fits < n - start && (fits == 0 || whole_fits_fresh) {
                 c.new_page();
                 draw_row(c, &header, 0, header.lines(), &widths, t.size);
+                just_broke = true;
                 continue;
             }
-            let end = (start + fits).min(n);
+            // At least one line per page, so a pathological row cannot loop.
+            let end = (start + fits.max(1)).min(n);
             draw_row(c, row, start, end, &widths, t.size);
             start = end;
+            just_broke = false;
         }
     }
 }

@@ -1,0 +1,67 @@
+//! The DOCX opened by LibreOffice (headless) and read back as text.
+
+mod common;
+
+use bridge_minutes::docx::{minutes_docx, notice_docx};
+use common::{flat, sample, tool};
+
+fn libreoffice_text(docx: &[u8]) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("doc.docx");
+    std::fs::write(&path, docx).expect("write");
+    let outdir = dir.path().to_str().expect("path");
+    // A private profile so parallel runs do not share LibreOffice's lock.
+    let profile = format!("-env:UserInstallation=file://{outdir}/profile");
+    tool(
+        "soffice",
+        &[
+            &profile,
+            "--headless",
+            "--convert-to",
+            "txt:Text (encoded):UTF8",
+            "--outdir",
+            outdir,
+            path.to_str().expect("path"),
+        ],
+        "libreoffice-writer-nogui",
+    );
+    std::fs::read_to_string(dir.path().join("doc.txt")).expect("LibreOffice wrote no text")
+}
+
+#[test]
+fn minutes_docx_opens_in_libreoffice_with_the_vietnamese_text() {
+    let text = flat(&libreoffice_text(
+        &minutes_docx(&sample::minutes()).expect("docx"),
+    ));
+    for expected in [
+        "ỦY BAN NHÂN DÂN TỈNH PHÚ THỌ",
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        "Số: 07/BB-UBND",
+        "Phú Thọ, ngày 07 tháng 3 năm 2025",
+        "BIÊN BẢN",
+        "Bà Hà Thị Ngọc Ánh",
+        "Chủ trì (chủ tọa): Nguyễn Thị Hường",
+        "Cuộc họp kết thúc vào 11 giờ 30, ngày 07 tháng 3 năm 2025./.",
+        "THƯ KÝ",
+        "Đặng Quốc Việt",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn notice_docx_has_the_task_table() {
+    let text = flat(&libreoffice_text(
+        &notice_docx(&sample::notice()).expect("docx"),
+    ));
+    for expected in [
+        "Số: 12/TB-UBND",
+        "Đơn vị phối hợp",
+        "Mặt trận Tổ quốc huyện",
+        "31/03/2025",
+        "Nơi nhận:",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+}
