@@ -133,6 +133,12 @@ pub enum SfuEvent {
     Speakers {
         ordered: Vec<ParticipantId>,
     },
+    /// To a simulcast publisher: which of the track's encodings (lowest first) anybody
+    /// receives; the others may be paused (`active: false` on the sender's encoding).
+    Layers {
+        track_id: TrackId,
+        active: Vec<bool>,
+    },
 }
 
 /// Errors the media plane reports to its callers.
@@ -150,6 +156,8 @@ pub enum SfuError {
     TooManyTracks { max: usize },
     #[error("room {room} is full ({max} participants)")]
     RoomFull { room: RoomId, max: usize },
+    #[error("unknown track {0}")]
+    UnknownTrack(TrackId),
     #[error("no answer expected on the subscribe connection")]
     UnexpectedAnswer,
     #[error("the media plane has stopped")]
@@ -197,4 +205,28 @@ pub struct SfuStats {
     pub keyframe_requests_sent: u64,
     pub retransmissions: u64,
     pub dropped_datagrams: u64,
+    /// Per subscriber, ordered by participant id.
+    #[serde(default)]
+    pub subscribers: Vec<SubscriberStats>,
+}
+
+/// What one subscriber receives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriberStats {
+    pub participant_id: ParticipantId,
+    /// The bandwidth estimate of its subscribe connection (transport-cc feedback), in
+    /// bit/s; absent when its client sends none.
+    pub estimate_bps: Option<u64>,
+    pub videos: Vec<ReceivedVideo>,
+}
+
+/// One video as one subscriber receives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceivedVideo {
+    pub track_id: TrackId,
+    pub view: crate::layers::View,
+    /// The layer forwarded (0 lowest), none while off or waiting for a first keyframe.
+    pub layer: Option<u8>,
+    /// Its rid (empty for a video without simulcast).
+    pub rid: Option<String>,
 }

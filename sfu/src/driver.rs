@@ -3,6 +3,7 @@
 //! [`SfuHandle`] calls into commands on a channel. All state lives in [`State`].
 
 use crate::api::*;
+use crate::layers::View;
 use crate::state::State;
 use crate::tcp::{TcpEvent, accept_tcp};
 use bytes::BytesMut;
@@ -57,6 +58,12 @@ enum Command {
     SetAudio {
         participant: ParticipantId,
         allowed: bool,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
+    SetView {
+        participant: ParticipantId,
+        track: TrackId,
+        view: View,
         reply: oneshot::Sender<Result<(), SfuError>>,
     },
     Stats {
@@ -221,6 +228,24 @@ impl SfuHandle {
         self.call(|reply| Command::SetAudio {
             participant,
             allowed,
+            reply,
+        })
+        .await
+    }
+
+    /// How the participant shows a video it receives: the main stage gets the best
+    /// simulcast layer its link carries, a thumbnail the lowest, off nothing.
+    pub async fn set_view(
+        &self,
+        participant: &ParticipantId,
+        track: &TrackId,
+        view: View,
+    ) -> Result<(), SfuError> {
+        let (participant, track) = (participant.clone(), track.clone());
+        self.call(|reply| Command::SetView {
+            participant,
+            track,
+            view,
             reply,
         })
         .await
@@ -395,6 +420,14 @@ fn handle_command(state: &mut State, cmd: Command, now: Instant) {
             reply,
         } => {
             let _ = reply.send(state.set_audio_allowed(&participant, allowed));
+        }
+        Command::SetView {
+            participant,
+            track,
+            view,
+            reply,
+        } => {
+            let _ = reply.send(state.set_view(&participant, &track, view, now));
         }
         Command::Stats { reply } => {
             let _ = reply.send(state.stats());

@@ -4,8 +4,13 @@
 use crate::api::{IceCandidate, SfuError};
 use rtc::dtls::extension::extension_use_srtp::SrtpProtectionProfile;
 use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
+use rtc::interceptor::{
+    BandwidthEstimator, CongestionControlBuilder, EstimatorStats, Gcc, PacketReport,
+};
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
-use rtc::peer_connection::configuration::interceptor_registry::configure_twcc_receiver_only;
+use rtc::peer_connection::configuration::interceptor_registry::{
+    configure_simulcast_extension_headers, configure_twcc_receiver_only, configure_twcc_sender_only,
+};
 use rtc::peer_connection::configuration::media_engine::{
     MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine,
 };
@@ -21,6 +26,8 @@ use rtc::rtp_transceiver::rtp_sender::{
 use rtc::sansio::Protocol;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 pub const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
@@ -114,12 +121,57 @@ pub enum Role {
     Subscribe,
 }
 
+/// Where the subscribe side's estimate starts: high enough that a new subscriber
+/// starts on the best layers, as it did before it had any feedback.
+const GCC_INITIAL_BPS: f64 = 2_500_000.0;
+/// Low enough that a collapsing link can fall under the audio-only threshold.
+const GCC_MIN_BPS: f64 = 50_000.0;
+const GCC_MAX_BPS: f64 = 20_000_000.0;
+
+/// Google Congestion Control on what we send a subscriber (from its transport-cc
+/// feedback), publishing its target for the layer selection: the interceptor chain
+/// owns the estimator, so the number is pushed out rather than read (the pattern of
+/// rtc's bandwidth-estimation example). 0 until the first feedback: a client that
+/// negotiated no transport-cc never moves it, and then only its views count.
+struct SharedEstimate {
+    inner: Gcc,
+    out: Arc<AtomicU64>,
+}
+
+impl BandwidthEstimator for SharedEstimate {
+    fn on_reports(&mut self, now: Instant, reports: &[PacketReport]) {
+        self.inner.on_reports(now, reports);
+        if !reports.is_empty() {
+            self.out
+                .store(self.inner.target_bitrate() as u64, Ordering::Relaxed);
+        }
+    }
+
+    fn target_bitrate(&self) -> f64 {
+        self.inner.target_bitrate()
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.inner.handle_timeout(now);
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.inner.poll_timeout()
+    }
+
+    fn stats(&self) -> EstimatorStats {
+        self.inner.stats()
+    }
+}
+
 /// Builds one peer connection with the given local ICE credentials and host candidates.
+/// `estimate` (subscribe side) receives the bandwidth estimate in bit/s.
 pub fn build_pc(
     role: Role,
     ufrag: &str,
     pwd: &str,
     candidates: &[IceCandidate],
+    estimate: Option<Arc<AtomicU64>>,
     now: Instant,
 ) -> Result<RTCPeerConnection, SfuError> {
     let mut media = media_engine()?;
@@ -132,6 +184,20 @@ pub fn build_pc(
                 .build(),
         );
         registry = configure_twcc_receiver_only(registry, &mut media).map_err(engine)?;
+        // rid-based simulcast: the MID and RID header extensions map each encoding's
+        // SSRC to its m-line and layer.
+        configure_simulcast_extension_headers(&mut media).map_err(engine)?;
+    }
+    if let Some(out) = estimate {
+        // Send history and feedback ingest without rtc's pacer: the forwarded streams
+        // are already paced by their publishers, and a queue here would only add delay;
+        // the estimate acts through the layer selection instead.
+        registry = configure_twcc_sender_only(registry, &mut media).map_err(engine)?;
+        let gcc = Gcc::new(GCC_INITIAL_BPS, GCC_MIN_BPS, GCC_MAX_BPS);
+        registry = registry.with(
+            Slot::CongestionControl,
+            CongestionControlBuilder::new(SharedEstimate { inner: gcc, out }).build(),
+        );
     }
     // Reports only where they mean something: receiver reports about what the
     // publisher sends us, sender reports about what we send a subscriber.

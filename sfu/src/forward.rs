@@ -39,6 +39,9 @@ struct SourceState {
     ssrc: u32,
     seq_offset: u16,
     ts_offset: u32,
+    /// The first outbound sequence number of this source: a NACK for an earlier one
+    /// names a packet of the previous source (another layer, say), not this one.
+    first_out_seq: u16,
 }
 
 impl Rewriter {
@@ -78,6 +81,7 @@ impl Rewriter {
                     ssrc: header.ssrc,
                     seq_offset: first_seq.wrapping_sub(header.sequence_number),
                     ts_offset: first_ts.wrapping_sub(header.timestamp),
+                    first_out_seq: first_seq,
                 };
                 self.current = Some(s);
                 s
@@ -169,6 +173,9 @@ impl Rewriter {
     /// belongs to the current source.
     pub fn source_seq(&self, out_seq: u16) -> Option<(u32, u16)> {
         let s = self.current?;
+        if out_seq != s.first_out_seq && !seq_newer(out_seq, s.first_out_seq) {
+            return None;
+        }
         Some((s.ssrc, out_seq.wrapping_sub(s.seq_offset)))
     }
 

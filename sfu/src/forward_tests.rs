@@ -100,6 +100,19 @@ fn reordered_packets_keep_their_place_and_map_back_for_nack() {
 }
 
 #[test]
+fn a_nack_from_before_a_layer_switch_is_not_answered_with_the_new_layer() {
+    let t0 = Instant::now();
+    let mut rw = Rewriter::new(OUT, 90_000, 100, 0);
+    let mut a = packet(7, 500, 0, &[]);
+    rw.rewrite(&mut a.header, t0);
+    let mut b = packet(8, 9000, 0, &[]);
+    rw.rewrite(&mut b.header, t0);
+    assert_eq!(b.header.sequence_number, 101);
+    assert_eq!(rw.source_seq(101), Some((8, 9000)));
+    assert_eq!(rw.source_seq(100), None, "sent from the previous source");
+}
+
+#[test]
 fn only_the_audio_level_extension_survives_under_the_subscribers_id() {
     let mut rw = Rewriter::new(OUT, 48_000, 0, 0);
     rw.set_in_audio_level_id(Some(1));

@@ -29,9 +29,11 @@ mod driver;
 mod engine;
 pub mod forward;
 mod gate;
+pub mod layers;
 mod lifecycle;
 mod media;
 mod negotiate;
+mod simulcast;
 pub mod speaker;
 mod state;
 mod tcp;
@@ -42,3 +44,4 @@ mod browser_sdp_tests;
 
 pub use api::*;
 pub use driver::{Sfu, SfuHandle};
+pub use layers::View;

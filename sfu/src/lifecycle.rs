@@ -111,6 +111,7 @@ impl State {
             if members.is_empty() {
                 self.rooms.remove(&p.room);
                 self.speakers.remove(&p.room);
+                self.open_mics.remove(&p.room);
             }
         }
         if let Some(ranking) = self
@@ -209,6 +210,7 @@ impl State {
             participants: self.participants.len(),
             connections: self.conns.len(),
             published_tracks: self.published.len(),
+            subscribers: self.subscriber_stats(),
             ..self.stats.clone()
         }
     }
@@ -221,5 +223,6 @@ impl State {
         self.participants.clear();
         self.rooms.clear();
         self.published.clear();
+        self.open_mics.clear();
     }
 }

@@ -81,6 +81,20 @@ impl State {
         let Some(t) = self.published.get_mut(&track_id) else {
             return;
         };
+        let simulcast = t.layers[1..].iter().any(Option::is_some);
+        // A single-layer track forwards whatever SSRC its receiver hands us, as before
+        // simulcast: only encodings need telling apart.
+        let layer = match t.layer_of(packet.header.ssrc) {
+            Some(l) => l,
+            None if !simulcast => 0,
+            None => {
+                trace!(ssrc = packet.header.ssrc, "RTP of an unknown encoding");
+                return;
+            }
+        };
+        if let Some(l) = &mut t.layers[layer] {
+            l.rate.add(packet.payload.len(), now);
+        }
         if let Some(cache) = &mut t.cache {
             cache.insert(&packet);
         }
@@ -105,6 +119,15 @@ impl State {
         let Some(t) = self.published.get(&track_id) else {
             return;
         };
+        // Microphones: only the room's loudest reach the subscribers (speaker.rs).
+        let audible = !t.source.is_audio()
+            || crate::speaker::audible(
+                &t.owner,
+                self.speakers.get(&t.room).map_or(&[][..], |d| d.ranking()),
+                self.open_mics.get(&t.room).copied().unwrap_or(0),
+                t.in_audio_level_id.is_some(),
+            );
+        let video = !t.source.is_audio();
         for sub_pid in &t.subscribers {
             let Some(p) = self.participants.get_mut(sub_pid) else {
                 continue;
@@ -118,6 +141,21 @@ impl State {
             };
             if !conn.connected {
                 continue;
+            }
+            if video {
+                let mime = &t.codec.mime_type;
+                let keyframe = || crate::layers::is_keyframe_start(mime, &packet.payload);
+                if !sub.switch.on_packet(layer, keyframe) {
+                    continue;
+                }
+            } else if !audible {
+                if sub.audible {
+                    sub.audible = false;
+                    rw.pause();
+                }
+                continue;
+            } else {
+                sub.audible = true;
             }
             let out = rw.forward(&packet, now);
             let bytes = out.payload.len() as u64;
@@ -167,23 +205,21 @@ impl State {
             } else {
                 continue;
             };
-            let Some(track_id) = self.participants.get(&subscriber).and_then(|p| {
+            let Some((track_id, layer)) = self.participants.get(&subscriber).and_then(|p| {
                 p.subs
                     .iter()
                     .find(|(_, s)| s.ssrc == media_ssrc)
-                    .map(|(t, _)| t.clone())
+                    .map(|(t, s)| (t.clone(), s.switch.target().or(s.switch.current())))
             }) else {
                 trace!(media_ssrc, "feedback for an unknown stream");
                 continue;
             };
             if let Some(nack) = any.downcast_ref::<TransportLayerNack>() {
                 self.answer_nack(&subscriber, &track_id, nack, now);
-            } else if self
-                .published
-                .get_mut(&track_id)
-                .is_some_and(|t| t.gate.request(now))
-            {
-                self.send_keyframe_request(&track_id, now);
+            } else if let Some(layer) = layer {
+                // The layer it receives, or the one it is about to (that keyframe is
+                // the one that completes the switch).
+                self.request_keyframe(&track_id, layer, now);
             }
         }
     }
@@ -245,29 +281,41 @@ impl State {
         let Some(p) = self.participants.get(subscriber) else {
             return;
         };
-        let tracks: Vec<TrackId> = p
+        let tracks: Vec<(TrackId, usize)> = p
             .subs
             .iter()
             .filter(|(_, s)| s.rewriter.is_some())
-            .map(|(id, _)| id.clone())
+            .filter_map(|(id, s)| Some((id.clone(), s.switch.target()?)))
             .collect();
-        for t in tracks {
-            if self
-                .published
-                .get_mut(&t)
-                .is_some_and(|p| !p.source.is_audio() && p.gate.request(now))
-            {
-                self.send_keyframe_request(&t, now);
+        for (t, layer) in tracks {
+            if self.published.get(&t).is_some_and(|p| !p.source.is_audio()) {
+                self.request_keyframe(&t, layer, now);
             }
         }
     }
 
-    /// Asks the publisher of `track_id` for a keyframe (the gate already agreed).
-    pub fn send_keyframe_request(&mut self, track_id: &TrackId, now: Instant) {
+    /// Asks for a keyframe of one layer, through that layer's gate.
+    pub fn request_keyframe(&mut self, track_id: &TrackId, layer: usize, now: Instant) {
+        let allowed = self
+            .published
+            .get_mut(track_id)
+            .and_then(|t| t.layers.get_mut(layer)?.as_mut())
+            .is_some_and(|l| l.gate.request(now));
+        if allowed {
+            self.send_keyframe_request(track_id, layer, now);
+        }
+    }
+
+    /// Asks the publisher of `track_id` for a keyframe of `layer` (the gate already
+    /// agreed).
+    pub fn send_keyframe_request(&mut self, track_id: &TrackId, layer: usize, now: Instant) {
         let Some(t) = self.published.get(track_id) else {
             return;
         };
-        let (conn_id, receiver, media_ssrc) = (t.conn, t.receiver, t.ssrc);
+        let Some(media_ssrc) = t.layers.get(layer).and_then(|l| l.as_ref()).map(|l| l.ssrc) else {
+            return;
+        };
+        let (conn_id, receiver) = (t.conn, t.receiver);
         let Some(conn) = self.conns.get_mut(&conn_id) else {
             return;
         };

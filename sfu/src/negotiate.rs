@@ -3,9 +3,10 @@
 
 use crate::api::*;
 use crate::engine::{self, AUDIO_LEVEL_URI};
-use crate::forward::{KeyframeGate, NackLimiter, OutParams, PacketCache, Rewriter};
+use crate::forward::{NackLimiter, OutParams, PacketCache, Rewriter};
+use crate::layers::{LayerSwitch, MAX_LAYERS, View};
 use crate::state::{
-    CACHE_PACKETS, ConnId, KEYFRAME_INTERVAL, MAX_RETRANSMISSIONS, Published, State, Subscription,
+    CACHE_PACKETS, ConnId, Layer, MAX_RETRANSMISSIONS, Published, State, Subscription,
 };
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::event::RTCTrackEventInit;
@@ -127,19 +128,36 @@ impl State {
                 TrackSource::Camera
             });
         let track_id = TrackId(format!("{owner}-{mid}"));
+        let rid = init.rid.clone().unwrap_or_default();
+        let Some(layer) = crate::layers::layer_of_rid(&rid) else {
+            debug!(%track_id, rid, "simulcast encoding with an unknown rid; ignored");
+            return;
+        };
         conn.in_tracks.insert(init.track_id, track_id.clone());
         if let Some(existing) = self.published.get_mut(&track_id) {
             // A renegotiation (a screen share added, say) opens the publisher's
-            // existing tracks again: keep their subscribers, cache and key-frame gate,
-            // and follow a new SSRC (the rewriters make the switch seamless).
+            // existing tracks again, and each further simulcast encoding opens the
+            // track once more: keep subscribers, cache and key-frame gates, and follow
+            // the new SSRC (the rewriters make the switch seamless).
             existing.receiver = init.receiver_id;
-            existing.ssrc = init.ssrc;
+            match &mut existing.layers[layer] {
+                Some(l) => {
+                    l.ssrc = init.ssrc;
+                    l.rid = rid.clone();
+                }
+                slot => *slot = Some(Layer::new(rid.clone(), init.ssrc)),
+            }
+            if rid.is_empty() {
+                existing.layers[1..].iter_mut().for_each(|l| *l = None);
+            }
             existing.codec = codec;
             existing.in_audio_level_id = in_audio_level_id;
             existing.source = source;
             return;
         }
         let video = kind == RtpCodecKind::Video;
+        let mut layers: [Option<Layer>; MAX_LAYERS] = Default::default();
+        layers[layer] = Some(Layer::new(rid, init.ssrc));
         self.published.insert(
             track_id,
             Published {
@@ -150,11 +168,12 @@ impl State {
                 conn: conn_id,
                 receiver: init.receiver_id,
                 codec,
-                ssrc: init.ssrc,
+                layers,
+                layers_announced: None,
                 in_audio_level_id,
                 live: false,
-                cache: video.then(|| PacketCache::new(CACHE_PACKETS)),
-                gate: KeyframeGate::new(KEYFRAME_INTERVAL),
+                // Room for three encodings' worth of packets.
+                cache: video.then(|| PacketCache::new(CACHE_PACKETS * MAX_LAYERS)),
                 subscribers: Vec::new(),
             },
         );
@@ -252,6 +271,9 @@ impl State {
                     ssrc,
                     rewriter: None,
                     nack: NackLimiter::new(MAX_RETRANSMISSIONS, 1024),
+                    view: View::default(),
+                    switch: LayerSwitch::default(),
+                    audible: false,
                 },
             );
         }
@@ -367,8 +389,23 @@ impl State {
             rw.set_in_audio_level_id(t.in_audio_level_id);
             sub.rewriter = Some(rw);
             t.subscribers.push(participant.clone());
-            if connected && !t.source.is_audio() {
-                keyframes.push(track_id.clone());
+            if t.source.is_audio() {
+                continue;
+            }
+            // A single-layer video starts at once, as it always did; a simulcast one
+            // waits for a keyframe of the layer its view asks for (the periodic
+            // selection then fits it to the link).
+            let simulcast = t.layers[1..].iter().any(Option::is_some);
+            let start = crate::layers::allocate(None, &[crate::simulcast::want(t, sub)])[0];
+            if simulcast {
+                if sub.switch.retarget(start) && connected {
+                    keyframes.extend(start.map(|l| (track_id.clone(), l)));
+                }
+            } else {
+                sub.switch.start(start);
+                if connected {
+                    keyframes.push((track_id.clone(), 0));
+                }
             }
         }
         let pending = p.renegotiate_pending;
@@ -377,14 +414,8 @@ impl State {
         }
         // A new subscription needs a keyframe to start decoding (if not connected
         // yet, the request goes out when the connection comes up).
-        for t in keyframes {
-            if self
-                .published
-                .get_mut(&t)
-                .is_some_and(|p| p.gate.request(now))
-            {
-                self.send_keyframe_request(&t, now);
-            }
+        for (t, layer) in keyframes {
+            self.request_keyframe(&t, layer, now);
         }
         if pending {
             self.renegotiate(participant, now);

@@ -115,6 +115,22 @@ impl SpeakerDetector {
     }
 }
 
+/// Whether a subscriber receives this microphone: at most the [`TOP`] loudest of a
+/// room are forwarded, so a hall on a thin link gets three audio streams, not two
+/// hundred. Composes after the chair's gate (a closed microphone never gets here):
+/// when no more than [`TOP`] + 1 microphones are open (a small meeting, or a moderated
+/// room: the chair and the floor holder), everyone hears all the others, ranked or
+/// not. (A subscriber that is itself ranked then hears two others.) A microphone without the audio-level
+/// extension cannot be ranked and is never held back.
+pub fn audible(
+    owner: &ParticipantId,
+    ranking: &[ParticipantId],
+    open_mics: usize,
+    has_level: bool,
+) -> bool {
+    !has_level || open_mics <= TOP + 1 || ranking.contains(owner)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +183,21 @@ mod tests {
         let moved = moved_at.expect("B became the active speaker");
         assert!(moved <= Duration::from_secs(1), "took {moved:?}");
         assert!(moved >= WINDOW, "not on a single window: {moved:?}");
+    }
+
+    #[test]
+    fn only_the_three_loudest_are_forwarded_in_a_large_room() {
+        let ranking = [p("a"), p("b"), p("c")];
+        assert!(audible(&p("b"), &ranking, 30, true));
+        assert!(!audible(&p("d"), &ranking, 30, true));
+        assert!(
+            audible(&p("d"), &ranking, 3, true),
+            "few open microphones: all heard"
+        );
+        assert!(
+            audible(&p("d"), &ranking, 30, false),
+            "unrankable: not held back"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::api::*;
 use crate::demux;
 use crate::engine::{self, Role};
 use crate::forward::{KeyframeGate, NackLimiter, PacketCache, Rewriter};
+use crate::layers::{LayerSwitch, MAX_LAYERS, RateMeter, View};
 use bytes::BytesMut;
 use rtc::peer_connection::RTCPeerConnection;
 use rtc::rtp_transceiver::rtp_sender::RTCRtpCodec;
@@ -14,6 +15,8 @@ use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 use tracing::{debug, trace};
@@ -35,6 +38,8 @@ pub struct Conn {
     /// The connection's next timer, refreshed whenever it is touched (asking every
     /// connection's pipeline on every loop turn costs more than the forwarding).
     pub timeout: Option<Instant>,
+    /// Subscribe side: the bandwidth estimate in bit/s (0: none yet), see engine.rs.
+    pub estimate: Option<Arc<AtomicU64>>,
 }
 
 pub struct Subscription {
@@ -44,6 +49,13 @@ pub struct Subscription {
     pub ssrc: u32,
     pub rewriter: Option<Rewriter>,
     pub nack: NackLimiter,
+    /// How the subscriber shows this video (`view` message).
+    pub view: View,
+    /// Which simulcast layer it receives, and which it moves to.
+    pub switch: LayerSwitch,
+    /// Audio: forwarded at the last packet (a microphone that drops out of the three
+    /// loudest pauses its rewriter, so it resumes without a sequence gap).
+    pub audible: bool,
 }
 
 pub struct Participant {
@@ -75,13 +87,44 @@ pub struct Published {
     pub conn: ConnId,
     pub receiver: RTCRtpReceiverId,
     pub codec: RTCRtpCodec,
-    pub ssrc: u32,
+    /// By quality, lowest first; a video without simulcast has only layer 0.
+    pub layers: [Option<Layer>; MAX_LAYERS],
+    /// The `layers` event last sent to the publisher (which encodings to send).
+    pub layers_announced: Option<[bool; MAX_LAYERS]>,
     pub in_audio_level_id: Option<u8>,
     pub live: bool,
     pub cache: Option<PacketCache>,
-    pub gate: KeyframeGate,
     /// Participants whose subscription to this track is active (answer applied).
     pub subscribers: Vec<ParticipantId>,
+}
+
+/// One encoding of a published track.
+pub struct Layer {
+    pub rid: String,
+    pub ssrc: u32,
+    pub rate: RateMeter,
+    /// At most one keyframe request per interval reaches the publisher for this layer.
+    pub gate: KeyframeGate,
+}
+
+impl Layer {
+    pub fn new(rid: String, ssrc: u32) -> Self {
+        Layer {
+            rid,
+            ssrc,
+            rate: RateMeter::default(),
+            gate: KeyframeGate::new(KEYFRAME_INTERVAL),
+        }
+    }
+}
+
+impl Published {
+    /// The layer an inbound SSRC belongs to.
+    pub fn layer_of(&self, ssrc: u32) -> Option<usize> {
+        self.layers
+            .iter()
+            .position(|l| l.as_ref().is_some_and(|l| l.ssrc == ssrc))
+    }
 }
 
 pub struct State {
@@ -103,6 +146,10 @@ pub struct State {
     pub touched: Vec<ConnId>,
     /// Datagrams the driver must send: (flow, bytes).
     pub out: Vec<(Flow, BytesMut)>,
+    /// When the layers of every subscriber are next chosen.
+    pub next_selection: Option<Instant>,
+    /// Open live microphones per room, counted at each selection (speaker::audible).
+    pub open_mics: HashMap<RoomId, usize>,
 }
 
 pub const KEYFRAME_INTERVAL: Duration = Duration::from_secs(1);
@@ -135,6 +182,8 @@ impl State {
             speakers: HashMap::new(),
             touched: Vec::new(),
             out: Vec::new(),
+            next_selection: None,
+            open_mics: HashMap::new(),
         })
     }
 
@@ -252,23 +301,34 @@ impl State {
                 None => self.fail_conn(id, now),
             }
         }
-        let released: Vec<TrackId> = self
+        let released: Vec<(TrackId, usize)> = self
             .published
             .iter_mut()
-            .filter_map(|(id, p)| p.gate.poll(now).then(|| id.clone()))
+            .flat_map(|(id, p)| {
+                p.layers.iter_mut().enumerate().filter_map(move |(i, l)| {
+                    l.as_mut()
+                        .is_some_and(|l| l.gate.poll(now))
+                        .then(|| (id.clone(), i))
+                })
+            })
             .collect();
-        for track in released {
-            self.send_keyframe_request(&track, now);
+        for (track, layer) in released {
+            self.send_keyframe_request(&track, layer, now);
+        }
+        if self.next_selection.is_none_or(|t| t <= now) {
+            self.next_selection = Some(now + crate::simulcast::SELECTION_INTERVAL);
+            self.select_layers(now);
         }
     }
 
     pub fn poll_timeout(&mut self) -> Option<Instant> {
         let conns = self.conns.values().filter_map(|c| c.timeout);
-        let gates = self
-            .published
-            .values()
-            .filter_map(|p| p.gate.next_deadline());
-        conns.chain(gates).min()
+        let gates = self.published.values().flat_map(|p| {
+            p.layers
+                .iter()
+                .filter_map(|l| l.as_ref().and_then(|l| l.gate.next_deadline()))
+        });
+        conns.chain(gates).chain(self.next_selection).min()
     }
 
     /// Runs every touched connection until it is quiet, then collects its output.
@@ -318,7 +378,8 @@ impl State {
             PcKind::Publish => Role::Publish,
             PcKind::Subscribe => Role::Subscribe,
         };
-        let pc = engine::build_pc(role, &ufrag, &pwd, &self.candidates, now)?;
+        let estimate = (kind == PcKind::Subscribe).then(|| Arc::new(AtomicU64::new(0)));
+        let pc = engine::build_pc(role, &ufrag, &pwd, &self.candidates, estimate.clone(), now)?;
         let id = self.next_conn;
         self.next_conn += 1;
         self.by_ufrag.insert(ufrag.clone(), id);
@@ -334,6 +395,7 @@ impl State {
                 touched: false,
                 connected: false,
                 timeout: None,
+                estimate,
             },
         );
         Ok(id)

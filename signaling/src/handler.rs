@@ -177,6 +177,12 @@ impl Driver {
                         queue.push_back(Action::Send(sfu_error(&e, "candidate")));
                     }
                 }
+                Action::View { track, quality } => {
+                    let id = self.session.participant_id().clone();
+                    if let Err(e) = self.sig.inner.media.set_view(&id, &track, quality).await {
+                        queue.push_back(Action::Send(sfu_error(&e, "view")));
+                    }
+                }
                 Action::Mute { source, muted } => {
                     if let Some(room) = &self.joined {
                         let id = self.session.participant_id();

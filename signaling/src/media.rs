@@ -47,5 +47,16 @@ pub trait MediaPlane: Send + Sync + 'static {
         allowed: bool,
     ) -> BoxFuture<'a, Result<(), SfuError>>;
 
+    /// How the participant shows a video it receives (simulcast layer choice). A media
+    /// plane without simulcast has nothing to choose.
+    fn set_view<'a>(
+        &'a self,
+        _participant: &'a ParticipantId,
+        _track: &'a bridge_sfu::TrackId,
+        _view: bridge_sfu::View,
+    ) -> BoxFuture<'a, Result<(), SfuError>> {
+        Box::pin(async { Ok(()) })
+    }
+
     fn stats(&self) -> BoxFuture<'_, SfuStats>;
 }

@@ -91,6 +91,11 @@ pub enum ClientMsg {
     Lock {
         locked: bool,
     },
+    /// How the client shows a video it receives (simulcast layer choice).
+    View {
+        track: TrackId,
+        quality: bridge_sfu::View,
+    },
 }
 
 impl ClientMsg {
@@ -109,6 +114,7 @@ impl ClientMsg {
             ClientMsg::ForceMute { .. } => "force_mute",
             ClientMsg::Remove { .. } => "remove",
             ClientMsg::Lock { .. } => "lock",
+            ClientMsg::View { .. } => "view",
         }
     }
 }
@@ -171,6 +177,12 @@ pub enum ServerMsg {
     /// The room's loudest speakers (at most three, loudest first), on change.
     ActiveSpeakers {
         participants: Vec<ParticipantId>,
+    },
+    /// To a simulcast publisher: which encodings of its track (lowest first) anybody
+    /// receives; the client sets `active` on its sender's encodings to match.
+    Layers {
+        track: TrackId,
+        active: Vec<bool>,
     },
     /// To chairs: every expected site and who else is here, on every change.
     RollCall {

@@ -70,6 +70,11 @@ pub enum Action {
     },
     /// A chairing command for the roster (which checks who may do what).
     Chair(ChairCommand),
+    /// How the client shows a video it receives.
+    View {
+        track: TrackId,
+        quality: bridge_sfu::View,
+    },
     TrackLive {
         track_id: TrackId,
         source: TrackSource,
@@ -241,6 +246,7 @@ impl Session {
                 vec![Action::Chair(ChairCommand::Remove { participant })]
             }
             ClientMsg::Lock { locked } => vec![Action::Chair(ChairCommand::Lock { locked })],
+            ClientMsg::View { track, quality } => vec![Action::View { track, quality }],
         }
     }
 
@@ -375,6 +381,10 @@ impl Session {
             SfuEvent::Speakers { ordered } => vec![Action::Send(ServerMsg::ActiveSpeakers {
                 participants: ordered,
             })],
+            SfuEvent::Layers { track_id, active } => vec![Action::Send(ServerMsg::Layers {
+                track: track_id,
+                active,
+            })],
         }
     }
 
@@ -457,7 +467,7 @@ pub fn sfu_error(e: &SfuError, request: &str) -> ServerMsg {
         SfuError::TooManyTracks { .. } => ErrorCode::TooManyTracks,
         SfuError::RoomFull { .. } => ErrorCode::RoomFull,
         SfuError::AlreadyJoined(_) => ErrorCode::AlreadyJoined,
-        SfuError::UnexpectedAnswer => ErrorCode::BadMessage,
+        SfuError::UnexpectedAnswer | SfuError::UnknownTrack(_) => ErrorCode::BadMessage,
         SfuError::UnknownParticipant(_) | SfuError::Stopped | SfuError::Engine(_) => {
             ErrorCode::Internal
         }

@@ -59,6 +59,15 @@ impl MediaPlane for SfuHandle {
         Box::pin(SfuHandle::set_audio_allowed(self, participant, allowed))
     }
 
+    fn set_view<'a>(
+        &'a self,
+        participant: &'a ParticipantId,
+        track: &'a bridge_sfu::TrackId,
+        view: bridge_sfu::View,
+    ) -> BoxFuture<'a, Result<(), SfuError>> {
+        Box::pin(SfuHandle::set_view(self, participant, track, view))
+    }
+
     fn stats(&self) -> BoxFuture<'_, SfuStats> {
         Box::pin(SfuHandle::stats(self))
     }

@@ -5,6 +5,7 @@
 
 pub mod proxy;
 mod setup;
+pub mod simulcast;
 
 use bridge_sfu::*;
 use bytes::Bytes;

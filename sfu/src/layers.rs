@@ -1,0 +1,257 @@
+//! Simulcast layer selection, pure and on the caller's clock.
+//!
+//! A publisher may send up to three encodings of one video (rids `q`, `h`, `f`: quarter,
+//! half and full resolution). Each subscriber receives one of them per video, chosen from
+//! what it shows the video as ([`View`]) and what its link carries (the bandwidth
+//! estimate of its subscribe connection): [`allocate`]. A subscription changes layer only
+//! at a keyframe of the new layer ([`LayerSwitch`]), so the decoder never sees a frame
+//! that refers to a picture it does not have; the `Rewriter` keeps sequence numbers and
+//! timestamps continuous across the change.
+
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
+
+/// At most this many encodings per video.
+pub const MAX_LAYERS: usize = 3;
+/// Below this estimate a subscriber gets the main stage at the lowest layer only.
+pub const THIN_LINK_BPS: u64 = 300_000;
+/// Below this estimate a subscriber gets audio only.
+pub const AUDIO_ONLY_BPS: u64 = 100_000;
+/// A layer is taken up only if its rate fits this many times into what is left: the
+/// estimate moves, and a layer that barely fits would be dropped again at once.
+const UPGRADE_HEADROOM: f64 = 1.25;
+/// What the audio of the (at most three) forwarded speakers needs, kept off the video.
+const AUDIO_RESERVE_BPS: u64 = 3 * 40_000;
+
+/// How a subscriber shows one video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum View {
+    /// On the main stage: the best layer the link carries.
+    #[default]
+    High,
+    /// A thumbnail: the lowest layer.
+    Low,
+    /// Not shown: nothing.
+    Off,
+}
+
+/// The layer index a rid stands for (0 lowest). Chrome and LiveKit name them q/h/f,
+/// mediasoup r0/r1/r2; a stream without a rid is layer 0 of a single-layer video.
+pub fn layer_of_rid(rid: &str) -> Option<usize> {
+    match rid {
+        "" | "q" | "l" | "low" | "r0" | "0" => Some(0),
+        "h" | "m" | "mid" | "r1" | "1" => Some(1),
+        "f" | "high" | "r2" | "2" => Some(2),
+        _ => None,
+    }
+}
+
+/// One video as the allocator sees it for one subscriber.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Want {
+    pub view: View,
+    /// Measured rate of each layer the publisher has sent (None: no such layer).
+    pub rates: [Option<u64>; MAX_LAYERS],
+    /// The layer the subscriber receives now, if any.
+    pub current: Option<usize>,
+}
+
+/// Picks one layer (or none) per video for one subscriber. `estimate` is the subscribe
+/// connection's bandwidth estimate in bit/s, `None` when the client reports none (then
+/// only the views count). Main-stage videos are served first.
+pub fn allocate(estimate: Option<u64>, wants: &[Want]) -> Vec<Option<usize>> {
+    let lowest = |w: &Want| w.rates.iter().position(Option::is_some);
+    let highest = |w: &Want| w.rates.iter().rposition(Option::is_some);
+    let mut out: Vec<Option<usize>> = wants
+        .iter()
+        .map(|w| match w.view {
+            View::Off => None,
+            View::Low => lowest(w),
+            View::High => highest(w),
+        })
+        .collect();
+    let Some(estimate) = estimate else {
+        return out;
+    };
+    if estimate < AUDIO_ONLY_BPS {
+        return vec![None; wants.len()];
+    }
+    if estimate < THIN_LINK_BPS {
+        return wants
+            .iter()
+            .map(|w| (w.view == View::High).then(|| lowest(w)).flatten())
+            .collect();
+    }
+    let mut left = estimate.saturating_sub(AUDIO_RESERVE_BPS) as f64;
+    for pass in [View::High, View::Low] {
+        for (i, w) in wants.iter().enumerate() {
+            if w.view != pass {
+                continue;
+            }
+            let Some(best) = out[i] else { continue };
+            let fits = |l: usize| {
+                let rate = w.rates[l].unwrap_or(0) as f64;
+                let need = if w.current.is_some_and(|c| l <= c) {
+                    rate
+                } else {
+                    rate * UPGRADE_HEADROOM
+                };
+                need <= left
+            };
+            let pick = (0..=best).rev().find(|&l| w.rates[l].is_some() && fits(l));
+            // The main stage keeps at least its lowest layer while the link is not thin.
+            let pick = pick.or_else(|| (pass == View::High).then(|| lowest(w)).flatten());
+            if let Some(l) = pick {
+                left -= w.rates[l].unwrap_or(0) as f64;
+            }
+            out[i] = pick;
+        }
+    }
+    out
+}
+
+/// One subscription's layer: what it forwards now, and what it should move to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LayerSwitch {
+    current: Option<usize>,
+    target: Option<usize>,
+}
+
+impl LayerSwitch {
+    pub fn current(&self) -> Option<usize> {
+        self.current
+    }
+
+    pub fn target(&self) -> Option<usize> {
+        self.target
+    }
+
+    /// Forwards `layer` from its next packet on: a single-layer video has nothing to
+    /// switch from, and its decoder asks for the keyframe it needs.
+    pub fn start(&mut self, layer: Option<usize>) {
+        self.current = layer;
+        self.target = layer;
+    }
+
+    /// Sets where to go. Returns true when a keyframe of the target layer is needed
+    /// (the switch waits for one). Stopping happens at once.
+    pub fn retarget(&mut self, target: Option<usize>) -> bool {
+        self.target = target;
+        if target.is_none() {
+            self.current = None;
+        }
+        target.is_some() && target != self.current
+    }
+
+    /// A packet of `layer` arrived: should it be forwarded? `keyframe_start` is asked
+    /// only when the answer depends on it (this packet could complete a switch).
+    pub fn on_packet(&mut self, layer: usize, keyframe_start: impl FnOnce() -> bool) -> bool {
+        if self.target == Some(layer) && self.current != self.target && keyframe_start() {
+            self.current = self.target;
+        }
+        self.current == Some(layer)
+    }
+}
+
+/// Bit rate of one stream over a sliding window, without allocation per packet. The
+/// last measured rate is kept while the stream pauses (a layer nobody receives is
+/// paused at the publisher, and must still be known to cost what it cost).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RateMeter {
+    window_start: Option<Instant>,
+    bytes: u64,
+    rate: Option<u64>,
+}
+
+const RATE_WINDOW: Duration = Duration::from_secs(1);
+
+impl RateMeter {
+    pub fn add(&mut self, bytes: usize, now: Instant) {
+        let start = *self.window_start.get_or_insert(now);
+        let elapsed = now.saturating_duration_since(start);
+        if elapsed >= RATE_WINDOW {
+            self.rate = Some(self.bytes * 8 * 1000 / elapsed.as_millis().max(1) as u64);
+            self.window_start = Some(now);
+            self.bytes = 0;
+        }
+        self.bytes += bytes as u64;
+    }
+
+    /// The rate of the last full window; before one has passed, a guess from what came
+    /// so far (a new layer must be selectable at once).
+    pub fn rate(&self) -> u64 {
+        self.rate.unwrap_or(self.bytes * 8)
+    }
+}
+
+/// True when this RTP payload starts a keyframe (VP8, RFC 7741; H.264, RFC 6184).
+pub fn is_keyframe_start(mime: &str, payload: &[u8]) -> bool {
+    if mime.eq_ignore_ascii_case("video/VP8") {
+        vp8_keyframe_start(payload)
+    } else if mime.eq_ignore_ascii_case("video/H264") {
+        h264_keyframe_start(payload)
+    } else {
+        false
+    }
+}
+
+fn vp8_keyframe_start(p: &[u8]) -> bool {
+    let Some(&first) = p.first() else {
+        return false;
+    };
+    // S bit and partition 0: the first packet of a frame.
+    if first & 0x10 == 0 || first & 0x07 != 0 {
+        return false;
+    }
+    let mut i = 1;
+    if first & 0x80 != 0 {
+        let Some(&x) = p.get(1) else { return false };
+        i = 2;
+        if x & 0x80 != 0 {
+            // PictureID: one or two bytes.
+            i += if p.get(i).is_some_and(|b| b & 0x80 != 0) {
+                2
+            } else {
+                1
+            };
+        }
+        if x & 0x40 != 0 {
+            i += 1; // TL0PICIDX
+        }
+        if x & 0x30 != 0 {
+            i += 1; // TID/KEYIDX
+        }
+    }
+    // The VP8 frame tag: P bit 0 means a key frame.
+    p.get(i).is_some_and(|b| b & 0x01 == 0)
+}
+
+fn h264_keyframe_start(p: &[u8]) -> bool {
+    let Some(&first) = p.first() else {
+        return false;
+    };
+    match first & 0x1F {
+        // SPS, or an IDR slice on its own.
+        7 | 5 => true,
+        // STAP-A: any aggregated SPS or IDR.
+        24 => {
+            let mut i = 1;
+            while i + 2 < p.len() {
+                let len = usize::from(u16::from_be_bytes([p[i], p[i + 1]]));
+                if matches!(p[i + 2] & 0x1F, 5 | 7) {
+                    return true;
+                }
+                i += 2 + len;
+            }
+            false
+        }
+        // FU-A: the start fragment of an IDR.
+        28 => p.get(1).is_some_and(|h| h & 0x80 != 0 && h & 0x1F == 5),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+#[path = "layers_tests.rs"]
+mod tests;
