@@ -5,7 +5,8 @@
 mod common;
 
 use bridge_sfu::*;
-use common::simulcast::{Participant, Publish, throttle};
+use common::proxy::throttle;
+use common::simulcast::{Participant, Publish};
 use common::wait_until;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -16,22 +17,6 @@ const SITES: usize = 10;
 const ROOM: &str = "province";
 /// Frame sizes of the q, h, f encodings at 25 fps: about 80, 240 and 700 kbit/s.
 const SIZES: [usize; 3] = [400, 1200, 3500];
-
-async fn start() -> SfuHandle {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_test_writer()
-        .try_init();
-    Sfu::start(SfuConfig {
-        udp_bind: "127.0.0.1:0".parse().unwrap(),
-        tcp_bind: None,
-        ..SfuConfig::default()
-    })
-    .await
-    .unwrap()
-}
 
 async fn received_video(sfu: &SfuHandle, who: &ParticipantId) -> Option<ReceivedVideo> {
     sfu.stats()
@@ -46,7 +31,7 @@ async fn received_video(sfu: &SfuHandle, who: &ParticipantId) -> Option<Received
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn views_links_and_loudness_decide_what_each_site_receives() {
-    let sfu = start().await;
+    let sfu = common::start_sfu(false).await;
     let chair = Participant::join(
         &sfu,
         ROOM,
@@ -165,7 +150,7 @@ async fn views_links_and_loudness_decide_what_each_site_receives() {
         "down after {:?}, estimate {:?}, {} packets dropped",
         throttled.elapsed(),
         received_estimate(&sfu, &thin.id).await,
-        link.dropped.load(Ordering::Relaxed)
+        link.relay.dropped.load(Ordering::Relaxed)
     );
     link.limit_bps.store(0, Ordering::Relaxed);
     let freed = Instant::now();

@@ -10,22 +10,6 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-async fn start() -> SfuHandle {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_test_writer()
-        .try_init();
-    Sfu::start(SfuConfig {
-        udp_bind: "127.0.0.1:0".parse().unwrap(),
-        tcp_bind: Some("127.0.0.1:0".parse().unwrap()),
-        ..SfuConfig::default()
-    })
-    .await
-    .unwrap()
-}
-
 /// Random bytes, RTP-looking bytes and STUN binding requests naming unknown ufrags.
 async fn spray_garbage(to: SocketAddr, rounds: usize) {
     let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -59,7 +43,7 @@ fn all_received(clients: &[Client], min: u64) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_clients_exchange_audio_and_video_despite_garbage() {
-    let sfu = start().await;
+    let sfu = common::start_sfu(true).await;
     spray_garbage(sfu.udp_addr(), 200).await;
 
     let mut clients = Vec::new();
@@ -183,7 +167,7 @@ async fn three_clients_exchange_audio_and_video_despite_garbage() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joining_and_leaving_many_frees_everything() {
-    let sfu = start().await;
+    let sfu = common::start_sfu(true).await;
     let mut clients = Vec::new();
     for i in 0..6 {
         clients.push(Client::join(&sfu, &format!("room-{}", i % 2), &format!("p{i}")).await);
@@ -245,7 +229,7 @@ async fn joining_and_leaving_many_frees_everything() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn media_flows_over_ice_tcp_alone() {
-    let sfu = start().await;
+    let sfu = common::start_sfu(true).await;
     let tcp = sfu.tcp_addr().unwrap();
     // Junk connections: random bytes, an oversized frame header, a bogus STUN frame.
     let mut junk = Vec::new();
@@ -302,7 +286,7 @@ async fn media_flows_over_ice_tcp_alone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_packets_are_retransmitted_from_the_cache_with_a_cap() {
-    let sfu = start().await;
+    let sfu = common::start_sfu(true).await;
     let publisher = Client::join(&sfu, "nack-room", "sender").await;
     let proxy = common::proxy::lossy_proxy(sfu.udp_addr(), 25).await;
     let opts = common::Options {

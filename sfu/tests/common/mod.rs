@@ -431,6 +431,24 @@ async fn send_media(
 }
 
 /// Polls `f` every 50 ms until it is true or `timeout` passes.
+/// An SFU on loopback ports, with test logging (`RUST_LOG`, default warn); ICE-TCP only
+/// when asked.
+pub async fn start_sfu(tcp: bool) -> SfuHandle {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_test_writer()
+        .try_init();
+    Sfu::start(SfuConfig {
+        udp_bind: "127.0.0.1:0".parse().unwrap(),
+        tcp_bind: tcp.then(|| "127.0.0.1:0".parse().unwrap()),
+        ..SfuConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
 pub async fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + timeout;
     while Instant::now() < end {

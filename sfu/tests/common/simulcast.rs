@@ -6,6 +6,7 @@
 //! Every fake VP8 frame carries its layer (`LAYER_MARK + layer` in its second byte), so a
 //! subscriber sees which encoding it is given although the SFU rewrites the SSRC.
 
+use super::proxy::Throttle;
 use bridge_e2e::media::{SeqStats, ToneEncoder};
 use bridge_e2e::rtc_setup::{AUDIO_LEVEL_URI, OPUS_PT, VP8_PT, opus_codec, vp8_codec};
 use bridge_sfu::*;
@@ -28,11 +29,9 @@ use rtc::rtp_transceiver::rtp_sender::{
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use rtc::shared::marshal::{Marshal, MarshalSize};
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
@@ -275,71 +274,6 @@ fn frame_start(b: &[u8]) -> Option<(bool, u8)> {
     Some((b.get(i)? & 0x01 == 0, *b.get(i + 1)?))
 }
 
-/// A UDP relay in front of a subscriber that lets at most `limit_bps` of the server's
-/// RTP through (a token bucket of 100 ms; 0 = no limit) and drops the rest, as a
-/// saturated thin link does. RTCP, STUN and DTLS always pass.
-pub struct Throttle {
-    pub addr: SocketAddr,
-    pub limit_bps: Arc<AtomicU64>,
-    pub dropped: Arc<AtomicU64>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Throttle {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-fn is_rtp(b: &[u8]) -> bool {
-    b.len() >= 12 && b[0] >> 6 == 2 && !(192..=223).contains(&b[1])
-}
-
-pub async fn throttle(server: SocketAddr) -> Throttle {
-    let front = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let back = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let addr = front.local_addr().unwrap();
-    let limit_bps = Arc::new(AtomicU64::new(0));
-    let dropped = Arc::new(AtomicU64::new(0));
-    let (limit, counter) = (limit_bps.clone(), dropped.clone());
-    let task = tokio::spawn(async move {
-        let mut client: Option<SocketAddr> = None;
-        let (mut a, mut b) = (vec![0u8; 2048], vec![0u8; 2048]);
-        let mut tokens = 0f64;
-        let mut last = Instant::now();
-        loop {
-            tokio::select! {
-                Ok((n, from)) = front.recv_from(&mut a) => {
-                    client = Some(from);
-                    let _ = back.send_to(&a[..n], server).await;
-                }
-                Ok((n, _)) = back.recv_from(&mut b) => {
-                    let Some(to) = client else { continue };
-                    let bps = limit.load(Ordering::Relaxed) as f64;
-                    let now = Instant::now();
-                    let bucket = bps / 8.0 * 0.1;
-                    tokens = (tokens + bps / 8.0 * (now - last).as_secs_f64()).min(bucket);
-                    last = now;
-                    if bps > 0.0 && is_rtp(&b[..n]) {
-                        if tokens < n as f64 {
-                            counter.fetch_add(1, Ordering::Relaxed);
-                            continue;
-                        }
-                        tokens -= n as f64;
-                    }
-                    let _ = front.send_to(&b[..n], to).await;
-                }
-            }
-        }
-    });
-    Throttle {
-        addr,
-        limit_bps,
-        dropped,
-        task,
-    }
-}
-
 /// What a participant publishes.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Publish {
@@ -405,7 +339,7 @@ impl Participant {
             twcc,
         )
         .await;
-        let proxy = via.map(|t| t.addr);
+        let proxy = via.map(|t| t.relay.addr);
         if proxy.is_none() {
             tasks.push(forward_candidates(
                 sfu.clone(),
