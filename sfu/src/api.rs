@@ -160,6 +160,10 @@ pub enum SfuError {
     UnknownTrack(TrackId),
     #[error("no answer expected on the subscribe connection")]
     UnexpectedAnswer,
+    #[error("linking room {child} into {parent} would make a cycle")]
+    LinkCycle { child: RoomId, parent: RoomId },
+    #[error("rooms can be linked at most {max} deep")]
+    LinkTooDeep { max: usize },
     #[error("the media plane has stopped")]
     Stopped,
     #[error("media engine error: {0}")]
@@ -208,6 +212,9 @@ pub struct SfuStats {
     /// Per subscriber, ordered by participant id.
     #[serde(default)]
     pub subscribers: Vec<SubscriberStats>,
+    /// Linked rooms as (child, parent), by child.
+    #[serde(default)]
+    pub links: Vec<(RoomId, RoomId)>,
 }
 
 /// What one subscriber receives.

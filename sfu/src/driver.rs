@@ -66,8 +66,21 @@ enum Command {
         view: View,
         reply: oneshot::Sender<Result<(), SfuError>>,
     },
+    Link {
+        child: RoomId,
+        parent: RoomId,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
+    Unlink {
+        child: RoomId,
+        reply: oneshot::Sender<Result<bool, SfuError>>,
+    },
     Stats {
         reply: oneshot::Sender<SfuStats>,
+    },
+    Receiving {
+        participant: ParticipantId,
+        reply: oneshot::Sender<Result<Option<SubscriberStats>, SfuError>>,
     },
     Shutdown {
         reply: oneshot::Sender<()>,
@@ -251,6 +264,34 @@ impl SfuHandle {
         .await
     }
 
+    /// Links `child`'s room into `parent`'s conference: their participants receive
+    /// each other's media until [`SfuHandle::unlink`] (links.rs).
+    pub async fn link(&self, child: &RoomId, parent: &RoomId) -> Result<(), SfuError> {
+        let (child, parent) = (child.clone(), parent.clone());
+        self.call(|reply| Command::Link {
+            child,
+            parent,
+            reply,
+        })
+        .await
+    }
+
+    /// Takes `child` out of the conference it was linked into; false if it was not.
+    pub async fn unlink(&self, child: &RoomId) -> Result<bool, SfuError> {
+        let child = child.clone();
+        self.call(|reply| Command::Unlink { child, reply }).await
+    }
+
+    /// What one participant receives: its estimate and the layer of each video.
+    pub async fn receiving(
+        &self,
+        participant: &ParticipantId,
+    ) -> Result<Option<SubscriberStats>, SfuError> {
+        let participant = participant.clone();
+        self.call(|reply| Command::Receiving { participant, reply })
+            .await
+    }
+
     /// Removes the participant and everything it owned. Idempotent.
     pub async fn leave(&self, participant: &ParticipantId) {
         let (reply, rx) = oneshot::channel();
@@ -428,6 +469,19 @@ fn handle_command(state: &mut State, cmd: Command, now: Instant) {
             reply,
         } => {
             let _ = reply.send(state.set_view(&participant, &track, view, now));
+        }
+        Command::Link {
+            child,
+            parent,
+            reply,
+        } => {
+            let _ = reply.send(state.link(child, parent, now));
+        }
+        Command::Unlink { child, reply } => {
+            let _ = reply.send(Ok(state.unlink(&child, now)));
+        }
+        Command::Receiving { participant, reply } => {
+            let _ = reply.send(Ok(state.subscriber_stats_of(&participant)));
         }
         Command::Stats { reply } => {
             let _ = reply.send(state.stats());

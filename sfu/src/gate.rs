@@ -67,7 +67,7 @@ impl State {
         else {
             return;
         };
-        let (room, owner) = (t.room.clone(), t.owner.clone());
+        let (room, owner) = (self.group_of(&t.room).clone(), t.owner.clone());
         let ranking = self
             .speakers
             .entry(room.clone())
@@ -78,9 +78,14 @@ impl State {
         }
     }
 
-    pub(crate) fn announce_speakers(&self, room: &crate::api::RoomId, ordered: Vec<ParticipantId>) {
-        for member in self.rooms.get(room).into_iter().flatten() {
-            if let Some(p) = self.participants.get(member) {
+    /// Tells every member of the media group (links.rs) who speaks loudest.
+    pub(crate) fn announce_speakers(
+        &self,
+        group: &crate::api::RoomId,
+        ordered: Vec<ParticipantId>,
+    ) {
+        for member in self.group_members(group) {
+            if let Some(p) = self.participants.get(&member) {
                 p.send(crate::api::SfuEvent::Speakers {
                     ordered: ordered.clone(),
                 });

@@ -14,7 +14,8 @@
 //!   the ufrag of a first binding request), rooms, participants, published tracks.
 //! - `negotiate`: publish offer/answer, subscribe offers (one outstanding at a time),
 //!   `media`: inbound RTP fanned out, PLI/FIR/NACK from subscribers, `lifecycle`:
-//!   join/leave/candidates/stats and containing a panicking connection.
+//!   join/leave/candidates/stats and containing a panicking connection, `links`:
+//!   linked rooms sharing one media group.
 //! - [`forward`]: the pure core (rewriting, keyframe aggregation, packet cache,
 //!   NACK cap), unit-tested on a virtual clock.
 //! - `engine`: codecs (Opus+audio level, VP8, H.264 42e01f; no RTX), interceptors
@@ -31,6 +32,7 @@ pub mod forward;
 mod gate;
 pub mod layers;
 mod lifecycle;
+mod links;
 mod media;
 mod negotiate;
 mod simulcast;

@@ -110,16 +110,18 @@ impl State {
             members.retain(|m| m != participant);
             if members.is_empty() {
                 self.rooms.remove(&p.room);
-                self.speakers.remove(&p.room);
-                self.open_mics.remove(&p.room);
             }
         }
-        if let Some(ranking) = self
+        let group = self.group_of(&p.room).clone();
+        if self.group_members(&group).is_empty() {
+            self.speakers.remove(&group);
+            self.open_mics.remove(&group);
+        } else if let Some(ranking) = self
             .speakers
-            .get_mut(&p.room)
+            .get_mut(&group)
             .and_then(|d| d.forget(participant))
         {
-            self.announce_speakers(&p.room, ranking);
+            self.announce_speakers(&group, ranking);
         }
         for track in p.subs.keys() {
             if let Some(t) = self.published.get_mut(track) {
@@ -152,7 +154,7 @@ impl State {
         except: Option<&ParticipantId>,
         now: Instant,
     ) {
-        let members = self.rooms.get(room).cloned().unwrap_or_default();
+        let members = self.group_members(self.group_of(room));
         for m in members.iter().filter(|m| Some(*m) != except) {
             self.renegotiate(m, now);
         }
@@ -211,6 +213,7 @@ impl State {
             connections: self.conns.len(),
             published_tracks: self.published.len(),
             subscribers: self.subscriber_stats(),
+            links: self.links(),
             ..self.stats.clone()
         }
     }
@@ -222,6 +225,7 @@ impl State {
         }
         self.participants.clear();
         self.rooms.clear();
+        self.links.clear();
         self.published.clear();
         self.open_mics.clear();
     }

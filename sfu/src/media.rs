@@ -119,12 +119,13 @@ impl State {
         let Some(t) = self.published.get(&track_id) else {
             return;
         };
-        // Microphones: only the room's loudest reach the subscribers (speaker.rs).
+        // Microphones: only the group's loudest reach the subscribers (speaker.rs).
+        let group = self.group_of(&t.room);
         let audible = !t.source.is_audio()
             || crate::speaker::audible(
                 &t.owner,
-                self.speakers.get(&t.room).map_or(&[][..], |d| d.ranking()),
-                self.open_mics.get(&t.room).copied().unwrap_or(0),
+                self.speakers.get(group).map_or(&[][..], |d| d.ranking()),
+                self.open_mics.get(group).copied().unwrap_or(0),
                 t.in_audio_level_id.is_some(),
             );
         let video = !t.source.is_audio();

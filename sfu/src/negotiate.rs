@@ -201,18 +201,21 @@ impl State {
             return Ok(());
         }
         let room = p.room.clone();
+        let current: HashSet<TrackId> = p.subs.keys().cloned().collect();
+        let subscribe = p.subscribe;
+        let group = self.group_of(&room);
+        // Linked rooms (links.rs) share their media: every live track of the group.
         let desired: HashSet<TrackId> = self
             .published
             .iter()
-            .filter(|(_, t)| t.live && t.room == room && &t.owner != participant)
+            .filter(|(_, t)| t.live && self.group_of(&t.room) == group && &t.owner != participant)
             .map(|(id, _)| id.clone())
             .collect();
-        let current: HashSet<TrackId> = p.subs.keys().cloned().collect();
         if desired == current {
             return Ok(());
         }
-        let created = p.subscribe.is_none();
-        let conn_id = match p.subscribe {
+        let created = subscribe.is_none();
+        let conn_id = match subscribe {
             Some(id) => id,
             None => {
                 let id = self.new_conn(participant, PcKind::Subscribe, now)?;

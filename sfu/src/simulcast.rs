@@ -142,49 +142,54 @@ impl State {
         }
     }
 
-    /// Open (not chair-closed) live microphones per room: with no more than three,
-    /// every one is forwarded.
+    /// Open (not chair-closed) live microphones per media group: with no more than
+    /// three, every one is forwarded.
     fn count_open_mics(&mut self) {
-        self.open_mics.clear();
+        let mut open: std::collections::HashMap<RoomId, usize> = Default::default();
         for t in self.published.values() {
             if t.live && t.source == TrackSource::Microphone && !self.gated(t) {
-                *self.open_mics.entry(t.room.clone()).or_default() += 1;
+                *open.entry(self.group_of(&t.room).clone()).or_default() += 1;
             }
         }
+        self.open_mics = open;
     }
 
     /// Per subscriber: its estimate and the layer it receives of each video.
     pub fn subscriber_stats(&self) -> Vec<SubscriberStats> {
         let mut out: Vec<SubscriberStats> = self
             .participants
-            .iter()
-            .filter(|(_, p)| p.subscribe.is_some())
-            .map(|(id, p)| {
-                let mut videos: Vec<ReceivedVideo> = p
-                    .subs
-                    .iter()
-                    .filter(|(t, _)| self.published.get(*t).is_some_and(|t| !t.source.is_audio()))
-                    .map(|(t, s)| ReceivedVideo {
-                        track_id: t.clone(),
-                        view: s.view,
-                        layer: s.switch.current().map(|l| l as u8),
-                        rid: s.switch.current().and_then(|l| {
-                            self.published
-                                .get(t)
-                                .and_then(|t| t.layers[l].as_ref())
-                                .map(|l| l.rid.clone())
-                        }),
-                    })
-                    .collect();
-                videos.sort_by(|a, b| a.track_id.cmp(&b.track_id));
-                SubscriberStats {
-                    participant_id: id.clone(),
-                    estimate_bps: self.estimate_of(id),
-                    videos,
-                }
-            })
+            .keys()
+            .filter_map(|id| self.subscriber_stats_of(id))
             .collect();
         out.sort_by(|a, b| a.participant_id.cmp(&b.participant_id));
         out
+    }
+
+    /// What one participant receives; none before its subscribe connection exists.
+    pub fn subscriber_stats_of(&self, id: &ParticipantId) -> Option<SubscriberStats> {
+        let p = self.participants.get(id)?;
+        p.subscribe?;
+        let mut videos: Vec<ReceivedVideo> = p
+            .subs
+            .iter()
+            .filter(|(t, _)| self.published.get(*t).is_some_and(|t| !t.source.is_audio()))
+            .map(|(t, s)| ReceivedVideo {
+                track_id: t.clone(),
+                view: s.view,
+                layer: s.switch.current().map(|l| l as u8),
+                rid: s.switch.current().and_then(|l| {
+                    self.published
+                        .get(t)
+                        .and_then(|t| t.layers[l].as_ref())
+                        .map(|l| l.rid.clone())
+                }),
+            })
+            .collect();
+        videos.sort_by(|a, b| a.track_id.cmp(&b.track_id));
+        Some(SubscriberStats {
+            participant_id: id.clone(),
+            estimate_bps: self.estimate_of(id),
+            videos,
+        })
     }
 }

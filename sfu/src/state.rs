@@ -139,6 +139,8 @@ pub struct State {
     pub by_ufrag: HashMap<String, ConnId>,
     pub participants: HashMap<ParticipantId, Participant>,
     pub rooms: HashMap<RoomId, Vec<ParticipantId>>,
+    /// Linked rooms, child -> parent (links.rs).
+    pub links: HashMap<RoomId, RoomId>,
     pub published: HashMap<TrackId, Published>,
     pub stats: SfuStats,
     /// Per room, from the audio levels of the microphones being forwarded.
@@ -177,6 +179,7 @@ impl State {
             by_ufrag: HashMap::new(),
             participants: HashMap::new(),
             rooms: HashMap::new(),
+            links: HashMap::new(),
             published: HashMap::new(),
             stats: SfuStats::default(),
             speakers: HashMap::new(),

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 /// Sites besides the chair and the two observers (each with a publish and a subscribe
 /// connection: 2 + 2·SITES + 2 connections in one debug test process).
-const SITES: usize = 10;
+const SITES: usize = 30;
 const ROOM: &str = "province";
 /// Frame sizes of the q, h, f encodings at 25 fps: about 80, 240 and 700 kbit/s.
 const SIZES: [usize; 3] = [400, 1200, 3500];
@@ -56,39 +56,35 @@ async fn views_links_and_loudness_decide_what_each_site_receives() {
         );
     }
     let thumb = Participant::join(&sfu, ROOM, "thumb", Publish::default(), false, None).await;
-    let link = throttle(sfu.udp_addr()).await;
-    let thin = Participant::join(&sfu, ROOM, "thin", Publish::default(), true, Some(&link)).await;
-
     assert!(
-        wait_until(Duration::from_secs(60), || {
-            [&thumb, &thin]
-                .iter()
-                .all(|p| p.got(&chair.id, "video").packets > 50)
-        })
+        wait_until(Duration::from_secs(60), || thumb
+            .got(&chair.id, "video")
+            .packets
+            > 50)
         .await,
-        "the observers receive the chair's video"
+        "the thumbnail observer receives the chair's video"
     );
     let track = received_video(&sfu, &thumb.id).await.unwrap().track_id;
 
-    // (a) The view: a thumbnail gets the lowest layer; the main stage the highest.
+    // (a) The view: a thumbnail gets the lowest layer. The sites report no bandwidth
+    // estimate, so they keep the chair on the main stage at f: nobody needs h, and the
+    // chair is told to pause it. (Checked before the throttled observer joins: its
+    // estimate moves with the machine's load and could ask for h at any moment.)
     sfu.set_view(&thumb.id, &track, View::Low).await.unwrap();
     assert!(
-        wait_until(Duration::from_secs(10), || {
-            thumb.got(&chair.id, "video").layer == Some(0)
-                && thin.got(&chair.id, "video").layer == Some(2)
-        })
+        wait_until(Duration::from_secs(10), || thumb
+            .got(&chair.id, "video")
+            .layer
+            == Some(0))
         .await,
-        "thumbnail on q, main stage on f: {:?} / {:?}",
-        thumb.got(&chair.id, "video").layer,
-        thin.got(&chair.id, "video").layer
+        "thumbnail on q: {:?}",
+        thumb.got(&chair.id, "video").layer
     );
     let v = received_video(&sfu, &thumb.id).await.unwrap();
     assert_eq!(
         (v.view, v.layer, v.rid.as_deref()),
         (View::Low, Some(0), Some("q"))
     );
-    // Sites see the chair on the main stage (f), the thumbnail q: nobody needs h, and
-    // the chair is told to pause it.
     assert!(
         wait_until(Duration::from_secs(5), || {
             *chair.shared.layers_active.lock().unwrap() == [true, false, true]
@@ -96,6 +92,19 @@ async fn views_links_and_loudness_decide_what_each_site_receives() {
         .await,
         "h paused at the publisher: {:?}",
         chair.shared.layers_active.lock().unwrap()
+    );
+
+    // The main stage over a free link gets the highest layer.
+    let link = throttle(sfu.udp_addr()).await;
+    let thin = Participant::join(&sfu, ROOM, "thin", Publish::default(), true, Some(&link)).await;
+    assert!(
+        wait_until(Duration::from_secs(30), || thin
+            .got(&chair.id, "video")
+            .layer
+            == Some(2))
+        .await,
+        "main stage on f: {:?}",
+        thin.got(&chair.id, "video").layer
     );
 
     // (b) Audio: the three loudest are forwarded, nobody else.

@@ -66,6 +66,8 @@ pub enum ChairError {
     Unknown(ParticipantId),
     #[error("a chair cannot be muted or removed by another chair")]
     TargetIsChair,
+    #[error("a room cannot be linked into itself")]
+    LinkSelf,
 }
 
 /// A raised hand, oldest first in the queue.

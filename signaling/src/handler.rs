@@ -204,6 +204,26 @@ impl Driver {
                         ))),
                     }
                 }
+                Action::Quality(report) => {
+                    let Some(room) = self.joined.clone() else {
+                        continue;
+                    };
+                    let id = self.session.participant_id().clone();
+                    let receiving = self.sig.inner.media.receiving(&id).await;
+                    let q = crate::quality::SiteQuality::new(report, receiving.as_ref());
+                    self.sig.inner.roster.set_quality(&room, &id, q);
+                }
+                Action::Link {
+                    room: child,
+                    linked,
+                } => {
+                    let Some(room) = self.joined.clone() else {
+                        continue;
+                    };
+                    if let Err(msg) = self.link(&room, child, linked).await {
+                        queue.push_back(Action::Send(msg));
+                    }
+                }
                 Action::TrackLive { track_id, source } => {
                     if let Some(room) = &self.joined {
                         let id = self.session.participant_id();
@@ -242,6 +262,10 @@ impl Driver {
             Some(d) if !inner.roster.is_open(&room) => d.describe(&room).await,
             _ => None,
         };
+        let pull_in = opening
+            .as_ref()
+            .map(|o| o.links.clone())
+            .unwrap_or_default();
         match inner.roster.admit(
             &room,
             participant.clone(),
@@ -253,12 +277,14 @@ impl Driver {
                 tracing::info!(%room, participant = %id, name = %participant.name, role = %participant.role, "joined");
                 self.joined = Some(room.clone());
                 self.apply_gates(a.gates).await;
+                self.pull_in(&room, pull_in).await;
                 Ok(JoinedRoom {
                     room,
                     participant,
                     others: a.others,
                     floor: a.floor,
                     title: a.title,
+                    links: a.links,
                 })
             }
             Err(refused) => {
@@ -271,6 +297,56 @@ impl Driver {
                 })
             }
         }
+    }
+
+    /// The room just opened: link the rooms its meeting pulls in. A room already in
+    /// another conference stays there (two meetings at once for one unit).
+    async fn pull_in(&self, room: &RoomId, rooms: Vec<crate::messages::LinkedRoom>) {
+        let inner = &self.sig.inner;
+        for child in rooms {
+            if inner.roster.parent_of(&child.room).is_some() {
+                tracing::info!(%room, child = %child.room, "already linked elsewhere; not pulled in");
+                continue;
+            }
+            match inner.media.link(&child.room, room).await {
+                Ok(()) => inner.roster.linked(child.room, room.clone(), child.title),
+                Err(e) => tracing::warn!(%room, child = %child.room, error = %e, "not linked"),
+            }
+        }
+    }
+
+    /// A chair links `child` into its room, or unlinks it: the roster checks who asks,
+    /// the media plane checks the shape of the tree, then the roster tells everyone.
+    async fn link(&self, room: &RoomId, child: RoomId, linked: bool) -> Result<(), ServerMsg> {
+        let inner = &self.sig.inner;
+        let request = if linked { "link_room" } else { "unlink_room" };
+        let id = self.session.participant_id();
+        inner
+            .roster
+            .may_link(room, id, &child)
+            .map_err(|e| ServerMsg::error(ErrorCode::Forbidden, e.to_string(), Some(request)))?;
+        if linked {
+            inner
+                .media
+                .link(&child, room)
+                .await
+                .map_err(|e| sfu_error(&e, request))?;
+            let title = match inner.directory.get() {
+                Some(d) => d.describe(&child).await.and_then(|i| i.title),
+                None => None,
+            };
+            tracing::info!(%room, %child, by = %id, "room linked");
+            inner.roster.linked(child, room.clone(), title);
+        } else {
+            inner
+                .media
+                .unlink(&child)
+                .await
+                .map_err(|e| sfu_error(&e, request))?;
+            tracing::info!(%room, %child, by = %id, "room unlinked");
+            inner.roster.unlinked(&child);
+        }
+        Ok(())
     }
 
     /// Tells the media plane which microphones the chairing state opens or closes.
@@ -325,8 +401,15 @@ impl Driver {
         let id = self.session.participant_id().clone();
         let reason = self.session.ended().unwrap_or(LeaveReason::Left);
         self.sig.inner.media.leave(&id).await;
-        let gates = self.sig.inner.roster.remove(&room, &id, reason);
+        let (gates, ended) = self.sig.inner.roster.remove(&room, &id, reason);
         self.apply_gates(gates).await;
+        // The conference ended: the rooms it had pulled in go back to themselves.
+        for child in ended {
+            if let Err(e) = self.sig.inner.media.unlink(&child).await {
+                tracing::debug!(%child, error = %e, "unlink at the end of the conference");
+            }
+            self.sig.inner.roster.unlinked(&child);
+        }
         tracing::info!(%room, participant = %id, ?reason, "left");
     }
 }

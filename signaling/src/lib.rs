@@ -8,10 +8,12 @@ mod handler;
 pub mod limits;
 mod media;
 pub mod messages;
+pub mod quality;
 mod rate;
 pub mod rollcall;
 mod roster;
 mod roster_chair;
+mod roster_links;
 pub mod session;
 mod sfu;
 

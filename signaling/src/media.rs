@@ -58,5 +58,25 @@ pub trait MediaPlane: Send + Sync + 'static {
         Box::pin(async { Ok(()) })
     }
 
+    /// Links `child` into `parent`'s conference: their participants receive each
+    /// other's media (refused: a cycle, or too deep).
+    fn link<'a>(
+        &'a self,
+        child: &'a RoomId,
+        parent: &'a RoomId,
+    ) -> BoxFuture<'a, Result<(), SfuError>>;
+
+    /// Undoes a link; `false` when `child` was not linked.
+    fn unlink<'a>(&'a self, child: &'a RoomId) -> BoxFuture<'a, Result<bool, SfuError>>;
+
     fn stats(&self) -> BoxFuture<'_, SfuStats>;
+
+    /// What one participant receives (estimate, layer of each video), for its network
+    /// quality; `None` when nothing is known (not subscribed yet, or no simulcast).
+    fn receiving<'a>(
+        &'a self,
+        _participant: &'a ParticipantId,
+    ) -> BoxFuture<'a, Option<bridge_sfu::SubscriberStats>> {
+        Box::pin(async { None })
+    }
 }

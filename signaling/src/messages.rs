@@ -33,6 +33,10 @@ pub const CLIENT_TYPES: &[&str] = &[
     "force_mute",
     "remove",
     "lock",
+    "view",
+    "link_room",
+    "unlink_room",
+    "quality",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -96,6 +100,17 @@ pub enum ClientMsg {
         track: TrackId,
         quality: bridge_sfu::View,
     },
+    /// Chair only: pull another room (a unit's own room) into this conference; its
+    /// participants and ours receive each other's media until unlinked.
+    LinkRoom {
+        room: RoomId,
+    },
+    /// Chair only: send a linked room back to itself.
+    UnlinkRoom {
+        room: RoomId,
+    },
+    /// The client's own network figures, every few seconds.
+    Quality(crate::quality::QualityReport),
 }
 
 impl ClientMsg {
@@ -115,6 +130,9 @@ impl ClientMsg {
             ClientMsg::Remove { .. } => "remove",
             ClientMsg::Lock { .. } => "lock",
             ClientMsg::View { .. } => "view",
+            ClientMsg::LinkRoom { .. } => "link_room",
+            ClientMsg::UnlinkRoom { .. } => "unlink_room",
+            ClientMsg::Quality(_) => "quality",
         }
     }
 }
@@ -184,6 +202,17 @@ pub enum ServerMsg {
         track: TrackId,
         active: Vec<bool>,
     },
+    /// The room's links, in full, at join and on every change: the conference it is
+    /// linked into, and the rooms linked into it.
+    Links(RoomLinks),
+    /// A participant's network, as reported and joined with what the server forwards:
+    /// to the chairs of its link tree and to the participant itself.
+    Quality {
+        participant_id: ParticipantId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unit: Option<String>,
+        quality: crate::quality::SiteQuality,
+    },
     /// To chairs: every expected site and who else is here, on every change.
     RollCall {
         counts: RollCounts,
@@ -252,6 +281,26 @@ pub enum LeaveReason {
     Timeout,
     Removed,
     Shutdown,
+    /// Its room and ours were linked and no longer are: it is still in its own room.
+    Unlinked,
+}
+
+/// A room as a link names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkedRoom {
+    pub room: RoomId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomLinks {
+    /// The conference this room is linked into.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub into: Option<LinkedRoom>,
+    /// Rooms linked into this one.
+    #[serde(default)]
+    pub linked: Vec<LinkedRoom>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -286,6 +335,8 @@ pub enum ErrorCode {
     InvalidCandidate,
     TooManyTracks,
     Forbidden,
+    /// A link that would make a cycle, go too deep, or name this very room.
+    LinkRefused,
     RateLimited,
     Internal,
 }

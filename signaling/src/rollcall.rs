@@ -3,9 +3,13 @@
 //! Pure: the expected sites, who is here and who has been here in, the list out.
 
 use crate::messages::ParticipantInfo;
+use crate::quality::SiteQuality;
 use bridge_sfu::{ParticipantId, TrackSource};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+
+/// The last network quality each participant reported.
+pub type Qualities = HashMap<ParticipantId, SiteQuality>;
 
 /// A site the room expects: a unit code and its name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,7 +28,7 @@ pub enum SiteState {
 }
 
 /// One line of the roll call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RollEntry {
     pub unit: Option<String>,
     pub name: String,
@@ -35,6 +39,9 @@ pub struct RollEntry {
     /// Whether the room expected this site.
     pub expected: bool,
     pub participants: Vec<ParticipantId>,
+    /// The poorest network among its participants, once they reported one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<SiteQuality>,
 }
 
 fn live(p: &ParticipantInfo, source: TrackSource) -> bool {
@@ -52,8 +59,15 @@ fn entry(
     expected: bool,
     here: &[&ParticipantInfo],
     seen: bool,
+    qualities: &Qualities,
 ) -> RollEntry {
+    let quality = here
+        .iter()
+        .filter_map(|p| qualities.get(&p.id))
+        .reduce(SiteQuality::worse)
+        .cloned();
     RollEntry {
+        quality,
         state: match (here.is_empty(), seen) {
             (false, _) => SiteState::Connected,
             (true, true) => SiteState::Left,
@@ -74,6 +88,7 @@ pub fn roll_call(
     expected: &[Site],
     members: &[ParticipantInfo],
     seen: &BTreeMap<String, String>,
+    qualities: &Qualities,
 ) -> Vec<RollEntry> {
     let by_unit = |u: &str| -> Vec<&ParticipantInfo> {
         members
@@ -90,6 +105,7 @@ pub fn roll_call(
                 true,
                 &by_unit(&s.unit),
                 seen.contains_key(&s.unit),
+                qualities,
             )
         })
         .collect();
@@ -101,10 +117,11 @@ pub fn roll_call(
             false,
             &by_unit(unit),
             true,
+            qualities,
         ));
     }
     for p in members.iter().filter(|p| p.unit.is_none()) {
-        out.push(entry(None, p.name.clone(), false, &[p], true));
+        out.push(entry(None, p.name.clone(), false, &[p], true, qualities));
     }
     out
 }
@@ -116,12 +133,16 @@ pub struct RollCounts {
     pub connected: usize,
     pub not_joined: usize,
     pub left: usize,
+    /// Connected sites whose network is poor.
+    #[serde(default)]
+    pub poor: usize,
 }
 
 pub fn counts(entries: &[RollEntry]) -> RollCounts {
     let mut c = RollCounts::default();
     for e in entries {
         c.expected += usize::from(e.expected);
+        c.poor += usize::from(e.quality.as_ref().is_some_and(|q| q.poor));
         match e.state {
             SiteState::Connected => c.connected += 1,
             SiteState::NotJoined => c.not_joined += 1,
@@ -197,7 +218,19 @@ mod tests {
         .into_iter()
         .map(|(a, b)| (a.to_owned(), b.to_owned()))
         .collect();
-        let r = roll_call(&expected, &members, &seen);
+        let poor = SiteQuality::new(
+            crate::quality::QualityReport {
+                loss_pct: 15.0,
+                rtt_ms: 90,
+                recv_kbps: 200,
+                send_kbps: 150,
+            },
+            None,
+        );
+        let qualities: Qualities = [(ParticipantId("a".into()), poor.clone())].into();
+        let r = roll_call(&expected, &members, &seen, &qualities);
+        assert_eq!(r[0].quality.as_ref(), Some(&poor));
+        assert_eq!(r[3].quality, None);
         let states: Vec<_> = r
             .iter()
             .map(|e| (e.unit.as_deref(), e.state, e.audio, e.video))
@@ -218,7 +251,8 @@ mod tests {
                 expected: 3,
                 connected: 3,
                 not_joined: 1,
-                left: 1
+                left: 1,
+                poor: 1,
             }
         );
     }

@@ -1,11 +1,14 @@
 //! Who is in which room, and fan-out of roster changes to the members' sessions.
+//! Rooms linked into one conference (roster_links.rs) see each other's participants:
+//! every participant event is relayed to the whole link tree.
 //!
 //! Held behind one short-lived mutex: every method does a map update and queues
 //! messages on unbounded channels; nothing awaits while holding the lock.
 
 use crate::chair::{Floor, FloorState};
 use crate::directory::RoomInfo;
-use crate::messages::{LeaveReason, ParticipantInfo, PublishedTrack, ServerMsg};
+use crate::messages::{LeaveReason, ParticipantInfo, PublishedTrack, RoomLinks, ServerMsg};
+use crate::quality::SiteQuality;
 use crate::rollcall::Site;
 use bridge_sfu::{ParticipantId, RoomId, TrackId, TrackSource};
 use bridge_token::Role;
@@ -20,6 +23,8 @@ pub type Outbox = UnboundedSender<ServerMsg>;
 pub(crate) struct Member {
     pub(crate) info: ParticipantInfo,
     pub(crate) outbox: Outbox,
+    /// The network it last reported (quality.rs).
+    pub(crate) quality: Option<SiteQuality>,
 }
 
 #[derive(Default)]
@@ -34,6 +39,16 @@ pub(crate) struct Room {
     pub(crate) expected: Vec<Site>,
     /// Units that have been here since the room opened (code -> name), for the roll call.
     pub(crate) seen: BTreeMap<String, String>,
+}
+
+/// Every open room, and the links between rooms (which outlive their members).
+#[derive(Default)]
+pub(crate) struct Rooms {
+    pub(crate) map: HashMap<RoomId, Room>,
+    /// child -> parent.
+    pub(crate) links: HashMap<RoomId, RoomId>,
+    /// Titles of linked rooms, learnt when linking (a linked room may be empty).
+    pub(crate) titles: HashMap<RoomId, String>,
 }
 
 impl Room {
@@ -69,15 +84,16 @@ pub struct Admitted {
     pub floor: FloorState,
     pub gates: Gates,
     pub title: Option<String>,
+    pub links: RoomLinks,
 }
 
 #[derive(Default)]
 pub struct Roster {
-    rooms: Mutex<HashMap<RoomId, Room>>,
+    rooms: Mutex<Rooms>,
 }
 
 impl Roster {
-    pub(crate) fn with_rooms<T>(&self, f: impl FnOnce(&mut HashMap<RoomId, Room>) -> T) -> T {
+    pub(crate) fn with_rooms<T>(&self, f: impl FnOnce(&mut Rooms) -> T) -> T {
         // A panic elsewhere while holding the lock leaves a consistent map (each
         // method does a single update), so a poisoned lock is still usable.
         let mut guard = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
@@ -86,7 +102,7 @@ impl Roster {
 
     /// Whether `room` has anyone in it (else the next join opens it).
     pub fn is_open(&self, room: &RoomId) -> bool {
-        self.with_rooms(|rooms| rooms.contains_key(room))
+        self.with_rooms(|all| all.map.contains_key(room))
     }
 
     /// Adds `info` to `room` and tells the others; returns everyone else and the
@@ -100,8 +116,9 @@ impl Roster {
         max: usize,
         opening: Option<RoomInfo>,
     ) -> Result<Admitted, Refused> {
-        self.with_rooms(|rooms| {
-            let r = rooms.entry(room.clone()).or_insert_with(|| {
+        self.with_rooms(|all| {
+            let others_linked = all.group_infos(room);
+            let r = all.map.entry(room.clone()).or_insert_with(|| {
                 let o = opening.unwrap_or_default();
                 Room {
                     title: o.title,
@@ -115,71 +132,99 @@ impl Roster {
             if r.floor.locked() && info.role != Role::Chair {
                 return Err(Refused::Locked);
             }
-            let others = r.members.iter().map(|m| m.info.clone()).collect();
-            r.broadcast(
-                &ServerMsg::ParticipantJoined {
-                    participant: info.clone(),
-                },
-                None,
-            );
+            let mut others: Vec<ParticipantInfo> =
+                r.members.iter().map(|m| m.info.clone()).collect();
+            others.extend(others_linked);
+            let joined = ServerMsg::ParticipantJoined {
+                participant: info.clone(),
+            };
+            r.broadcast(&joined, None);
             if let Some(unit) = &info.unit {
                 r.seen
                     .entry(unit.clone())
                     .or_insert_with(|| info.name.clone());
             }
             let before = r.floor_state();
-            r.members.push(Member { info, outbox });
+            r.members.push(Member {
+                info,
+                outbox,
+                quality: None,
+            });
             let floor = r.floor_state();
             // A first chair makes the room moderated: the others must know.
             if floor != before {
                 r.broadcast_floor_except_last();
             }
-            r.send_roll_call();
-            Ok(Admitted {
+            let admitted = Admitted {
                 others,
                 floor,
                 gates: r.gate_changes(),
                 title: r.title.clone(),
+                links: RoomLinks::default(),
+            };
+            all.relay(room, &[joined]);
+            all.send_roll_calls(room);
+            Ok(Admitted {
+                links: all.links_of(room),
+                ..admitted
             })
         })
     }
 
     /// Removes a participant: its tracks are unpublished, then it has left. Returns the
-    /// microphones whose forwarding changes (the last chair leaving opens the room).
-    pub fn remove(&self, room: &RoomId, id: &ParticipantId, reason: LeaveReason) -> Gates {
-        self.with_rooms(|rooms| {
-            let Some(r) = rooms.get_mut(room) else {
-                return Vec::new();
+    /// microphones whose forwarding changes (the last chair leaving opens the room),
+    /// and, when the room closed, the rooms that were linked into it (the conference
+    /// ended: the caller unlinks them).
+    pub fn remove(
+        &self,
+        room: &RoomId,
+        id: &ParticipantId,
+        reason: LeaveReason,
+    ) -> (Gates, Vec<RoomId>) {
+        self.with_rooms(|all| {
+            let Some(r) = all.map.get_mut(room) else {
+                return (Vec::new(), Vec::new());
             };
             let Some(pos) = r.members.iter().position(|m| &m.info.id == id) else {
-                return Vec::new();
+                return (Vec::new(), Vec::new());
             };
             let gone = r.members.remove(pos);
             r.gates.remove(id);
-            for t in gone.info.tracks {
-                r.broadcast(&unpublished(id, t), None);
+            let mut msgs: Vec<ServerMsg> = gone
+                .info
+                .tracks
+                .into_iter()
+                .map(|t| unpublished(id, t))
+                .collect();
+            msgs.push(ServerMsg::ParticipantLeft {
+                participant_id: id.clone(),
+                reason,
+            });
+            for m in &msgs {
+                r.broadcast(m, None);
             }
-            r.broadcast(
-                &ServerMsg::ParticipantLeft {
-                    participant_id: id.clone(),
-                    reason,
-                },
-                None,
-            );
-            if r.members.is_empty() {
-                rooms.remove(room);
-                return Vec::new();
-            }
-            let before = r.floor_state();
-            if !crate::chair::moderated(&r.roles()) {
-                r.floor.chairs_gone();
-            }
-            r.floor.left(id);
-            if r.floor_state() != before {
-                r.broadcast_floor();
-            }
-            r.send_roll_call();
-            r.gate_changes()
+            let gates = if r.members.is_empty() {
+                all.map.remove(room);
+                Vec::new()
+            } else {
+                let before = r.floor_state();
+                if !crate::chair::moderated(&r.roles()) {
+                    r.floor.chairs_gone();
+                }
+                r.floor.left(id);
+                if r.floor_state() != before {
+                    r.broadcast_floor();
+                }
+                r.gate_changes()
+            };
+            all.relay(room, &msgs);
+            all.send_roll_calls(room);
+            let ended = if all.map.contains_key(room) {
+                Vec::new()
+            } else {
+                all.children(room)
+            };
+            (gates, ended)
         })
     }
 
@@ -191,8 +236,10 @@ impl Roster {
         track_id: TrackId,
         source: TrackSource,
     ) {
-        self.with_rooms(|rooms| {
-            let Some(r) = rooms.get_mut(room) else { return };
+        self.with_rooms(|all| {
+            let Some(r) = all.map.get_mut(room) else {
+                return;
+            };
             let Some(m) = r.member_mut(id) else { return };
             if m.info.tracks.iter().any(|t| t.track_id == track_id) {
                 return;
@@ -201,59 +248,63 @@ impl Roster {
                 track_id: track_id.clone(),
                 source,
             });
-            r.broadcast(
-                &ServerMsg::TrackPublished {
-                    participant_id: id.clone(),
-                    track_id,
-                    source,
-                },
-                None,
-            );
-            r.send_roll_call();
+            let msg = ServerMsg::TrackPublished {
+                participant_id: id.clone(),
+                track_id,
+                source,
+            };
+            r.broadcast(&msg, None);
+            all.relay(room, &[msg]);
+            all.send_roll_calls(room);
         })
     }
 
     /// The publisher renegotiated with only `sources`: tracks of other sources ended.
     pub fn keep_sources(&self, room: &RoomId, id: &ParticipantId, sources: &[TrackSource]) {
-        self.with_rooms(|rooms| {
-            let Some(r) = rooms.get_mut(room) else { return };
+        self.with_rooms(|all| {
+            let Some(r) = all.map.get_mut(room) else {
+                return;
+            };
             let Some(m) = r.member_mut(id) else { return };
             let (kept, ended): (Vec<_>, Vec<_>) = std::mem::take(&mut m.info.tracks)
                 .into_iter()
                 .partition(|t| sources.contains(&t.source));
             m.info.tracks = kept;
-            for t in ended {
-                r.broadcast(&unpublished(id, t), None);
+            let msgs: Vec<ServerMsg> = ended.into_iter().map(|t| unpublished(id, t)).collect();
+            for m in &msgs {
+                r.broadcast(m, None);
             }
-            r.send_roll_call();
+            all.relay(room, &msgs);
+            all.send_roll_calls(room);
         })
     }
 
     /// Records a mute toggle and tells everyone (the sender too, as confirmation).
     pub fn set_muted(&self, room: &RoomId, id: &ParticipantId, source: TrackSource, muted: bool) {
-        self.with_rooms(|rooms| {
-            let Some(r) = rooms.get_mut(room) else { return };
+        self.with_rooms(|all| {
+            let Some(r) = all.map.get_mut(room) else {
+                return;
+            };
             let Some(m) = r.member_mut(id) else { return };
             match source {
                 TrackSource::Microphone => m.info.muted.microphone = muted,
                 TrackSource::Camera => m.info.muted.camera = muted,
                 TrackSource::Screen => return,
             }
-            r.broadcast(
-                &ServerMsg::MuteChanged {
-                    participant_id: id.clone(),
-                    source,
-                    muted,
-                },
-                None,
-            );
-            r.send_roll_call();
+            let msg = ServerMsg::MuteChanged {
+                participant_id: id.clone(),
+                source,
+                muted,
+            };
+            r.broadcast(&msg, None);
+            all.relay(room, &[msg]);
+            all.send_roll_calls(room);
         })
     }
 
     pub fn participants(&self, room: &RoomId) -> Vec<ParticipantInfo> {
-        self.with_rooms(|rooms| {
-            rooms
+        self.with_rooms(|all| {
+            all.map
                 .get(room)
                 .map(|r| r.members.iter().map(|m| m.info.clone()).collect())
                 .unwrap_or_default()
@@ -262,7 +313,12 @@ impl Roster {
 
     /// (rooms, participants) for health pages.
     pub fn counts(&self) -> (usize, usize) {
-        self.with_rooms(|rooms| (rooms.len(), rooms.values().map(|r| r.members.len()).sum()))
+        self.with_rooms(|all| {
+            (
+                all.map.len(),
+                all.map.values().map(|r| r.members.len()).sum(),
+            )
+        })
     }
 }
 

@@ -3,11 +3,12 @@
 //! or close. Pure bookkeeping under the roster's lock; the driver does the I/O.
 
 use crate::chair::{ChairCommand, ChairError, FloorState};
-use crate::messages::{ByeReason, ServerMsg};
-use crate::rollcall::{counts, roll_call};
+use crate::messages::{ByeReason, ParticipantInfo, ServerMsg};
+use crate::rollcall::{Qualities, counts, roll_call};
 use crate::roster::{Gates, Room, Roster};
 use bridge_sfu::{ParticipantId, RoomId};
 use bridge_token::Role;
+use std::collections::BTreeMap;
 
 impl Room {
     pub(crate) fn roles(&self) -> Vec<(ParticipantId, Role)> {
@@ -32,7 +33,14 @@ impl Room {
     }
 
     /// The roll call, to the chairs only (members do not need 221 lines on every change).
-    pub(crate) fn send_roll_call(&self) {
+    /// `infos` and `seen` cover the whole link tree: a site present through its own
+    /// linked room counts as present.
+    pub(crate) fn send_roll_call(
+        &self,
+        infos: &[ParticipantInfo],
+        seen: &BTreeMap<String, String>,
+        qualities: &Qualities,
+    ) {
         let chairs: Vec<_> = self
             .members
             .iter()
@@ -41,8 +49,7 @@ impl Room {
         if chairs.is_empty() {
             return;
         }
-        let infos: Vec<_> = self.members.iter().map(|m| m.info.clone()).collect();
-        let sites = roll_call(&self.expected, &infos, &self.seen);
+        let sites = roll_call(&self.expected, infos, seen, qualities);
         let msg = ServerMsg::RollCall {
             counts: counts(&sites),
             sites,
@@ -80,8 +87,9 @@ impl Roster {
         cmd: ChairCommand,
         now_ms: u64,
     ) -> Result<Gates, ChairError> {
-        self.with_rooms(|rooms| {
-            let r = rooms
+        self.with_rooms(|all| {
+            let r = all
+                .map
                 .get_mut(room)
                 .ok_or_else(|| ChairError::Unknown(actor.clone()))?;
             let roles = r.roles();

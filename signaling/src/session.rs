@@ -7,7 +7,7 @@ use crate::chair::{ChairCommand, FloorState};
 use crate::limits::SignalingConfig;
 use crate::messages::{
     ByeReason, CLIENT_TYPES, ClientMsg, ErrorCode, LeaveReason, MuteState, PROTOCOL_VERSION,
-    ParticipantInfo, ServerMsg,
+    ParticipantInfo, RoomLinks, ServerMsg,
 };
 use crate::rate::TokenBucket;
 use bridge_sfu::{
@@ -42,6 +42,8 @@ pub struct JoinedRoom {
     pub others: Vec<ParticipantInfo>,
     pub floor: FloorState,
     pub title: Option<String>,
+    /// Sent as `links` right after `joined` when the room is linked at all.
+    pub links: RoomLinks,
 }
 
 /// What the driver must do.
@@ -78,6 +80,13 @@ pub enum Action {
     TrackLive {
         track_id: TrackId,
         source: TrackSource,
+    },
+    /// A checked network report, to join with the media plane's view and record.
+    Quality(crate::quality::QualityReport),
+    /// Chair only (the roster checks): link a room into ours, or unlink it.
+    Link {
+        room: RoomId,
+        linked: bool,
     },
     /// Send `bye`, close the socket with `code`, leave the room (if joined).
     Close {
@@ -247,6 +256,15 @@ impl Session {
             }
             ClientMsg::Lock { locked } => vec![Action::Chair(ChairCommand::Lock { locked })],
             ClientMsg::View { track, quality } => vec![Action::View { track, quality }],
+            ClientMsg::LinkRoom { room } => vec![Action::Link { room, linked: true }],
+            ClientMsg::Quality(report) => match report.check() {
+                Ok(report) => vec![Action::Quality(report)],
+                Err(e) => vec![error(ErrorCode::BadMessage, e.to_string(), Some("quality"))],
+            },
+            ClientMsg::UnlinkRoom { room } => vec![Action::Link {
+                room,
+                linked: false,
+            }],
         }
     }
 
@@ -304,12 +322,13 @@ impl Session {
                 others: participants,
                 floor,
                 title,
+                links,
             }) => {
                 self.state = State::Joined {
                     room: room.clone(),
                     info: info.clone(),
                 };
-                vec![Action::Send(ServerMsg::Joined {
+                let mut out = vec![Action::Send(ServerMsg::Joined {
                     v: PROTOCOL_VERSION,
                     participant: info,
                     room,
@@ -317,7 +336,11 @@ impl Session {
                     limits: self.config.limits(),
                     floor,
                     title,
-                })]
+                })];
+                if links != RoomLinks::default() {
+                    out.push(Action::Send(ServerMsg::Links(links)));
+                }
+                out
             }
             Err(refusal) => {
                 let mut out = vec![Action::Send(refusal)];
@@ -468,6 +491,7 @@ pub fn sfu_error(e: &SfuError, request: &str) -> ServerMsg {
         SfuError::RoomFull { .. } => ErrorCode::RoomFull,
         SfuError::AlreadyJoined(_) => ErrorCode::AlreadyJoined,
         SfuError::UnexpectedAnswer | SfuError::UnknownTrack(_) => ErrorCode::BadMessage,
+        SfuError::LinkCycle { .. } | SfuError::LinkTooDeep { .. } => ErrorCode::LinkRefused,
         SfuError::UnknownParticipant(_) | SfuError::Stopped | SfuError::Engine(_) => {
             ErrorCode::Internal
         }

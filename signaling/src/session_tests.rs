@@ -49,6 +49,7 @@ fn joined(session: &mut Session, key: &TokenKey, t: Instant, role: Role) -> Inst
         others: Vec::new(),
         floor: Default::default(),
         title: None,
+        links: Default::default(),
     }));
     assert!(matches!(
         done.as_slice(),

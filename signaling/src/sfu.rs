@@ -68,7 +68,26 @@ impl MediaPlane for SfuHandle {
         Box::pin(SfuHandle::set_view(self, participant, track, view))
     }
 
+    fn link<'a>(
+        &'a self,
+        child: &'a RoomId,
+        parent: &'a RoomId,
+    ) -> BoxFuture<'a, Result<(), SfuError>> {
+        Box::pin(SfuHandle::link(self, child, parent))
+    }
+
+    fn unlink<'a>(&'a self, child: &'a RoomId) -> BoxFuture<'a, Result<bool, SfuError>> {
+        Box::pin(SfuHandle::unlink(self, child))
+    }
+
     fn stats(&self) -> BoxFuture<'_, SfuStats> {
         Box::pin(SfuHandle::stats(self))
+    }
+
+    fn receiving<'a>(
+        &'a self,
+        participant: &'a ParticipantId,
+    ) -> BoxFuture<'a, Option<bridge_sfu::SubscriberStats>> {
+        Box::pin(async move { SfuHandle::receiving(self, participant).await.ok().flatten() })
     }
 }

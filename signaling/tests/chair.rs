@@ -132,6 +132,10 @@ impl bridge_signaling::RoomDirectory for Meetings {
                         name: name.into(),
                     })
                     .collect(),
+                links: vec![bridge_signaling::messages::LinkedRoom {
+                    room: "u-07888".into(),
+                    title: Some("Phường Dữu Lâu".into()),
+                }],
             })
         })
     }
@@ -166,8 +170,13 @@ async fn the_chair_gets_a_live_roll_call_of_the_expected_sites() {
     hall.send(json!({"type": "join", "v": 1, "token": token}))
         .await;
     hall.recv_type("joined").await;
-    let rc = chair.recv_type("roll_call").await;
-    assert_eq!(rc["sites"][0]["state"], "connected", "{rc}");
+    // (Linking the ward's own room at the opening sent a roll call too.)
+    let rc = loop {
+        let rc = chair.recv_type("roll_call").await;
+        if rc["sites"][0]["state"] == "connected" {
+            break rc;
+        }
+    };
     assert_eq!(rc["counts"]["connected"], 2);
     assert_eq!(rc["counts"]["not_joined"], 1);
     hall.send(json!({"type": "leave"})).await;
@@ -187,4 +196,107 @@ async fn the_chair_gets_a_live_roll_call_of_the_expected_sites() {
     {
         assert_ne!(m["type"], "roll_call", "a member got the roll call");
     }
+}
+
+/// `link …` and `unlink …` calls the media plane received, in order.
+fn link_calls(s: &Server) -> Vec<String> {
+    s.media
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("link ") || c.starts_with("unlink "))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_meeting_pulls_in_its_units_rooms_while_open_and_releases_them_at_the_end() {
+    let s = start(Default::default()).await;
+    s.signaling.set_directory(std::sync::Arc::new(Meetings));
+    // The ward's hall sits in its own room before the meeting starts.
+    let (mut hall, _) = s.join("u-07888", "Phường Dữu Lâu", Role::Member).await;
+    let (mut chair, jc) = s.join("m-1", "Chủ tịch", Role::Chair).await;
+    assert_eq!(link_calls(&s), vec!["link u-07888 m-1"]);
+    // The hall learns who is there and where it is; the chair sees the hall.
+    let joined = hall.recv_type("participant_joined").await;
+    assert_eq!(joined["participant"]["id"], jc["participant"]["id"]);
+    let links = hall.recv_type("links").await;
+    assert_eq!(links["into"]["room"], "m-1", "{links}");
+    assert_eq!(links["into"]["title"], "Họp khẩn phòng chống lũ", "{links}");
+    chair.recv_type("participant_joined").await;
+    let links = chair.recv_type("links").await;
+    assert_eq!(links["linked"][0]["title"], "Phường Dữu Lâu", "{links}");
+
+    // A member of the hall's room cannot unlink it, and nothing changes.
+    hall.send(json!({"type": "unlink_room", "room": "u-07888"}))
+        .await;
+    assert_eq!(hall.recv_type("error").await["code"], "forbidden");
+    assert_eq!(link_calls(&s).len(), 1);
+
+    // A room joined later inside the linked tree sees the conference at once.
+    let (mut late, jl) = s.join("u-07888", "Cán bộ phường", Role::Member).await;
+    let names: Vec<&str> = jl["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert!(names.contains(&"Chủ tịch"), "{jl}");
+    assert_eq!(late.recv_type("links").await["into"]["room"], "m-1");
+
+    // The meeting room closes: the ward's room is released, its people told.
+    chair.send(json!({"type": "leave"})).await;
+    let left = hall.recv_type("participant_left").await;
+    assert_eq!(left["participant_id"], jc["participant"]["id"]);
+    let links = hall.recv_type("links").await;
+    assert_eq!(links["into"], Value::Null, "{links}");
+    assert_eq!(link_calls(&s), vec!["link u-07888 m-1", "unlink u-07888"]);
+}
+
+#[tokio::test]
+async fn each_sites_network_reaches_the_chair_and_poor_links_stand_out() {
+    let s = start(Default::default()).await;
+    s.signaling.set_directory(std::sync::Arc::new(Meetings));
+    let (mut chair, _) = s.join("m-1", "Chủ tịch", Role::Chair).await;
+    let mut hall = s.connect().await;
+    let token = s.unit_token("m-1", "Phường Dữu Lâu", Role::Member, Some("07888"));
+    hall.send(json!({"type": "join", "v": 1, "token": token}))
+        .await;
+    let joined = hall.recv_type("joined").await;
+    let hall_id = id(&joined);
+
+    // Out of range: refused, the session goes on.
+    hall.send(
+        json!({"type": "quality", "loss_pct": 140.0, "rtt_ms": 50, "recv_kbps": 1, "send_kbps": 1}),
+    )
+    .await;
+    let err = hall.recv_type("error").await;
+    assert_eq!(
+        (err["code"].as_str(), err["request"].as_str()),
+        (Some("bad_message"), Some("quality"))
+    );
+    hall.send(json!({"type": "quality", "loss_pct": "lots"}))
+        .await;
+    assert_eq!(hall.recv_type("error").await["code"], "bad_message");
+
+    // A good link: the chair and the hall itself see the figures.
+    hall.send(json!({"type": "quality", "loss_pct": 0.5, "rtt_ms": 40, "recv_kbps": 900, "send_kbps": 450}))
+        .await;
+    let q = chair.recv_type("quality").await;
+    assert_eq!(q["participant_id"], hall_id.as_str(), "{q}");
+    assert_eq!(q["unit"], "07888");
+    assert_eq!(q["quality"]["rtt_ms"], 40);
+    assert_eq!(q["quality"]["poor"], false);
+    assert_eq!(hall.recv_type("quality").await["quality"]["recv_kbps"], 900);
+
+    // The link degrades: the roll call marks the site poor.
+    hall.send(json!({"type": "quality", "loss_pct": 12.0, "rtt_ms": 650, "recv_kbps": 120, "send_kbps": 80}))
+        .await;
+    let rc = loop {
+        let rc = chair.recv_type("roll_call").await;
+        if rc["counts"]["poor"] == 1 {
+            break rc;
+        }
+    };
+    assert_eq!(rc["sites"][0]["unit"], "07888", "{rc}");
+    assert_eq!(rc["sites"][0]["quality"]["poor"], true, "{rc}");
+    assert_eq!(rc["sites"][0]["quality"]["loss_pct"], 12.0, "{rc}");
 }

@@ -87,6 +87,41 @@ async fn floor_in_the_browser() -> anyhow::Result<()> {
             "both sites present in the chair's roll call",
         )
         .await?;
+    // Every site's network figures (reported by its page every 2 s, joined with the
+    // server's view) show on the chair's roll call.
+    browser
+        .wait_true(
+            "const nets = [...document.querySelectorAll('#roll li.site.connected .site-net')]; \
+             return nets.length >= 3 && nets.every(n => /% · \\d+ ms/.test(n.textContent) && n.title.includes('kbit/s'));",
+            WAIT,
+            "network figures of every site on the chair's roll call",
+        )
+        .await?;
+    // The chair pulls a district's room in by its unit code, and releases it.
+    browser
+        .eval(
+            "document.getElementById('link-room').value = '227'; \
+             document.getElementById('link-form').requestSubmit(); return true;",
+        )
+        .await?;
+    browser
+        .wait_true(
+            "const li = document.querySelector('#links li[data-room=\"u-227\"]'); \
+             return !!li && li.innerText.includes('Thành phố Việt Trì');",
+            WAIT,
+            "the linked district's room listed with its name",
+        )
+        .await?;
+    browser
+        .eval("document.querySelector('#links li[data-room=\"u-227\"] button').click(); return true;")
+        .await?;
+    browser
+        .wait_true(
+            "return !document.querySelector('#links li[data-room]');",
+            WAIT,
+            "the district's room released",
+        )
+        .await?;
     shot(&browser, "chair-hands").await?;
     browser
         .eval("document.querySelector('#hands li .grant').click(); return true;")

@@ -1,9 +1,11 @@
 //! The scheduler as signaling's room directory: a meeting's room (`m-<id>`) is titled
-//! with the meeting and expects its invited units (the chair's roll call); a unit's own
-//! room (`u-<code>`) is titled with the unit's name.
+//! with the meeting, expects its invited units (the chair's roll call) and pulls in
+//! their own rooms while it is open; a unit's own room (`u-<code>`) is titled with the
+//! unit's name.
 
 use bridge_scheduler::{Db, MeetingId, UnitCode};
 use bridge_sfu::RoomId;
+use bridge_signaling::messages::LinkedRoom;
 use bridge_signaling::rollcall::Site;
 use bridge_signaling::{BoxFuture, RoomDirectory, RoomInfo};
 
@@ -18,10 +20,15 @@ impl SchedulerRooms {
                 return Ok(None);
             };
             let meeting = self.db.load_meeting(id).await?;
-            let expected = self
-                .db
-                .invited_units(id)
-                .await?
+            let invited = self.db.invited_units(id).await?;
+            let links = invited
+                .iter()
+                .map(|(unit, name)| LinkedRoom {
+                    room: RoomId(format!("u-{unit}")),
+                    title: Some(name.clone()),
+                })
+                .collect();
+            let expected = invited
                 .into_iter()
                 .map(|(unit, name)| Site {
                     unit: unit.to_string(),
@@ -31,6 +38,7 @@ impl SchedulerRooms {
             return Ok(Some(RoomInfo {
                 title: Some(meeting.title),
                 expected,
+                links,
             }));
         }
         if let Some(code) = room.strip_prefix("u-") {
@@ -41,6 +49,7 @@ impl SchedulerRooms {
             return Ok(Some(RoomInfo {
                 title: Some(unit.name),
                 expected: Vec::new(),
+                links: Vec::new(),
             }));
         }
         Ok(None)

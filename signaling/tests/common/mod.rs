@@ -99,6 +99,18 @@ impl MediaPlane for FakeMedia {
         self.log(format!("audio {participant} {allowed}"));
         Box::pin(async { Ok(()) })
     }
+    fn link<'a>(
+        &'a self,
+        child: &'a RoomId,
+        parent: &'a RoomId,
+    ) -> BoxFuture<'a, Result<(), SfuError>> {
+        self.log(format!("link {child} {parent}"));
+        Box::pin(async { Ok(()) })
+    }
+    fn unlink<'a>(&'a self, child: &'a RoomId) -> BoxFuture<'a, Result<bool, SfuError>> {
+        self.log(format!("unlink {child}"));
+        Box::pin(async { Ok(true) })
+    }
     fn stats(&self) -> BoxFuture<'_, SfuStats> {
         Box::pin(async { SfuStats::default() })
     }

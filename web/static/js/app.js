@@ -7,7 +7,7 @@ import { getLocalMedia, Publisher, Subscriber } from "./media.js";
 import { InboundQuality, OutboundQuality, inbound, outbound } from "./stats.js";
 import { RoomUi } from "./ui.js";
 import { exposeState } from "./debug.js";
-import { floorNotice, renderChair, renderRollCall, stageHolder } from "./chair.js";
+import { floorNotice, onQuality, renderChair, renderLinks, renderRollCall, stageHolder } from "./chair.js";
 
 const FATAL_CODES = new Set(["token_missing", "token_invalid", "token_expired", "wrong_room", "room_full", "room_locked"]);
 const STATS_INTERVAL_MS = 2000;
@@ -115,6 +115,7 @@ function render() {
   }
   ui.renderPeople(people);
   renderChair(state, send);
+  renderLinks(state.links, send, self?.role === "chair");
   renderControls();
 }
 
@@ -314,6 +315,13 @@ function onMessage(msg) {
     case "roll_call":
       renderRollCall(msg);
       break;
+    case "links":
+      state.links = msg;
+      render();
+      break;
+    case "quality":
+      onQuality(msg);
+      break;
     case "floor":
       state.floor = msg;
       notice(state.notice);
@@ -428,6 +436,25 @@ async function sampleStats() {
   const pub = state.publisher;
   if (pub) state.quality.set("self:main", outboundQ.update(await pub.pc.getStats()));
   ui.setQualities(state.quality);
+  reportQuality();
+}
+
+/** Our own network, for the chair's roll call: the worst loss and round trip we see,
+ *  what we receive in all and what we send. The server adds its estimate and layer. */
+function reportQuality() {
+  if (state.conn !== "connected") return;
+  const recv = [...state.quality.entries()].filter(([k]) => k !== "self:main").map(([, v]) => v);
+  const own = state.quality.get("self:main");
+  const figures = [...recv, own].filter((q) => q && q.kbps !== null);
+  if (!figures.length) return;
+  const worst = (f) => Math.max(0, ...figures.map((q) => q[f] ?? 0));
+  send({
+    type: "quality",
+    loss_pct: Math.min(100, worst("loss")),
+    rtt_ms: Math.min(60000, Math.round(worst("rtt"))),
+    recv_kbps: recv.reduce((n, q) => n + (q?.kbps ?? 0), 0),
+    send_kbps: own?.kbps ?? 0,
+  });
 }
 
 async function currentInbound() {

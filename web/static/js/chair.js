@@ -107,12 +107,75 @@ export function renderChair(state, send) {
 
 const ROLL_PAGE = 25;
 let rollPage = 0;
+// The room's links and how to ask for a change, for the roll call's "pull in" buttons.
+let links = { into: null, linked: [] };
+let sendLink = null;
+
+/** A unit code (digits) names the unit's own room; anything else is a room id. */
+export function roomFor(text) {
+  const v = text.trim();
+  return /^\d+$/.test(v) ? `u-${v}` : v;
+}
+
+/** Linked rooms: the banner of a room taking part in a conference, and the chair's
+ *  list of rooms pulled into this one, with a form to pull in another. */
+export function renderLinks(msg, send, isChair) {
+  links = { into: msg?.into ?? null, linked: msg?.linked ?? [] };
+  sendLink = send;
+  const banner = $("link-banner");
+  banner.hidden = !links.into;
+  if (links.into) banner.textContent = t("links.into", { title: links.into.title ?? links.into.room });
+  if (!isChair) return;
+  $("links").replaceChildren(...(links.linked.length ? links.linked.map((l) => {
+    const li = document.createElement("li");
+    li.dataset.room = l.room;
+    li.append(Object.assign(document.createElement("span"), { className: "link-name", textContent: l.title ?? l.room }),
+      button(t("links.remove"), () => send({ type: "unlink_room", room: l.room })));
+    return li;
+  }) : [Object.assign(document.createElement("li"), { className: "muted", textContent: t("links.none") })]));
+  const form = $("link-form");
+  form.onsubmit = (e) => {
+    e.preventDefault();
+    const room = roomFor($("link-room").value);
+    if (room) send({ type: "link_room", room });
+    $("link-room").value = "";
+  };
+}
+
+// The latest network figures per participant (`quality` messages), fresher than the
+// roll call, which is sent again only when a site turns poor or recovers.
+const qualities = new Map();
+let lastRoll = null;
+
+/** A participant's network report: kept, and shown on the roll call at once. */
+export function onQuality(msg) {
+  if (!msg?.participant_id || !msg.quality) return;
+  qualities.set(msg.participant_id, msg.quality);
+  if (lastRoll) renderRollCall(lastRoll);
+}
+
+/** Of a site's participants, the poorest network, from the freshest figures. */
+function siteQuality(site) {
+  const qs = (site.participants ?? []).map((id) => qualities.get(id)).filter(Boolean);
+  if (!qs.length) return site.quality ?? null;
+  return qs.reduce((a, b) => ((b.poor && !a.poor) || (b.poor === a.poor && b.loss_pct > a.loss_pct) ? b : a));
+}
+
+function qualityText(q) {
+  const parts = [t("quality.detail", { loss: q.loss_pct, rtt: q.rtt_ms, kbps: q.recv_kbps })];
+  if (q.estimate_kbps != null) parts.push(t("quality.estimate", { kbps: q.estimate_kbps }));
+  if (q.layer != null) parts.push(t("quality.layer", { layer: ["q", "h", "f"][q.layer] ?? q.layer }));
+  return parts.join(" · ");
+}
 
 /** The chair's roll call: a summary line and a page of sites with their state. */
 export function renderRollCall(roll) {
   if (!roll) return;
+  lastRoll = roll;
   const c = roll.counts;
-  $("roll-summary").textContent = t("roll.summary", { connected: c.connected, expected: c.expected, missing: c.not_joined, left: c.left });
+  const poor = roll.sites.filter((s) => s.state === "connected" && siteQuality(s)?.poor).length;
+  $("roll-summary").textContent = t("roll.summary", { connected: c.connected, expected: c.expected, missing: c.not_joined, left: c.left })
+    + (poor ? ` · ${t("roll.poorCount", { n: poor })}` : "");
   const pages = Math.max(1, Math.ceil(roll.sites.length / ROLL_PAGE));
   rollPage = Math.min(rollPage, pages - 1);
   const shown = roll.sites.slice(rollPage * ROLL_PAGE, (rollPage + 1) * ROLL_PAGE);
@@ -123,12 +186,24 @@ export function renderRollCall(roll) {
     const name = Object.assign(document.createElement("span"), { className: "site-name", textContent: s.name });
     const state = Object.assign(document.createElement("span"), { className: "site-state", textContent: t(`roll.${s.state}`) });
     li.append(name, state);
+    const own = s.unit ? `u-${s.unit}` : null;
+    if (s.state !== "connected" && own && sendLink && !links.linked.some((l) => l.room === own)) {
+      li.append(button(t("links.pull"), () => sendLink({ type: "link_room", room: own }), "btn small pull"));
+    }
     if (s.state === "connected") {
       const media = document.createElement("span");
       media.className = "site-media";
       media.innerHTML = icon(s.audio ? "mic" : "micOff", 14) + icon(s.video ? "cam" : "camOff", 14);
       media.title = `${t(s.audio ? "roll.audio" : "roll.noAudio")}, ${t(s.video ? "roll.video" : "roll.noVideo")}`;
       li.append(media);
+      const q = siteQuality(s);
+      if (q) {
+        li.classList.toggle("poor", !!q.poor);
+        const net = Object.assign(document.createElement("span"), { className: "site-net", textContent: `${q.loss_pct}% · ${q.rtt_ms} ms` });
+        net.dataset.level = q.poor ? "poor" : "ok";
+        net.title = `${t(q.poor ? "roll.poor" : "roll.netOk")}: ${qualityText(q)}`;
+        li.append(net);
+      }
     }
     return li;
   }));

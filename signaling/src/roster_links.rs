@@ -1,0 +1,296 @@
+//! The roster's side of linked rooms: a conference pulls other rooms in, and everyone
+//! in the link tree sees everyone else (the media plane forwards between them, see
+//! the SFU's links.rs). Links are checked by the media plane first (cycles, depth);
+//! here every walk up the tree is bounded anyway.
+
+use crate::chair::ChairError;
+use crate::messages::{LeaveReason, LinkedRoom, ParticipantInfo, RoomLinks, ServerMsg};
+use crate::quality::SiteQuality;
+use crate::rollcall::Qualities;
+use crate::roster::{Rooms, Roster};
+use bridge_sfu::{ParticipantId, RoomId};
+use bridge_token::Role;
+use std::collections::BTreeMap;
+
+/// Deeper chains than the media plane allows never form; this only bounds the walks.
+const MAX_WALK: usize = 16;
+
+impl Rooms {
+    fn parent(&self, room: &RoomId) -> Option<&RoomId> {
+        self.links.get(room)
+    }
+
+    pub(crate) fn root<'a>(&'a self, room: &'a RoomId) -> &'a RoomId {
+        let mut at = room;
+        for _ in 0..MAX_WALK {
+            match self.parent(at) {
+                Some(p) => at = p,
+                None => break,
+            }
+        }
+        at
+    }
+
+    /// Whether `room` is `top` or linked (directly or not) below it.
+    fn is_under(&self, room: &RoomId, top: &RoomId) -> bool {
+        let mut at = room;
+        for _ in 0..MAX_WALK {
+            if at == top {
+                return true;
+            }
+            match self.parent(at) {
+                Some(p) => at = p,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// The open rooms of `room`'s link tree, `room` included if open.
+    fn tree(&self, room: &RoomId) -> Vec<RoomId> {
+        let root = self.root(room);
+        self.map
+            .keys()
+            .filter(|r| self.root(r) == root)
+            .cloned()
+            .collect()
+    }
+
+    /// Everyone in the other open rooms of `room`'s link tree.
+    pub(crate) fn group_infos(&self, room: &RoomId) -> Vec<ParticipantInfo> {
+        self.tree(room)
+            .iter()
+            .filter(|r| *r != room)
+            .filter_map(|r| self.map.get(r))
+            .flat_map(|r| r.members.iter().map(|m| m.info.clone()))
+            .collect()
+    }
+
+    /// Sends `msgs` (already broadcast in `from`) to the rest of its link tree.
+    pub(crate) fn relay(&self, from: &RoomId, msgs: &[ServerMsg]) {
+        if msgs.is_empty() {
+            return;
+        }
+        for r in self.tree(from).iter().filter(|r| *r != from) {
+            if let Some(room) = self.map.get(r) {
+                for m in msgs {
+                    room.broadcast(m, None);
+                }
+            }
+        }
+    }
+
+    /// Every chair in the link tree gets its roll call, counting the whole tree.
+    pub(crate) fn send_roll_calls(&self, room: &RoomId) {
+        let tree = self.tree(room);
+        let rooms: Vec<_> = tree.iter().filter_map(|r| self.map.get(r)).collect();
+        let infos: Vec<ParticipantInfo> = rooms
+            .iter()
+            .flat_map(|r| r.members.iter().map(|m| m.info.clone()))
+            .collect();
+        let mut seen = BTreeMap::new();
+        for r in &rooms {
+            seen.extend(r.seen.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        let qualities: Qualities = rooms
+            .iter()
+            .flat_map(|r| r.members.iter())
+            .filter_map(|m| Some((m.info.id.clone(), m.quality.clone()?)))
+            .collect();
+        for r in rooms {
+            r.send_roll_call(&infos, &seen, &qualities);
+        }
+    }
+
+    /// Rooms linked directly into `room`, by id.
+    pub(crate) fn children(&self, room: &RoomId) -> Vec<RoomId> {
+        let mut v: Vec<RoomId> = self
+            .links
+            .iter()
+            .filter(|(_, p)| *p == room)
+            .map(|(c, _)| c.clone())
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    fn named(&self, room: &RoomId) -> LinkedRoom {
+        let title = self
+            .map
+            .get(room)
+            .and_then(|r| r.title.clone())
+            .or_else(|| self.titles.get(room).cloned());
+        LinkedRoom {
+            room: room.clone(),
+            title,
+        }
+    }
+
+    pub(crate) fn links_of(&self, room: &RoomId) -> RoomLinks {
+        RoomLinks {
+            into: self.parent(room).map(|p| self.named(p)),
+            linked: self.children(room).iter().map(|c| self.named(c)).collect(),
+        }
+    }
+
+    fn members_of(&self, rooms: &[RoomId]) -> Vec<(RoomId, ParticipantInfo)> {
+        rooms
+            .iter()
+            .filter_map(|r| Some((r, self.map.get(r)?)))
+            .flat_map(|(id, r)| r.members.iter().map(|m| (id.clone(), m.info.clone())))
+            .collect()
+    }
+
+    /// Tells each side of a link that changed about the other side's participants.
+    fn introduce(&self, a: &[RoomId], b: &[RoomId], joined: bool) {
+        for (side, other) in [(a, b), (b, a)] {
+            let msgs: Vec<ServerMsg> = self
+                .members_of(other)
+                .into_iter()
+                .map(|(_, info)| {
+                    if joined {
+                        ServerMsg::ParticipantJoined { participant: info }
+                    } else {
+                        ServerMsg::ParticipantLeft {
+                            participant_id: info.id,
+                            reason: LeaveReason::Unlinked,
+                        }
+                    }
+                })
+                .collect();
+            for r in side.iter().filter_map(|r| self.map.get(r)) {
+                for m in &msgs {
+                    r.broadcast(m, None);
+                }
+            }
+        }
+    }
+
+    /// Detaches `child` (and everything below it) from its parent, telling both sides.
+    fn detach(&mut self, child: &RoomId) -> Option<RoomId> {
+        let parent = self.parent(child)?.clone();
+        let below: Vec<RoomId> = self
+            .map
+            .keys()
+            .filter(|r| self.is_under(r, child))
+            .cloned()
+            .collect();
+        let rest: Vec<RoomId> = self
+            .tree(child)
+            .into_iter()
+            .filter(|r| !below.contains(r))
+            .collect();
+        self.introduce(&below, &rest, false);
+        self.links.remove(child);
+        self.announce(&below, &rest);
+        Some(parent)
+    }
+
+    /// Links, roll calls and participants to every open room of both trees.
+    fn announce(&self, a: &[RoomId], b: &[RoomId]) {
+        for r in a.iter().chain(b) {
+            if let Some(room) = self.map.get(r) {
+                room.broadcast(&ServerMsg::Links(self.links_of(r)), None);
+            }
+        }
+        for r in a.first().into_iter().chain(b.first()) {
+            self.send_roll_calls(r);
+        }
+    }
+}
+
+impl Roster {
+    /// Whether `actor` may link rooms into `room` (a chair of it) and `child` is
+    /// another room. Checked before the media plane is asked.
+    pub fn may_link(
+        &self,
+        room: &RoomId,
+        actor: &ParticipantId,
+        child: &RoomId,
+    ) -> Result<(), ChairError> {
+        self.with_rooms(|all| {
+            let chair = all
+                .map
+                .get(room)
+                .and_then(|r| r.members.iter().find(|m| &m.info.id == actor))
+                .is_some_and(|m| m.info.role == Role::Chair);
+            if !chair {
+                return Err(ChairError::NotChair);
+            }
+            if child == room {
+                return Err(ChairError::LinkSelf);
+            }
+            Ok(())
+        })
+    }
+
+    /// Records that the media plane linked `child` into `parent` (`title`: what to
+    /// call `child` while nobody is in it). Moving a linked room detaches it first.
+    pub fn linked(&self, child: RoomId, parent: RoomId, title: Option<String>) {
+        self.with_rooms(|all| {
+            if all.links.get(&child) == Some(&parent) {
+                return;
+            }
+            all.detach(&child);
+            if let Some(t) = title {
+                all.titles.insert(child.clone(), t);
+            }
+            let below = all.tree(&child);
+            let other = all.tree(&parent);
+            all.links.insert(child, parent);
+            all.introduce(&below, &other, true);
+            all.announce(&below, &other);
+        })
+    }
+
+    /// Records that `child` is no longer linked; false if it was not.
+    pub fn unlinked(&self, child: &RoomId) -> bool {
+        self.with_rooms(|all| {
+            let was = all.detach(child).is_some();
+            all.titles.remove(child);
+            was
+        })
+    }
+
+    /// Records a participant's network: it and the chairs of its tree are told; the
+    /// roll calls are sent again when the site's network turns poor or recovers.
+    pub fn set_quality(&self, room: &RoomId, id: &ParticipantId, quality: SiteQuality) {
+        self.with_rooms(|all| {
+            let Some(m) = all
+                .map
+                .get_mut(room)
+                .and_then(|r| r.members.iter_mut().find(|m| &m.info.id == id))
+            else {
+                return;
+            };
+            let flipped = m.quality.as_ref().map(|q| q.poor) != Some(quality.poor);
+            m.quality = Some(quality.clone());
+            let msg = ServerMsg::Quality {
+                participant_id: id.clone(),
+                unit: m.info.unit.clone(),
+                quality,
+            };
+            let _ = m.outbox.send(msg.clone());
+            for r in all.tree(room).iter().filter_map(|r| all.map.get(r)) {
+                for c in r.members.iter() {
+                    if c.info.role == Role::Chair && &c.info.id != id {
+                        let _ = c.outbox.send(msg.clone());
+                    }
+                }
+            }
+            if flipped {
+                all.send_roll_calls(room);
+            }
+        })
+    }
+
+    /// The conference `room` is linked into.
+    pub fn parent_of(&self, room: &RoomId) -> Option<RoomId> {
+        self.with_rooms(|all| all.links.get(room).cloned())
+    }
+
+    /// The rooms linked into `room`, directly.
+    pub fn linked_into(&self, room: &RoomId) -> Vec<RoomId> {
+        self.with_rooms(|all| all.children(room))
+    }
+}
