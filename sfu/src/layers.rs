@@ -162,6 +162,26 @@ pub struct RateMeter {
     window_start: Option<Instant>,
     bytes: u64,
     rate: Option<u64>,
+    last: Option<Instant>,
+}
+
+/// A layer asked for that sends nothing this long has been dropped by its publisher.
+pub const STALL: Duration = Duration::from_millis(1500);
+
+/// Whether a layer may be chosen for a subscriber. One we paused may (it costs what it
+/// cost when last sent, and choosing it resumes it). One we asked for that has sent
+/// nothing for [`STALL`] may not: the publisher's browser stopped it on its own, its
+/// uplink or CPU could not carry it, and a subscriber left on it would see a frozen
+/// picture. `asked_since`: when we last asked the publisher to send it (None: from
+/// the start, as every encoding is).
+pub fn selectable(
+    paused: bool,
+    asked_since: Option<Instant>,
+    last_packet: Option<Instant>,
+    now: Instant,
+) -> bool {
+    let quiet = |t: Option<Instant>| t.is_none_or(|t| now.saturating_duration_since(t) >= STALL);
+    paused || !(quiet(asked_since) && quiet(last_packet))
 }
 
 const RATE_WINDOW: Duration = Duration::from_secs(1);
@@ -176,6 +196,12 @@ impl RateMeter {
             self.bytes = 0;
         }
         self.bytes += bytes as u64;
+        self.last = Some(now);
+    }
+
+    /// When the last packet arrived.
+    pub fn last(&self) -> Option<Instant> {
+        self.last
     }
 
     /// The rate of the last full window; before one has passed, a guess from what came

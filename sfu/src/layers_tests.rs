@@ -160,3 +160,30 @@ fn keyframes_are_recognised() {
     assert!(!is_keyframe_start("audio/opus", &[0x10, 0x00]));
     assert!(!is_keyframe_start("video/VP8", &[]));
 }
+
+#[test]
+fn a_layer_the_publisher_stopped_on_its_own_cannot_be_chosen() {
+    let t0 = Instant::now();
+    let later = |ms| t0 + Duration::from_millis(ms);
+    // Sending: selectable.
+    assert!(selectable(false, None, Some(later(900)), later(1000)));
+    // Asked for, silent for longer than STALL: stalled.
+    assert!(!selectable(false, None, Some(t0), later(1600)));
+    // Never sent a packet and asked from the start: stalled once STALL has passed.
+    assert!(!selectable(false, None, None, later(1600)));
+    // Paused by us: still selectable (choosing it resumes it).
+    assert!(selectable(true, None, Some(t0), later(60_000)));
+    // Just resumed: the publisher gets STALL to start again.
+    assert!(selectable(
+        false,
+        Some(later(59_000)),
+        Some(t0),
+        later(60_000)
+    ));
+    assert!(!selectable(
+        false,
+        Some(later(58_000)),
+        Some(t0),
+        later(60_000)
+    ));
+}

@@ -399,7 +399,7 @@ impl State {
             // waits for a keyframe of the layer its view asks for (the periodic
             // selection then fits it to the link).
             let simulcast = t.layers[1..].iter().any(Option::is_some);
-            let start = crate::layers::allocate(None, &[crate::simulcast::want(t, sub)])[0];
+            let start = crate::layers::allocate(None, &[crate::simulcast::want(t, sub, now)])[0];
             if simulcast {
                 if sub.switch.retarget(start) && connected {
                     keyframes.extend(start.map(|l| (track_id.clone(), l)));

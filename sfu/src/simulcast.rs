@@ -12,11 +12,16 @@ use std::time::{Duration, Instant};
 
 pub const SELECTION_INTERVAL: Duration = Duration::from_millis(250);
 
-/// What the allocator needs to know of one subscription.
-pub fn want(t: &Published, sub: &Subscription) -> Want {
+/// What the allocator needs to know of one subscription: the rate of every layer that
+/// can be chosen now (`layers::selectable`).
+pub fn want(t: &Published, sub: &Subscription, now: Instant) -> Want {
     let mut rates = [None; MAX_LAYERS];
-    for (r, l) in rates.iter_mut().zip(&t.layers) {
-        *r = l.as_ref().map(|l| l.rate.rate());
+    for (i, (r, l)) in rates.iter_mut().zip(&t.layers).enumerate() {
+        let paused = t.layers_announced.is_some_and(|a| !a[i]);
+        *r = l
+            .as_ref()
+            .filter(|l| layers::selectable(paused, l.resumed_at, l.rate.last(), now))
+            .map(|l| l.rate.rate());
     }
     Want {
         view: sub.view,
@@ -47,7 +52,7 @@ impl State {
             // At once rather than at the next tick: a click on a thumbnail should
             // bring its full picture as soon as a keyframe allows.
             self.select_for(&participant.clone(), now);
-            self.announce_layers();
+            self.announce_layers(now);
         }
         Ok(())
     }
@@ -64,7 +69,7 @@ impl State {
         for s in &subscribers {
             self.select_for(s, now);
         }
-        self.announce_layers();
+        self.announce_layers(now);
     }
 
     /// The subscribe connection's estimate, if its client sends transport-cc feedback.
@@ -89,7 +94,7 @@ impl State {
                 continue;
             }
             ids.push(id.clone());
-            wants.push(want(t, sub));
+            wants.push(want(t, sub, now));
         }
         let picks = layers::allocate(estimate, &wants);
         let mut keyframes = Vec::new();
@@ -109,7 +114,7 @@ impl State {
     /// Tells each simulcast publisher which encodings anybody receives or is about to;
     /// the lowest stays on while anybody subscribes, so a collapsing link has somewhere
     /// to fall at once.
-    fn announce_layers(&mut self) {
+    fn announce_layers(&mut self, now: Instant) {
         let mut needed: HashMap<TrackId, [bool; MAX_LAYERS]> = HashMap::new();
         for p in self.participants.values() {
             for (id, sub) in &p.subs {
@@ -131,6 +136,15 @@ impl State {
             active[0] |= !t.subscribers.is_empty();
             if t.layers_announced == Some(active) {
                 continue;
+            }
+            for (i, l) in t.layers.iter_mut().enumerate() {
+                let was = t.layers_announced.is_none_or(|a| a[i]);
+                if let Some(l) = l
+                    && active[i]
+                    && !was
+                {
+                    l.resumed_at = Some(now);
+                }
             }
             t.layers_announced = Some(active);
             if let Some(p) = self.participants.get(&t.owner) {

@@ -105,6 +105,8 @@ pub struct Layer {
     pub rate: RateMeter,
     /// At most one keyframe request per interval reaches the publisher for this layer.
     pub gate: KeyframeGate,
+    /// When the publisher was last told to send it again after a pause.
+    pub resumed_at: Option<Instant>,
 }
 
 impl Layer {
@@ -114,6 +116,7 @@ impl Layer {
             ssrc,
             rate: RateMeter::default(),
             gate: KeyframeGate::new(KEYFRAME_INTERVAL),
+            resumed_at: None,
         }
     }
 }

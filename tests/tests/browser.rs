@@ -112,7 +112,8 @@ async fn two_pages() -> anyhow::Result<()> {
     let room = "tinh-phu-tho";
     let a_name = "UBND xã Thanh Sơn";
     let b_name = "Huyện Tân Sơn";
-    let url_a = server.join_url(room, a_name, "member");
+    // A publishes simulcast (opt-in, see web/static/js/media.js).
+    let url_a = format!("{}&simulcast=1", server.join_url(room, a_name, "member"));
     let url_b = server.join_url(room, b_name, "chair");
 
     let browser = Browser::launch().await?;
@@ -124,6 +125,35 @@ async fn two_pages() -> anyhow::Result<()> {
     assert_sees_playing(&browser, a_name, b_name).await?;
     browser.switch(&win_b).await?;
     assert_sees_playing(&browser, b_name, a_name).await?;
+
+    // A's camera goes out as three simulcast encodings. B shows A as its only remote
+    // video, at its best: the server forwards one of h and f, tells A's page to pause
+    // the other, and A's browser stops sending it. The lowest always stays on.
+    browser.switch(&win_a).await?;
+    browser
+        .wait_true(
+            "return window.bridge.outbound().then(list => { \
+               const v = list.filter(s => s.kind === 'video'); \
+               const rids = v.map(s => s.rid).sort().join(','); \
+               const on = v.filter(s => s.active).map(s => s.rid).sort().join(','); \
+               return rids === 'f,h,q' && (on === 'f,q' || on === 'h,q'); });",
+            Duration::from_secs(20),
+            "A's page sending q and one of h/f",
+        )
+        .await?;
+    let health: Value = reqwest::get(format!("{}/healthz", server.http_url()))
+        .await?
+        .json()
+        .await?;
+    let rids: Vec<&str> = as_list(&health["sfu"]["subscribers"])
+        .iter()
+        .flat_map(|s| as_list(&s["videos"]))
+        .filter_map(|v| v["rid"].as_str().map(|r| if r == "q" { "q" } else { "hf" }))
+        .collect();
+    ensure!(
+        rids.contains(&"hf"),
+        "a page receives A's h or f layer: {health}"
+    );
 
     // Each page shows its own preview with its own name.
     for (w, name) in [(&win_a, a_name), (&win_b, b_name)] {

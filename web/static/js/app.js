@@ -7,6 +7,7 @@ import { getLocalMedia, Publisher, Subscriber } from "./media.js";
 import { InboundQuality, OutboundQuality, inbound, outbound } from "./stats.js";
 import { RoomUi } from "./ui.js";
 import { exposeState } from "./debug.js";
+import { planStage, ViewSync } from "./layout.js";
 import { floorNotice, onQuality, renderChair, renderLinks, renderRollCall, stageHolder } from "./chair.js";
 
 const FATAL_CODES = new Set(["token_missing", "token_invalid", "token_expired", "wrong_room", "room_full", "room_locked"]);
@@ -39,6 +40,9 @@ const state = {
   floor: null, // hands, floor holder, lock: from `joined`, then `floor` messages
   notice: null, // the page's own note, shown with the floor notice
   speakers: [], // the server's loudest speakers, loudest first
+  ownTracks: new Map(), // our published track_id -> source (for `layers`)
+  stagePage: 0, // the page of remote sites the stage shows (layout.js)
+  links: null, // the room's links: the conference it is in, the rooms linked into it
 };
 
 const ui = new RoomUi();
@@ -80,9 +84,23 @@ function selfMuted() {
   return { microphone: !state.local.micOn, camera: !state.local.camOn };
 }
 
+const views = new ViewSync(send);
+
+/** Participant id -> the camera track id we receive of it. */
+function receivedCameras() {
+  const out = new Map();
+  for (const info of state.subscriber?.mids.values() ?? []) {
+    if (info?.source === "camera") out.set(info.participant_id, info.track_id);
+  }
+  return out;
+}
+
 function render() {
   const models = [];
   const self = state.self;
+  const holder = stageHolder(state.floor, self, state.participants, state.speakers);
+  const plan = planStage([...state.participants.keys()], holder, state.stagePage);
+  state.stagePage = plan.page;
   const selfName = self?.name ?? t("tile.you");
   models.push({
     key: "self:main", participantId: self?.id ?? "self", name: selfName, isSelf: true,
@@ -96,6 +114,8 @@ function render() {
   const audio = new Map();
   for (const p of state.participants.values()) {
     const r = state.remote.get(p.id) ?? {};
+    if (r.microphone) audio.set(p.id, r.microphone);
+    if (!plan.shown.has(p.id)) continue;
     const muted = { microphone: !!p.muted?.microphone, camera: !!p.muted?.camera };
     models.push({ key: `${p.id}:main`, participantId: p.id, name: p.name, isSelf: false, muted,
       videoTrack: r.camera ?? null, screen: false, quality: state.quality.get(`${p.id}:main`) });
@@ -103,10 +123,10 @@ function render() {
       models.push({ key: `${p.id}:screen`, participantId: p.id, name: p.name, isSelf: false, muted,
         videoTrack: r.screen, screen: true });
     }
-    if (r.microphone) audio.set(p.id, r.microphone);
   }
-  const holder = stageHolder(state.floor, self, state.participants, state.speakers);
   ui.syncTiles(models, holder ? (holder === self?.id ? "self:main" : `${holder}:main`) : null);
+  views.sync(plan.views, receivedCameras());
+  renderStagePages(plan);
   ui.syncAudio(audio);
   const people = [];
   if (self) people.push({ ...self, isSelf: true, muted: selfMuted() });
@@ -117,6 +137,16 @@ function render() {
   renderChair(state, send);
   renderLinks(state.links, send, self?.role === "chair");
   renderControls();
+}
+
+/** Page buttons under the stage when there are more sites than one page shows. */
+function renderStagePages(plan) {
+  const box = document.getElementById("stage-pages");
+  box.hidden = plan.pages <= 1;
+  document.getElementById("stage-page").textContent = `${plan.page + 1}/${plan.pages}`;
+  const go = (d) => () => { state.stagePage = plan.page + d; render(); };
+  Object.assign(document.getElementById("stage-prev"), { disabled: plan.page === 0, onclick: go(-1) });
+  Object.assign(document.getElementById("stage-next"), { disabled: plan.page >= plan.pages - 1, onclick: go(1) });
 }
 
 /** The panel that replaces the meeting when it cannot go on; kept to re-translate it. */
@@ -322,6 +352,13 @@ function onMessage(msg) {
     case "quality":
       onQuality(msg);
       break;
+    case "layers": {
+      const source = state.ownTracks.get(msg.track);
+      if (source && Array.isArray(msg.active)) {
+        state.publisher?.setActiveLayers(source, msg.active).catch((e) => console.warn("layers", e));
+      }
+      break;
+    }
     case "floor":
       state.floor = msg;
       notice(state.notice);
@@ -339,6 +376,11 @@ function onMessage(msg) {
 }
 
 function onTrackEvent(msg) {
+  if (msg.participant_id === state.self?.id) {
+    if (msg.type === "track_published") state.ownTracks.set(msg.track_id, msg.source);
+    else state.ownTracks.delete(msg.track_id);
+    return;
+  }
   const p = state.participants.get(msg.participant_id);
   if (!p) return;
   const tracks = (p.tracks ?? []).filter((tr) => tr.track_id !== msg.track_id);
@@ -354,7 +396,7 @@ function onError(msg) {
   }
   if (msg.request === "publish_offer") state.publisher?.handleRefusal(msg.message ?? msg.code);
   const key = `err.${msg.code}`;
-  if (msg.code === "forbidden" || msg.code === "too_many_tracks") ui.showNotice(has(key) ? t(key) : msg.message);
+  if (["forbidden", "too_many_tracks", "link_refused"].includes(msg.code)) ui.showNotice(has(key) ? t(key) : msg.message);
   console.warn("server error", msg.code, msg.message);
 }
 

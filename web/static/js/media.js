@@ -1,12 +1,29 @@
 // The two peer connections of docs/protocol.md: we offer on the publish connection
 // (sendonly transceivers), the server offers on the subscribe connection.
 
-// Commune halls sit on links of a few hundred kbit/s: cap what one camera sends.
+// With simulcast the camera goes out in three encodings, lowest first (the server's
+// `layers` message uses the same order): a thumbnail a commune hall on a thin link can
+// always take, a middle one, and the main stage's full picture. The server pauses
+// encodings nobody receives, so a hall that is only ever a thumbnail sends only `q`.
+//
+// Off unless the page is opened with `simulcast=1`: the server's WebRTC stack (rtc
+// 0.21.1) forgets which SSRC carries which rid when the publish connection is
+// renegotiated (a screen share starting or stopping), and the browser no longer names
+// the rid once its stream was acknowledged, so the camera would freeze for everyone.
+// Without simulcast one encoding goes out, capped for rural links.
+export const SIMULCAST = [
+  { rid: "q", scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: "f", scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
+];
 const CAMERA_MAX_BITRATE = 600_000;
 const SCREEN_MAX_BITRATE = 1_200_000;
 const ANSWER_TIMEOUT_MS = 15_000;
 
-const VIDEO_CONSTRAINTS = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 20, max: 30 } };
+const SIMULCAST_ON = new URLSearchParams(globalThis.location?.search ?? "").get("simulcast") === "1";
+const VIDEO_CONSTRAINTS = SIMULCAST_ON
+  ? { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 20, max: 30 } }
+  : { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 20, max: 30 } };
 const AUDIO_CONSTRAINTS = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
 
 /**
@@ -74,12 +91,32 @@ export class Publisher {
   }
 
   addTrack(track, source, stream) {
-    const maxBitrate = source === "screen" ? SCREEN_MAX_BITRATE : CAMERA_MAX_BITRATE;
     const init = { direction: "sendonly", streams: stream ? [stream] : [] };
-    if (track.kind === "video") init.sendEncodings = [{ maxBitrate }];
+    if (source === "camera" && SIMULCAST_ON) init.sendEncodings = SIMULCAST.map((e) => ({ ...e }));
+    else if (track.kind === "video") {
+      init.sendEncodings = [{ maxBitrate: source === "screen" ? SCREEN_MAX_BITRATE : CAMERA_MAX_BITRATE }];
+    }
     const tr = this.pc.addTransceiver(track, init);
     this.sources.set(tr, source);
     return tr;
+  }
+
+  /** The server's `layers`: which encodings of `source`'s track anybody receives. */
+  async setActiveLayers(source, active) {
+    for (const [tr, s] of this.sources) {
+      if (s !== source || tr.stopped) continue;
+      const params = tr.sender.getParameters();
+      if (!params.encodings?.length) return;
+      let changed = false;
+      params.encodings.forEach((e, i) => {
+        const on = active[i] !== false; // an encoding the server did not mention stays on
+        if (e.active !== on) {
+          e.active = on;
+          changed = true;
+        }
+      });
+      if (changed) await tr.sender.setParameters(params);
+    }
   }
 
   /** Starts sending a screen track, reusing a stopped screen transceiver so m-lines do not pile up. */

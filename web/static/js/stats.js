@@ -145,6 +145,8 @@ export function outbound(report) {
     out.push({
       kind: s.kind,
       mid: s.mid ?? null,
+      rid: s.rid ?? null,
+      frameWidth: s.frameWidth ?? 0,
       packetsSent: s.packetsSent ?? 0,
       bytesSent: s.bytesSent ?? 0,
       framesEncoded: s.framesEncoded ?? 0,
