@@ -171,3 +171,38 @@ async fn landing_page() -> anyhow::Result<()> {
     browser.close().await?;
     Ok(())
 }
+
+#[test]
+fn a_conference_of_hundreds_is_paged_25_sites_at_a_time() -> anyhow::Result<()> {
+    run_serial(paged_stage())
+}
+
+/// The stage's plan (web/static/js/layout.js), run in the browser on the page's own
+/// module: 221 sites with a floor holder; page 2 shows the holder plus 25 sites as
+/// thumbnails and asks for nothing of the other 195.
+async fn paged_stage() -> anyhow::Result<()> {
+    let server = BridgeServer::start().await?;
+    let browser = Browser::launch().await?;
+    browser.client.goto(&server.http_url()).await?;
+    let plan = browser
+        .eval(
+            "return import('/static/js/layout.js').then(m => { \
+               const ids = Array.from({length: 221}, (_, i) => 'p' + i); \
+               const p = m.planStage(ids, 'p7', 1); \
+               const views = [...p.views.values()]; \
+               const few = m.planStage(['a', 'b', 'c'], null, 5); \
+               return {pages: p.pages, page: p.page, shown: p.shown.size, \
+                 off: views.filter(v => v === 'off').length, \
+                 low: views.filter(v => v === 'low').length, \
+                 holder: p.views.get('p7'), first: p.shown.has('p26'), before: p.shown.has('p25'), \
+                 few: [...few.views.values()], fewPage: few.page}; });",
+        )
+        .await?;
+    let expect = serde_json::json!({
+        "pages": 9, "page": 1, "shown": 26, "off": 195, "low": 25, "holder": "high",
+        "first": true, "before": false, "few": ["high", "high", "high"], "fewPage": 0
+    });
+    ensure!(plan == expect, "plan: {plan}, expected {expect}");
+    browser.close().await?;
+    Ok(())
+}
