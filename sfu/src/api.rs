@@ -125,6 +125,10 @@ pub enum SfuEvent {
         track_id: TrackId,
         source: TrackSource,
     },
+    /// A live track of this participant ended: its publisher renegotiated it away.
+    TrackEnded {
+        track_id: TrackId,
+    },
     ConnectionState {
         pc: PcKind,
         state: ConnState,

@@ -72,9 +72,14 @@ impl State {
             p.specs = tracks;
         }
         let mut any_live_gone = false;
-        for t in gone {
-            if let Some(t) = self.published.remove(&t) {
-                any_live_gone |= t.live;
+        for track_id in gone {
+            if let Some(t) = self.published.remove(&track_id)
+                && t.live
+            {
+                any_live_gone = true;
+                if let Some(p) = self.participants.get(participant) {
+                    p.send(SfuEvent::TrackEnded { track_id });
+                }
             }
         }
         if any_live_gone && let Some(room) = room {

@@ -230,6 +230,12 @@ impl Driver {
                         self.sig.inner.roster.track_live(room, id, track_id, source);
                     }
                 }
+                Action::TrackEnded { track_id } => {
+                    if let Some(room) = &self.joined {
+                        let id = self.session.participant_id();
+                        self.sig.inner.roster.track_ended(room, id, &track_id);
+                    }
+                }
                 Action::Close { bye, code } => {
                     let _ = self.send(&ServerMsg::Bye { reason: bye }).await;
                     let frame = CloseFrame {

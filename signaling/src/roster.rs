@@ -279,6 +279,21 @@ impl Roster {
         })
     }
 
+    /// A track of `id` ended (renegotiated away): everyone hears of it once.
+    pub fn track_ended(&self, room: &RoomId, id: &ParticipantId, track_id: &TrackId) {
+        self.with_rooms(|all| {
+            let Some(r) = all.map.get_mut(room) else { return };
+            let Some(m) = r.member_mut(id) else { return };
+            let Some(pos) = m.info.tracks.iter().position(|t| &t.track_id == track_id) else {
+                return;
+            };
+            let msg = unpublished(id, m.info.tracks.remove(pos));
+            r.broadcast(&msg, None);
+            all.relay(room, &[msg]);
+            all.send_roll_calls(room);
+        })
+    }
+
     /// Records a mute toggle and tells everyone (the sender too, as confirmation).
     pub fn set_muted(&self, room: &RoomId, id: &ParticipantId, source: TrackSource, muted: bool) {
         self.with_rooms(|all| {

@@ -81,6 +81,9 @@ pub enum Action {
         track_id: TrackId,
         source: TrackSource,
     },
+    TrackEnded {
+        track_id: TrackId,
+    },
     /// A checked network report, to join with the media plane's view and record.
     Quality(crate::quality::QualityReport),
     /// Chair only (the roster checks): link a room into ours, or unlink it.
@@ -400,6 +403,7 @@ impl Session {
             SfuEvent::TrackLive { track_id, source } => {
                 vec![Action::TrackLive { track_id, source }]
             }
+            SfuEvent::TrackEnded { track_id } => vec![Action::TrackEnded { track_id }],
             SfuEvent::ConnectionState { .. } => Vec::new(),
             SfuEvent::Speakers { ordered } => vec![Action::Send(ServerMsg::ActiveSpeakers {
                 participants: ordered,

@@ -112,8 +112,7 @@ async fn two_pages() -> anyhow::Result<()> {
     let room = "tinh-phu-tho";
     let a_name = "UBND xã Thanh Sơn";
     let b_name = "Huyện Tân Sơn";
-    // A publishes simulcast (opt-in, see web/static/js/media.js).
-    let url_a = format!("{}&simulcast=1", server.join_url(room, a_name, "member"));
+    let url_a = server.join_url(room, a_name, "member");
     let url_b = server.join_url(room, b_name, "chair");
 
     let browser = Browser::launch().await?;

@@ -6,11 +6,13 @@
 // always take, a middle one, and the main stage's full picture. The server pauses
 // encodings nobody receives, so a hall that is only ever a thumbnail sends only `q`.
 //
-// Off unless the page is opened with `simulcast=1`: the server's WebRTC stack (rtc
-// 0.21.1) forgets which SSRC carries which rid when the publish connection is
-// renegotiated (a screen share starting or stopping), and the browser no longer names
-// the rid once its stream was acknowledged, so the camera would freeze for everyone.
-// Without simulcast one encoding goes out, capped for rural links.
+// The server's WebRTC stack (rtc 0.21.1) forgets which SSRC carries which rid whenever
+// the publish connection is renegotiated (a screen share starting or stopping), and
+// the browser stops naming the rid once a stream is acknowledged: the camera would
+// freeze for everyone. So every renegotiation replaces the simulcast camera sender with
+// a new one, whose fresh streams name their rids again (`renewCamera`); viewers see
+// the camera continue after a keyframe. `simulcast=0` in the page's address sends one
+// encoding instead, capped for rural links.
 export const SIMULCAST = [
   { rid: "q", scaleResolutionDownBy: 4, maxBitrate: 150_000 },
   { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 500_000 },
@@ -20,7 +22,7 @@ const CAMERA_MAX_BITRATE = 600_000;
 const SCREEN_MAX_BITRATE = 1_200_000;
 const ANSWER_TIMEOUT_MS = 15_000;
 
-const SIMULCAST_ON = new URLSearchParams(globalThis.location?.search ?? "").get("simulcast") === "1";
+const SIMULCAST_ON = new URLSearchParams(globalThis.location?.search ?? "").get("simulcast") !== "0";
 const VIDEO_CONSTRAINTS = SIMULCAST_ON
   ? { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 20, max: 30 } }
   : { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 20, max: 30 } };
@@ -83,6 +85,7 @@ export class Publisher {
     this.pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" });
     this.candidates = new CandidateBuffer(this.pc);
     this.sources = new Map(); // transceiver -> "microphone" | "camera" | "screen"
+    this.streams = new Map(); // transceiver -> the MediaStream its track belongs to
     this.chain = Promise.resolve();
     this.waiting = null; // {resolve, reject} of the offer in flight
     this.pc.onicecandidate = (ev) => {
@@ -98,7 +101,22 @@ export class Publisher {
     }
     const tr = this.pc.addTransceiver(track, init);
     this.sources.set(tr, source);
+    this.streams.set(tr, stream);
     return tr;
+  }
+
+  /** Before a renegotiation: a new sender for a simulcast camera (see SIMULCAST). */
+  renewCamera() {
+    if (!SIMULCAST_ON) return;
+    for (const [tr, source] of [...this.sources]) {
+      if (source !== "camera" || tr.stopped || !tr.sender.track) continue;
+      const track = tr.sender.track;
+      const stream = this.streams.get(tr);
+      tr.stop();
+      this.sources.delete(tr);
+      this.streams.delete(tr);
+      this.addTrack(track, "camera", stream);
+    }
   }
 
   /** The server's `layers`: which encodings of `source`'s track anybody receives. */
@@ -125,10 +143,12 @@ export class Publisher {
       if (source === "screen" && tr.direction === "inactive" && !tr.stopped) {
         await tr.sender.replaceTrack(track);
         tr.direction = "sendonly";
+        this.renewCamera();
         return this.negotiate();
       }
     }
     this.addTrack(track, "screen");
+    this.renewCamera();
     return this.negotiate();
   }
 
@@ -139,6 +159,7 @@ export class Publisher {
         tr.direction = "inactive";
       }
     }
+    this.renewCamera();
     return this.negotiate();
   }
 
