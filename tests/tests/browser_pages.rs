@@ -178,8 +178,9 @@ fn a_conference_of_hundreds_is_paged_25_sites_at_a_time() -> anyhow::Result<()> 
 }
 
 /// The stage's plan (web/static/js/layout.js), run in the browser on the page's own
-/// module: 221 sites with a floor holder; page 2 shows the holder plus 25 sites as
-/// thumbnails and asks for nothing of the other 195.
+/// module: 221 sites with a floor holder; the chair's page 2 shows the holder plus 25
+/// sites as thumbnails and asks for nothing of the other 195; a hall shows the holder
+/// and the active speaker only, one picture on a thin link, none for audio only.
 async fn paged_stage() -> anyhow::Result<()> {
     let server = BridgeServer::start().await?;
     let browser = Browser::launch().await?;
@@ -190,17 +191,21 @@ async fn paged_stage() -> anyhow::Result<()> {
                const ids = Array.from({length: 221}, (_, i) => 'p' + i); \
                const p = m.planStage(ids, 'p7', 1); \
                const views = [...p.views.values()]; \
-               const few = m.planStage(['a', 'b', 'c'], null, 5); \
+               const few = m.planStage(['a', 'b', 'c'], null, 5, {grid: false}); \
+               const on = (q) => Object.fromEntries([...q.views].filter(([, v]) => v !== 'off')); \
+               const hall = (mode) => on(m.planStage(ids, 'p7', 0, {grid: false, speaker: 'p30', mode})); \
                return {pages: p.pages, page: p.page, shown: p.shown.size, \
                  off: views.filter(v => v === 'off').length, \
                  low: views.filter(v => v === 'low').length, \
                  holder: p.views.get('p7'), first: p.shown.has('p26'), before: p.shown.has('p25'), \
-                 few: [...few.views.values()], fewPage: few.page}; });",
+                 few: [...few.views.values()], fewPage: few.page, \
+                 hall: hall('auto'), thin: hall('thin'), audio: hall('audio')}; });",
         )
         .await?;
     let expect = serde_json::json!({
         "pages": 9, "page": 1, "shown": 26, "off": 195, "low": 25, "holder": "high",
-        "first": true, "before": false, "few": ["high", "high", "high"], "fewPage": 0
+        "first": true, "before": false, "few": ["high", "high", "high"], "fewPage": 0,
+        "hall": {"p7": "high", "p30": "low"}, "thin": {"p7": "low"}, "audio": {}
     });
     ensure!(plan == expect, "plan: {plan}, expected {expect}");
     browser.close().await?;

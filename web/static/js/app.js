@@ -7,7 +7,8 @@ import { getLocalMedia, Publisher, Subscriber } from "./media.js";
 import { InboundQuality, OutboundQuality, inbound, outbound } from "./stats.js";
 import { RoomUi } from "./ui.js";
 import { exposeState } from "./debug.js";
-import { planStage, ViewSync } from "./layout.js";
+import { LINK_MODES, planStage, ViewSync } from "./layout.js";
+import { icon } from "./icons.js";
 import { floorNotice, onQuality, renderChair, renderLinks, renderRollCall, stageHolder } from "./chair.js";
 
 const FATAL_CODES = new Set(["token_missing", "token_invalid", "token_expired", "wrong_room", "room_full", "room_locked"]);
@@ -42,6 +43,7 @@ const state = {
   speakers: [], // the server's loudest speakers, loudest first
   ownTracks: new Map(), // our published track_id -> source (for `layers`)
   stagePage: 0, // the page of remote sites the stage shows (layout.js)
+  linkMode: "auto", // the hall's choice for its link (layout.js LINK_MODES)
   links: null, // the room's links: the conference it is in, the rooms linked into it
 };
 
@@ -71,6 +73,12 @@ function camTrack() {
 
 function renderControls() {
   const joined = state.conn === "connected" || state.conn === "reconnecting";
+  const link = $("btn-link");
+  const label = t(`link.${state.linkMode}`);
+  link.innerHTML = `${icon("signal")}<span>${label}</span>`;
+  link.title = `${label}: ${t(`link.${state.linkMode}.hint`)}`;
+  link.classList.toggle("active", state.linkMode !== "auto");
+  link.disabled = !joined;
   const publishing = state.self?.role !== "viewer";
   ui.setControls({
     joined,
@@ -99,7 +107,11 @@ function render() {
   const models = [];
   const self = state.self;
   const holder = stageHolder(state.floor, self, state.participants, state.speakers);
-  const plan = planStage([...state.participants.keys()], holder, state.stagePage);
+  const plan = planStage([...state.participants.keys()], holder, state.stagePage, {
+    grid: self?.role === "chair",
+    speaker: state.speakers.find((id) => id !== self?.id) ?? null,
+    mode: state.linkMode,
+  });
   state.stagePage = plan.page;
   const selfName = self?.name ?? t("tile.you");
   models.push({
@@ -117,8 +129,10 @@ function render() {
     if (r.microphone) audio.set(p.id, r.microphone);
     if (!plan.shown.has(p.id)) continue;
     const muted = { microphone: !!p.muted?.microphone, camera: !!p.muted?.camera };
+    // A video asked `off` receives nothing: show the avatar, not a frozen picture.
+    const camera = plan.views.get(p.id) === "off" ? null : r.camera ?? null;
     models.push({ key: `${p.id}:main`, participantId: p.id, name: p.name, isSelf: false, muted,
-      videoTrack: r.camera ?? null, screen: false, quality: state.quality.get(`${p.id}:main`) });
+      videoTrack: camera, screen: false, quality: state.quality.get(`${p.id}:main`) });
     if (r.screen) {
       models.push({ key: `${p.id}:screen`, participantId: p.id, name: p.name, isSelf: false, muted,
         videoTrack: r.screen, screen: true });
@@ -531,6 +545,10 @@ function start() {
   $("btn-cam").addEventListener("click", () => toggle("camera"));
   $("btn-screen").addEventListener("click", () => toggleScreen());
   $("btn-people").addEventListener("click", () => ui.togglePeople());
+  $("btn-link").addEventListener("click", () => {
+    state.linkMode = LINK_MODES[(LINK_MODES.indexOf(state.linkMode) + 1) % LINK_MODES.length];
+    render();
+  });
   $("btn-leave").addEventListener("click", () => leave());
   $("rejoin").addEventListener("click", () => window.location.reload());
   exposeState(state, currentInbound, async () => (state.publisher ? outbound(await state.publisher.pc.getStats()) : []));

@@ -1,30 +1,55 @@
 // Which remote videos the stage shows, and how each is asked of the server (`view`):
-// the main stage at its best layer, thumbnails at the lowest, videos off the page not
-// at all. A provincial conference has hundreds of sites: the chair pages through them
-// 25 at a time and receives only the page it sees.
+// the main stage at its best layer, thumbnails at the lowest, videos not shown not at
+// all. A provincial conference has hundreds of sites: the chair pages through them 25
+// at a time and receives only the page it sees; a hall receives the main stage and
+// the active speaker, which is all a commune's link can carry.
 
 export const TILE_PAGE = 25;
 /** Up to this many remote videos share the stage as equals, each at its best layer. */
 const EQUALS = 4;
+/** In a room with more than this many others, a hall shows only stage and speaker. */
+export const SMALL_ROOM = 6;
+
+/** The hall's own choice for its link: `auto` (the server decides from its estimate),
+ *  `thin` (the main stage at its lowest layer, nothing else), `audio` (no video). */
+export const LINK_MODES = ["auto", "thin", "audio"];
 
 /**
- * @param {string[]} remote participant ids with a camera, in display order
+ * @param {string[]} remote participant ids, in display order
  * @param {string|null} holder the main stage's participant (floor holder, chair, speaker)
  * @param {number} page the page asked for (clamped)
+ * @param {{grid?: boolean, speaker?: string|null, mode?: string}} opts `grid`: the
+ *   chair's console (every site, paged); otherwise a hall, which pages only a small room
  * @returns {{shown: Set<string>, page: number, pages: number, views: Map<string, "high"|"low"|"off">}}
  */
-export function planStage(remote, holder, page) {
-  const others = remote.filter((id) => id !== holder);
-  const pages = Math.max(1, Math.ceil(others.length / TILE_PAGE));
-  const p = Math.min(Math.max(0, page), pages - 1);
-  const onPage = new Set(others.slice(p * TILE_PAGE, (p + 1) * TILE_PAGE));
+export function planStage(remote, holder, page, opts = {}) {
   const hasHolder = holder !== null && remote.includes(holder);
+  const mode = opts.mode ?? "auto";
+  const gridded = (opts.grid ?? true) || remote.length <= SMALL_ROOM;
+  let onPage;
+  let pages = 1;
+  let p = 0;
+  if (gridded) {
+    const others = remote.filter((id) => id !== holder);
+    pages = Math.max(1, Math.ceil(others.length / TILE_PAGE));
+    p = Math.min(Math.max(0, page), pages - 1);
+    onPage = new Set(others.slice(p * TILE_PAGE, (p + 1) * TILE_PAGE));
+  } else {
+    // A hall in a large room: the active speaker beside the main stage.
+    const speaker = opts.speaker && opts.speaker !== holder && remote.includes(opts.speaker) ? opts.speaker : null;
+    onPage = new Set(speaker ? [speaker] : []);
+  }
   if (hasHolder) onPage.add(holder);
-  const equals = !hasHolder && onPage.size <= EQUALS;
+  const equals = gridded && !hasHolder && onPage.size <= EQUALS;
+  // On a thin link only one picture: the main stage, else the speaker, else the first.
+  const main = hasHolder ? holder : [...onPage].find((id) => id === opts.speaker) ?? [...onPage][0] ?? null;
   const views = new Map();
   for (const id of remote) {
-    if (!onPage.has(id)) views.set(id, "off");
-    else views.set(id, id === holder || equals ? "high" : "low");
+    let view = "off";
+    if (onPage.has(id)) view = id === holder || equals ? "high" : "low";
+    if (mode === "thin") view = id === main ? "low" : "off";
+    if (mode === "audio") view = "off";
+    views.set(id, view);
   }
   return { shown: onPage, page: p, pages, views };
 }
