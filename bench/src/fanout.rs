@@ -3,13 +3,13 @@
 //! clients (DTLS-SRTP, ICE, RTCP) in this process. The server's own CPU time comes from
 //! /proc, forwarded packets from its `/healthz` counters.
 
-use crate::procstat::{cpu_micros, rss_kib};
-use crate::report::{Report, percentile};
-use anyhow::{Context, bail};
+use crate::measure::{self, Counters, Memory, Samples, Window};
+use crate::report::Report;
+use anyhow::bail;
 use bridge_e2e::client::{Client, ClientOptions, wait_until};
 use bridge_e2e::recv::Kind;
 use bridge_e2e::server::BridgeServer;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const ROOM: &str = "u-25";
 
@@ -35,27 +35,9 @@ impl Default for FanoutOptions {
     }
 }
 
-/// `(packets_forwarded, bytes_forwarded)` from the server's health counters.
-async fn forwarded(http: &reqwest::Client, server: &BridgeServer) -> anyhow::Result<(u64, u64)> {
-    let h: serde_json::Value = http
-        .get(format!("{}/healthz", server.http_url()))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let sfu = &h["sfu"];
-    Ok((
-        sfu["packets_forwarded"]
-            .as_u64()
-            .context("packets_forwarded")?,
-        sfu["bytes_forwarded"].as_u64().context("bytes_forwarded")?,
-    ))
-}
-
 pub async fn run(opts: &FanoutOptions) -> anyhow::Result<Report> {
     let server = BridgeServer::start().await?;
-    let pid = server.pid();
-    let rss_idle = rss_kib(pid)? as f64;
+    let mem = Memory::idle(&server)?;
     let http = reqwest::Client::new();
 
     let publisher = Client::join(
@@ -81,7 +63,7 @@ pub async fn run(opts: &FanoutOptions) -> anyhow::Result<Report> {
         subs.iter().all(|s| s.first_video_at().is_some())
     })
     .await?;
-    let mut joins: Vec<f64> = subs
+    let joins: Vec<f64> = subs
         .iter()
         .filter_map(|s| s.first_video_at().map(|t| t.duration_since(s.opened_at)))
         .map(|d| d.as_secs_f64() * 1e3)
@@ -92,11 +74,7 @@ pub async fn run(opts: &FanoutOptions) -> anyhow::Result<Report> {
         s.reset_loss();
     }
     let kf0 = publisher.keyframe_requests();
-    let (cpu0, (pk0, by0), t0) = (
-        cpu_micros(pid)?,
-        forwarded(&http, &server).await?,
-        Instant::now(),
-    );
+    let c0 = Counters::read(&http, &server).await?;
     if opts.keyframe_storm {
         tokio::time::sleep(opts.window / 2).await;
         for s in &subs {
@@ -106,65 +84,42 @@ pub async fn run(opts: &FanoutOptions) -> anyhow::Result<Report> {
     } else {
         tokio::time::sleep(opts.window).await;
     }
-    let (cpu1, (pk1, by1), secs) = (
-        cpu_micros(pid)?,
-        forwarded(&http, &server).await?,
-        t0.elapsed().as_secs_f64(),
-    );
-    let rss_loaded = rss_kib(pid)? as f64;
-    let packets = pk1.saturating_sub(pk0);
-    if packets == 0 {
+    let w = Window::between(&c0, &Counters::read(&http, &server).await?);
+    let mem = mem.loaded(&server)?;
+    if w.packets == 0 {
         bail!("the server forwarded nothing in the window");
     }
 
-    let mut losses: Vec<f64> = subs
+    let losses: Vec<f64> = subs
         .iter()
         .map(|s| {
             let v = s.stream(&publisher.id, Kind::Video);
             v.map_or(100.0, |v| 100.0 * v.lost as f64 / v.expected.max(1) as f64)
         })
         .collect();
-    let mut delays: Vec<f64> = subs
+    let delays_ms: Vec<f64> = subs
         .iter()
         .flat_map(|s| s.delays_us(&publisher.id))
         .map(|us| f64::from(us) / 1e3)
         .collect();
-    let cpu_us = cpu1.saturating_sub(cpu0) as f64;
     let participants = opts.subscribers + 1;
-    let report = Report {
-        scenario: if opts.keyframe_storm {
-            format!("keyframe-storm-{}", opts.subscribers)
-        } else {
-            format!("fanout-{}", opts.subscribers)
-        },
-        server: "bridge".into(),
-        date: time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)?,
-        subscribers: opts.subscribers,
-        window_s: secs,
-        forwarded_pps: packets as f64 / secs,
-        forwarded_mbps: by1.saturating_sub(by0) as f64 * 8.0 / secs / 1e6,
-        server_cpu_percent: 100.0 * cpu_us / (secs * 1e6),
-        server_us_per_packet: cpu_us / packets as f64,
-        loss_worst_pct: losses.iter().copied().fold(0.0, f64::max),
-        loss_median_pct: percentile(&mut losses, 50.0).unwrap_or(0.0),
-        delay_p50_ms: percentile(&mut delays, 50.0),
-        delay_p99_ms: percentile(&mut delays, 99.0),
-        join_p50_ms: percentile(&mut joins, 50.0).unwrap_or(0.0),
-        join_p90_ms: percentile(&mut joins, 90.0).unwrap_or(0.0),
-        join_max_ms: joins.iter().copied().fold(0.0, f64::max),
-        rss_idle_mib: rss_idle / 1024.0,
-        rss_loaded_mib: rss_loaded / 1024.0,
-        rss_per_participant_kib: (rss_loaded - rss_idle) / participants as f64,
-        keyframe_requests_at_publisher: publisher.keyframe_requests() - kf0,
-        floor_us: None,
-        multiple_of_floor: None,
-        notes: vec![format!(
-            "Load generator: {} webrtc-rs clients in one process on the same 2 cores as the server, \
-             so figures include that contention.",
-            participants
-        )],
+    let scenario = if opts.keyframe_storm {
+        format!("keyframe-storm-{}", opts.subscribers)
+    } else {
+        format!("fanout-{}", opts.subscribers)
     };
+    let samples = Samples {
+        losses,
+        delays_ms,
+        joins_ms: joins,
+    };
+    let mut report = measure::report(scenario, opts.subscribers, participants, &w, samples, mem)?;
+    report.keyframe_requests_at_publisher = publisher.keyframe_requests() - kf0;
+    report.notes = vec![format!(
+        "Load generator: {} webrtc-rs clients in one process on the same 2 cores as the server, \
+         so figures include that contention.",
+        participants
+    )];
     for s in subs {
         s.leave(Duration::from_secs(2)).await.ok();
     }

@@ -1,6 +1,8 @@
-//! The harness works: a short fan-out to three subscribers through the real binary gives a
-//! complete, sane report (no speed is asserted; full runs are in docs/performance.md).
+//! The harness works: a short fan-out to three subscribers and a short Phú Thọ conference
+//! of four sites through the real binary give complete, sane reports (no speed is
+//! asserted; full runs are in docs/performance.md).
 
+use bridge_bench::conference::{self, ConferenceOptions};
 use bridge_bench::fanout::{FanoutOptions, run};
 use bridge_bench::floor;
 use bridge_bench::report::Report;
@@ -52,4 +54,61 @@ fn the_floor_is_measured() {
     let f = floor::measure(2_000, 4).expect("floor");
     assert!(f.protect_gcm_us > 0.0 && f.protect_cm_sha1_us > 0.0 && f.send_us > 0.0);
     assert!((f.floor_us - (f.protect_gcm_us + f.send_us)).abs() < 1e-9);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_conference_shows_each_site_the_chair_and_the_chair_its_page() {
+    let _serial = bridge_e2e::serial().await;
+    let run = conference::run(&ConferenceOptions {
+        sites: 4,
+        // A page smaller than the room, so some sites are off the chair's page.
+        page: 2,
+        warmup: Duration::from_secs(2),
+        window: Duration::from_secs(3),
+        ..Default::default()
+    })
+    .await
+    .expect("conference run");
+    assert!(
+        run.errors.is_empty(),
+        "the server refused: {:?}",
+        run.errors
+    );
+    let (report, details) = (run.report, run.details);
+    assert_eq!(report.scenario, "conference-4");
+    assert_eq!(report.subscribers, 5, "the chair and the 4 sites");
+    assert_eq!(details.len(), 5);
+    assert!(report.forwarded_pps > 50.0, "{report:?}");
+    assert!(report.server_us_per_packet > 0.0, "{report:?}");
+    let p50 = report.delay_p50_ms.expect("delays measured");
+    assert!(
+        p50 > 0.0 && report.delay_p99_ms.unwrap_or(0.0) >= p50,
+        "{report:?}"
+    );
+    assert!(report.join_max_ms > 0.0 && report.join_p50_ms <= report.join_max_ms);
+    assert!(report.rss_loaded_mib > 0.0);
+
+    let (chair, sites) = details.split_first().expect("the chair's detail");
+    assert!(chair.chair, "{chair:?}");
+    // The chair sees its page (2 sites) and maybe the speaker, not the whole room.
+    assert!((2..=3).contains(&chair.videos), "{chair:?}");
+    assert!(chair.loss_pct < 100.0, "{chair:?}");
+    for s in sites {
+        // Every site received the chair's video, at its best layer (main stage, no
+        // bandwidth estimate to hold it back).
+        assert!(s.chair_kbps.is_some_and(|k| k > 100.0), "{s:?}");
+        assert_eq!(s.chair_layer, Some(2), "{s:?}");
+        assert!(s.loss_pct < 100.0, "{s:?}");
+        assert!(s.delay_p50_ms.is_some(), "{s:?}");
+    }
+    // The first site is named as its unit is.
+    assert_eq!(sites[0].name, "Thành phố Việt Trì");
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("paused at the chair")),
+        "{:?}",
+        report.notes
+    );
 }

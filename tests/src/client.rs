@@ -5,7 +5,7 @@
 
 use crate::publish::{self, Publisher};
 use crate::recv::{Kind, Received, StreamSnapshot};
-use crate::rtc_setup::build_pc;
+use crate::rtc_setup::{build_pc, build_pc_with};
 use crate::signal::{Incoming, Signal, SignalSender, Tasks, error_code, join_msg};
 use anyhow::{Context, anyhow, bail};
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
@@ -35,6 +35,43 @@ pub struct ClientOptions {
     /// End every video frame with its send time (see `media::SEND_TIME_MAGIC`), so
     /// receivers measure the one-way delay through the server (the load generator).
     pub stamp_send_time: bool,
+    /// Publish the camera as three simulcast encodings (rids `q`, `h`, `f`) at these
+    /// bitrates, lowest first, instead of one at `video_bps`; the server's `layers`
+    /// messages pause and resume them, as a browser does.
+    pub simulcast: Option<[u32; 3]>,
+    /// Talk in spurts instead of a continuous tone, so the active-speaker ranking has
+    /// something to rank.
+    pub talk_spurts: Option<TalkSpurts>,
+    /// Decode received audio (for the tone checks). A load generator turns it off: its
+    /// many clients would spend the cores the server needs.
+    pub decode_audio: bool,
+}
+
+/// Speech as the active-speaker detector sees it: the tone (a loud audio level) for
+/// `talk`, then near silence (level 127) for `pause`, starting at a random point of the
+/// cycle so that many sites are not in step.
+#[derive(Debug, Clone, Copy)]
+pub struct TalkSpurts {
+    pub talk: Duration,
+    pub pause: Duration,
+}
+
+/// How a receiver shows a video (the `quality` of a `view` message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quality {
+    High,
+    Low,
+    Off,
+}
+
+impl Quality {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Quality::High => "high",
+            Quality::Low => "low",
+            Quality::Off => "off",
+        }
+    }
 }
 
 impl Default for ClientOptions {
@@ -46,6 +83,9 @@ impl Default for ClientOptions {
             keyframe_every: Some(Duration::from_secs(10)),
             tcp_only: false,
             stamp_send_time: false,
+            simulcast: None,
+            talk_spurts: None,
+            decode_audio: true,
         }
     }
 }
@@ -56,14 +96,17 @@ impl ClientOptions {
         ClientOptions {
             tone_hz: None,
             video_bps: None,
+            simulcast: None,
             ..Default::default()
         }
     }
 }
 
 /// State shared between the client, its dispatcher task and the WebRTC callbacks.
+/// Public so a publisher can be driven by other signaling (the benchmark's Janus peers):
+/// [`publish::Publisher::start`] reads the publish state and counts keyframe requests here.
 #[derive(Default)]
-pub(crate) struct Shared {
+pub struct Shared {
     /// Every server message after `joined`, in arrival order (pongs excluded).
     events: Mutex<Vec<Value>>,
     pub(crate) received: Mutex<Received>,
@@ -80,9 +123,34 @@ pub(crate) struct Shared {
     subscribe_offers: AtomicU64,
     /// The video tracks received, by participant, to send them keyframe requests.
     video_tracks: Mutex<std::collections::HashMap<String, Arc<dyn TrackRemote>>>,
+    /// Our participant id, from `joined`.
+    me: std::sync::OnceLock<String>,
+    /// Our own camera's track id, from the `track_published` the server sent us.
+    camera_track: Mutex<Option<String>>,
+    /// Simulcast encodings (lowest first) the server's `layers` message paused.
+    pub(crate) layers_paused: Mutex<[bool; 3]>,
+    /// `layers` messages applied.
+    layers_messages: AtomicU64,
+    /// The largest `subscribe_answer` sent, in bytes (the server takes at most 64 KiB).
+    largest_answer: AtomicU64,
+    /// The latest `active_speakers` ranking (kept apart from `events` so that a load
+    /// generator can poll it cheaply).
+    speakers: Mutex<Vec<String>>,
 }
 
 impl Shared {
+    /// Records the publish connection's state (what [`publish::Publisher::start`] waits on).
+    pub fn set_publish_state(&self, state: RTCPeerConnectionState) {
+        if let Ok(mut s) = self.pub_state.lock() {
+            *s = Some(state);
+        }
+    }
+
+    /// Keyframe requests (PLI/FIR) that reached the published video so far.
+    pub fn keyframe_requests(&self) -> u64 {
+        self.keyframe_requests.load(Ordering::Relaxed)
+    }
+
     fn fail(&self, what: String) {
         eprintln!("[client] {what}");
         if let Ok(mut f) = self.failures.lock() {
@@ -217,6 +285,22 @@ impl Client {
             .with_context(|| format!("{name} joining {room}"))
     }
 
+    /// Joins `room` with a token for `role` (`chair`, `member`, `viewer`) that speaks
+    /// for `unit` (an administrative unit code), as the scheduler's links do.
+    pub async fn join_as(
+        server: &crate::server::BridgeServer,
+        room: &str,
+        name: &str,
+        role: &str,
+        unit: Option<&str>,
+        opts: ClientOptions,
+    ) -> anyhow::Result<Self> {
+        let token = server.token_for_unit(room, name, role, unit)?;
+        Client::connect(&server.ws_url(), &token, opts)
+            .await
+            .with_context(|| format!("{name} joining {room} as {role}"))
+    }
+
     /// Connects, joins with `token`, sets up both peer connections and starts
     /// publishing per `opts` once the publish connection is up.
     pub async fn connect(ws_url: &str, token: &str, opts: ClientOptions) -> anyhow::Result<Self> {
@@ -264,6 +348,9 @@ impl Client {
         if let Ok(mut e) = shared.events.lock() {
             e.extend(early);
         }
+        if let Ok(mut r) = shared.received.lock() {
+            r.decode_audio = opts.decode_audio;
+        }
         let sub_gate = Arc::new(Mutex::new(Gate::default()));
         let sub_pc = build_pc(
             Arc::new(PcHandler {
@@ -276,11 +363,12 @@ impl Client {
         )
         .await
         .context("building the subscribe connection")?;
-        let publishing = opts.tone_hz.is_some() || opts.video_bps.is_some();
+        let publishing =
+            opts.tone_hz.is_some() || opts.video_bps.is_some() || opts.simulcast.is_some();
         let pub_gate = Arc::new(Mutex::new(Gate::default()));
         let pub_pc = if publishing {
             Some(
-                build_pc(
+                build_pc_with(
                     Arc::new(PcHandler {
                         pc: "publish",
                         sender: sender.clone(),
@@ -288,6 +376,7 @@ impl Client {
                         shared: shared.clone(),
                     }),
                     opts.tcp_only,
+                    opts.simulcast.is_some(),
                 )
                 .await
                 .context("building the publish connection")?,
@@ -296,6 +385,7 @@ impl Client {
             None
         };
 
+        let _ = shared.me.set(id.clone());
         tasks.push(tokio::spawn(dispatch(
             rx,
             sender.clone(),
@@ -340,6 +430,15 @@ impl Client {
             .events
             .lock()
             .map(|e| e.clone())
+            .unwrap_or_default()
+    }
+
+    /// The `error` messages the server sent (without copying the other events).
+    pub fn errors(&self) -> Vec<Value> {
+        self.shared
+            .events
+            .lock()
+            .map(|e| e.iter().filter(|v| v["type"] == "error").cloned().collect())
             .unwrap_or_default()
     }
 
@@ -470,6 +569,48 @@ impl Client {
 
     pub fn send_json(&self, v: &Value) -> anyhow::Result<()> {
         self.sender.send_json(v)
+    }
+
+    /// Tells the server how we show the video `track` (docs/protocol.md, `view`).
+    pub fn view(&self, track: &str, quality: Quality) -> anyhow::Result<()> {
+        self.sender
+            .send_json(&json!({"type": "view", "track": track, "quality": quality.as_str()}))
+    }
+
+    /// The track id of `participant`'s camera among the tracks we receive (per the
+    /// latest subscribe offer).
+    pub fn video_track_of(&self, participant: &str) -> Option<String> {
+        self.subscribed_tracks()
+            .iter()
+            .find(|t| t["participant_id"] == participant && t["source"] == "camera")
+            .and_then(|t| t["track_id"].as_str())
+            .map(str::to_owned)
+    }
+
+    /// Our simulcast encodings the server has paused (lowest first), and how many
+    /// `layers` messages came.
+    pub fn layers_paused(&self) -> ([bool; 3], u64) {
+        let p = self
+            .shared
+            .layers_paused
+            .lock()
+            .map(|p| *p)
+            .unwrap_or_default();
+        (p, self.shared.layers_messages.load(Ordering::Relaxed))
+    }
+
+    /// The largest `subscribe_answer` message sent so far, in bytes.
+    pub fn largest_subscribe_answer(&self) -> u64 {
+        self.shared.largest_answer.load(Ordering::Relaxed)
+    }
+
+    /// The latest `active_speakers` ranking (loudest first), empty before the first.
+    pub fn active_speakers(&self) -> Vec<String> {
+        self.shared
+            .speakers
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default()
     }
 
     /// Sends `leave`, waits (up to `timeout`) for `bye` and the close, then closes both
@@ -616,8 +757,11 @@ async fn dispatch(
                             sub_tcp_dialed = true;
                             dial_tcp_candidates_in(&sub_pc, &sdp, &shared).await;
                         }
-                        let _ =
-                            sender.send_json(&json!({"type": "subscribe_answer", "sdp": answer}));
+                        let msg = json!({"type": "subscribe_answer", "sdp": answer}).to_string();
+                        shared
+                            .largest_answer
+                            .fetch_max(msg.len() as u64, Ordering::Relaxed);
+                        let _ = sender.send_text(msg);
                         open_gate(&sub_gate, &sender);
                         for c in pending_sub.drain(..) {
                             if let Err(e) = sub_pc.add_ice_candidate(c).await {
@@ -678,9 +822,61 @@ async fn dispatch(
                     pending.push(init);
                 }
             }
+            "track_published"
+                if shared
+                    .me
+                    .get()
+                    .is_some_and(|me| msg["participant_id"] == me.as_str()) =>
+            {
+                if msg["source"] == "camera"
+                    && let (Some(t), Ok(mut c)) =
+                        (msg["track_id"].as_str(), shared.camera_track.lock())
+                {
+                    *c = Some(t.to_owned());
+                }
+            }
+            "layers" => apply_layers(&shared, &msg),
+            "active_speakers" => {
+                let ids = msg["participants"].as_array().map(|a| {
+                    a.iter()
+                        .filter_map(|p| p.as_str().map(str::to_owned))
+                        .collect()
+                });
+                if let (Some(ids), Ok(mut s)) = (ids, shared.speakers.lock()) {
+                    *s = ids;
+                }
+            }
             _ => {}
         }
     }
+}
+
+/// The server's `layers` message: pause the encodings of our camera nobody receives.
+/// Only the camera is ever simulcast; until its `track_published` arrives any `layers`
+/// message can only be about it.
+fn apply_layers(shared: &Shared, msg: &Value) {
+    let ours = shared
+        .camera_track
+        .lock()
+        .ok()
+        .and_then(|c| c.clone())
+        .is_none_or(|t| msg["track"].as_str() == Some(t.as_str()));
+    let Some(active) = msg["active"].as_array() else {
+        shared.fail(format!("layers without an `active` list: {msg}"));
+        return;
+    };
+    if !ours {
+        return;
+    }
+    if let Ok(mut p) = shared.layers_paused.lock() {
+        for (i, slot) in p.iter_mut().enumerate() {
+            // An encoding the server does not mention stays as it is.
+            if let Some(on) = active.get(i).and_then(Value::as_bool) {
+                *slot = !on;
+            }
+        }
+    }
+    shared.layers_messages.fetch_add(1, Ordering::Relaxed);
 }
 
 /// webrtc-rs 0.21 dials a remote passive ICE-TCP candidate only when it arrives through

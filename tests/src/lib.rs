@@ -5,7 +5,7 @@
 pub mod browser;
 pub mod client;
 pub mod media;
-mod publish;
+pub mod publish;
 pub mod recv;
 pub mod rtc_setup;
 pub mod sched_pages;
@@ -13,6 +13,7 @@ pub mod sched_pages;
 mod selftest;
 pub mod server;
 pub mod signal;
+pub mod simulcast;
 pub mod stun;
 
 use tokio::sync::{Mutex, MutexGuard};

@@ -45,6 +45,12 @@ impl ToneEncoder {
         Ok(&self.out[..n])
     }
 
+    /// Sets the tone's amplitude (0..1 of full scale) from the next frame on; 0 is
+    /// silence (a pause between talk spurts), whose level is 127.
+    pub fn set_amplitude(&mut self, amplitude: f32) {
+        self.amplitude = amplitude.clamp(0.0, 1.0);
+    }
+
     /// The audio level (RFC 6464: -dBov, 0 = loudest) of this tone.
     pub fn level_dbov(&self) -> u8 {
         // RMS of a sine is amplitude / sqrt(2).
@@ -208,6 +214,29 @@ impl Vp8Source {
             f.push(self.seed as u8);
         }
         f
+    }
+}
+
+/// Simulcast frames carry their layer as `[LAYER_MARK, LAYER_BASE + layer]` at this
+/// offset from the VP8 frame tag (past a keyframe's start code and dimensions), so a
+/// receiver sees which encoding it is given although the server rewrites SSRCs. Two
+/// bytes, so the random filler of other frames is rarely taken for a mark.
+pub const LAYER_MARK_OFFSET: usize = 10;
+pub const LAYER_MARK: u8 = 0x5C;
+pub const LAYER_BASE: u8 = 0xA0;
+
+/// Writes the layer mark into a frame made by [`Vp8Source`] (at least 64 bytes).
+pub fn mark_layer(frame: &mut [u8], layer: u8) {
+    if let Some(b) = frame.get_mut(LAYER_MARK_OFFSET..LAYER_MARK_OFFSET + 2) {
+        b.copy_from_slice(&[LAYER_MARK, LAYER_BASE + layer]);
+    }
+}
+
+/// The layer of a frame whose VP8 frame tag starts at `frame` (see [`mark_layer`]).
+pub fn layer_mark(frame: &[u8]) -> Option<u8> {
+    match frame.get(LAYER_MARK_OFFSET..LAYER_MARK_OFFSET + 2)? {
+        [LAYER_MARK, l] => l.checked_sub(LAYER_BASE).filter(|l| *l < 3),
+        _ => None,
     }
 }
 

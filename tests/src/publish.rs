@@ -1,9 +1,10 @@
 //! The publishing half of a test client: sendonly transceivers, the `publish_offer`,
-//! and the real-time paced senders (Opus tone every 20 ms, fake VP8 at `fps`).
+//! and the real-time paced senders (Opus tone every 20 ms, optionally in talk spurts;
+//! fake VP8 at `fps`, or three simulcast encodings in [`crate::simulcast`]).
 
-use crate::client::{ClientOptions, Shared};
+use crate::client::{ClientOptions, Shared, TalkSpurts};
 use crate::media::{ToneEncoder, Vp8Source};
-use crate::rtc_setup::{new_track, opus_codec, vp8_codec};
+use crate::rtc_setup::{new_track_with_rids, opus_codec, vp8_codec};
 use anyhow::anyhow;
 use bytes::Bytes;
 use rtc::media::Sample;
@@ -24,7 +25,8 @@ use webrtc::rtp_transceiver::RtpTransceiver;
 struct Outgoing {
     track: Arc<TrackLocalStaticSample>,
     transceiver: Arc<dyn RtpTransceiver>,
-    ssrc: u32,
+    /// One per encoding, in the order of the rids asked for.
+    ssrcs: Vec<u32>,
 }
 
 pub struct Publisher {
@@ -40,8 +42,9 @@ async fn add(
     kind: RtpCodecKind,
     codec: RTCRtpCodec,
     id: &str,
+    rids: &[&str],
 ) -> anyhow::Result<Outgoing> {
-    let (track, ssrc) = new_track(kind, codec, id)?;
+    let (track, ssrcs) = new_track_with_rids(kind, codec, id, rids)?;
     let transceiver = pc
         .add_transceiver_from_track(
             track.clone() as Arc<dyn TrackLocal>,
@@ -55,7 +58,7 @@ async fn add(
     Ok(Outgoing {
         track,
         transceiver,
-        ssrc,
+        ssrcs,
     })
 }
 
@@ -65,12 +68,22 @@ pub async fn prepare(
     opts: &ClientOptions,
 ) -> anyhow::Result<(Publisher, Value)> {
     let audio = match opts.tone_hz {
-        Some(_) => Some(add(pc, RtpCodecKind::Audio, opus_codec(), "microphone").await?),
+        Some(_) => Some(add(pc, RtpCodecKind::Audio, opus_codec(), "microphone", &[""]).await?),
         None => None,
     };
-    let video = match opts.video_bps {
-        Some(_) => Some(add(pc, RtpCodecKind::Video, vp8_codec(), "camera").await?),
-        None => None,
+    let video = match (opts.simulcast, opts.video_bps) {
+        (Some(_), _) => Some(
+            add(
+                pc,
+                RtpCodecKind::Video,
+                vp8_codec(),
+                "camera",
+                &crate::simulcast::RIDS,
+            )
+            .await?,
+        ),
+        (None, Some(_)) => Some(add(pc, RtpCodecKind::Video, vp8_codec(), "camera", &[""]).await?),
+        (None, None) => None,
     };
     let offer = pc.create_offer(None).await?;
     pc.set_local_description(offer).await?;
@@ -117,20 +130,23 @@ impl Publisher {
     }
 
     /// Waits for the publish connection to connect, then sends until stopped.
-    pub(crate) fn start(
+    pub fn start(
         &self,
         pc: Arc<dyn PeerConnection>,
         shared: Arc<Shared>,
         opts: ClientOptions,
     ) -> JoinHandle<()> {
-        let audio = self
-            .audio
-            .as_ref()
-            .map(|o| (o.track.clone(), o.transceiver.clone(), o.ssrc));
+        let audio = self.audio.as_ref().map(|o| {
+            (
+                o.track.clone(),
+                o.transceiver.clone(),
+                o.ssrcs.first().copied().unwrap_or_default(),
+            )
+        });
         let video = self
             .video
             .as_ref()
-            .map(|o| (o.track.clone(), o.transceiver.clone(), o.ssrc));
+            .map(|o| (o.track.clone(), o.transceiver.clone(), o.ssrcs.clone()));
         let stop = self.stop.clone();
         let (sent_a, sent_v) = (self.sent_audio.clone(), self.sent_video.clone());
         tokio::spawn(async move {
@@ -155,11 +171,29 @@ impl Publisher {
                     ssrc,
                     pt,
                     freq,
+                    opts.talk_spurts,
                     stop.clone(),
                     sent_a,
                 )));
             }
-            if let (Some((track, tr, ssrc)), Some(bps)) = (video, opts.video_bps) {
+            if let (Some((track, tr, ssrcs)), Some(rates)) = (video.clone(), opts.simulcast) {
+                let pt = payload_type(&tr).await;
+                let mid = tr.mid().await.ok().flatten().unwrap_or_default();
+                tasks.push(tokio::spawn(crate::simulcast::send(
+                    crate::simulcast::Encodings {
+                        track,
+                        mid,
+                        ssrcs,
+                        pt,
+                        rates,
+                    },
+                    opts.clone(),
+                    shared.clone(),
+                    stop.clone(),
+                    sent_v.clone(),
+                )));
+            } else if let (Some((track, tr, ssrcs)), Some(bps)) = (video, opts.video_bps) {
+                let ssrc = ssrcs.first().copied().unwrap_or_default();
                 let pt = payload_type(&tr).await;
                 let wanted = Arc::new(AtomicBool::new(true));
                 tasks.push(tokio::spawn(watch_keyframe_requests(
@@ -203,23 +237,57 @@ async fn payload_type(tr: &Arc<dyn RtpTransceiver>) -> u8 {
     }
 }
 
+/// Where in its talk/pause cycle a speaker is: a random phase, so many sites started
+/// together do not talk in step.
+struct Spurts {
+    cycle: TalkSpurts,
+    start: Instant,
+}
+
+impl Spurts {
+    fn new(cycle: TalkSpurts) -> Self {
+        let period = (cycle.talk + cycle.pause).as_millis().max(1) as u64;
+        let phase = Duration::from_millis(rand::random::<u64>() % period);
+        Spurts {
+            cycle,
+            start: Instant::now()
+                .checked_sub(phase)
+                .unwrap_or_else(Instant::now),
+        }
+    }
+
+    fn talking(&self) -> bool {
+        let period = (self.cycle.talk + self.cycle.pause).as_millis().max(1);
+        self.start.elapsed().as_millis() % period < self.cycle.talk.as_millis()
+    }
+}
+
 async fn send_audio(
     track: Arc<TrackLocalStaticSample>,
     ssrc: u32,
     pt: u8,
     freq: f32,
+    spurts: Option<TalkSpurts>,
     stop: Arc<AtomicBool>,
     sent: Arc<AtomicU64>,
 ) {
     let Ok(mut enc) = ToneEncoder::new(freq) else {
         return;
     };
-    let level = enc.level_dbov();
+    let loud = 0.3;
+    enc.set_amplitude(loud);
+    let spurts = spurts.map(Spurts::new);
     let mut with_level = true;
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     while !stop.load(Ordering::Relaxed) {
         tick.tick().await;
+        if let Some(s) = &spurts {
+            // A pause is sent as silence, not as no packets: a browser's microphone
+            // keeps sending, and its level then says nobody speaks.
+            enc.set_amplitude(if s.talking() { loud } else { 0.0 });
+        }
+        let level = enc.level_dbov();
         let Ok(frame) = enc.next_frame() else {
             return;
         };

@@ -25,6 +25,8 @@ pub struct RemoteStream {
     pub ended: bool,
     /// One-way delays of stamped frames (µs), bounded.
     pub delays_us: Vec<u32>,
+    /// Video: the simulcast layer of the latest frame start that carried a mark.
+    pub layer: Option<u8>,
 }
 
 /// Delay samples kept per stream (~ 30 frames/s for an hour).
@@ -43,11 +45,22 @@ pub struct StreamSnapshot {
     pub keyframes: u64,
     pub first_keyframe_at: Option<Instant>,
     pub ended: bool,
+    pub layer: Option<u8>,
 }
 
-#[derive(Default)]
 pub struct Received {
     streams: HashMap<(String, Kind), RemoteStream>,
+    /// Decode audio for the tone checks (on unless the client's options say otherwise).
+    pub decode_audio: bool,
+}
+
+impl Default for Received {
+    fn default() -> Self {
+        Received {
+            streams: HashMap::new(),
+            decode_audio: true,
+        }
+    }
 }
 
 impl Received {
@@ -74,6 +87,7 @@ impl Received {
                 decoder: None,
                 ended: false,
                 delays_us: Vec::new(),
+                layer: None,
             });
         if s.msid_track != msid_track {
             // The participant republished (a new track): count it afresh.
@@ -87,7 +101,7 @@ impl Received {
         s.seq.record(pkt.header.sequence_number);
         match kind {
             Kind::Audio => {
-                if s.decoder.is_none() {
+                if s.decoder.is_none() && self.decode_audio {
                     s.decoder = ToneDecoder::new().ok();
                 }
                 if let Some(d) = s.decoder.as_mut() {
@@ -101,9 +115,14 @@ impl Received {
                 {
                     s.delays_us.push(d);
                 }
-                if is_vp8_keyframe_start(&pkt.payload) {
-                    s.keyframes += 1;
-                    s.first_keyframe_at.get_or_insert(now);
+                if let Some(tag) = vp8_frame_tag_at(&pkt.payload) {
+                    if pkt.payload.get(tag).is_some_and(|t| t & 0x01 == 0) {
+                        s.keyframes += 1;
+                        s.first_keyframe_at.get_or_insert(now);
+                    }
+                    if let Some(l) = pkt.payload.get(tag..).and_then(crate::media::layer_mark) {
+                        s.layer = Some(l);
+                    }
                 }
             }
         }
@@ -129,6 +148,7 @@ impl Received {
                 keyframes: s.keyframes,
                 first_keyframe_at: s.first_keyframe_at,
                 ended: s.ended,
+                layer: s.layer,
             })
     }
 
@@ -190,26 +210,23 @@ impl Received {
 /// True if this RTP payload starts a VP8 keyframe: S bit set, partition 0, and the
 /// frame tag's P bit clear (RFC 7741).
 pub fn is_vp8_keyframe_start(payload: &[u8]) -> bool {
-    let Some(&b0) = payload.first() else {
-        return false;
-    };
-    let start = b0 & 0x10 != 0 && b0 & 0x07 == 0;
-    if !start {
-        return false;
+    vp8_frame_tag_at(payload).is_some_and(|i| payload.get(i).is_some_and(|tag| tag & 0x01 == 0))
+}
+
+/// Where the VP8 frame tag is in this RTP payload, if the payload starts a frame (S bit
+/// set, partition 0): the payload descriptor's length (RFC 7741 4.2).
+pub fn vp8_frame_tag_at(payload: &[u8]) -> Option<usize> {
+    let b0 = *payload.first()?;
+    if b0 & 0x10 == 0 || b0 & 0x07 != 0 {
+        return None;
     }
     let mut i = 1;
     if b0 & 0x80 != 0 {
-        let Some(&x) = payload.get(1) else {
-            return false;
-        };
+        let x = *payload.get(1)?;
         i = 2;
         if x & 0x80 != 0 {
             // PictureID: 7 or 15 bits.
-            match payload.get(i) {
-                Some(&p) if p & 0x80 != 0 => i += 2,
-                Some(_) => i += 1,
-                None => return false,
-            }
+            i += if payload.get(i)? & 0x80 != 0 { 2 } else { 1 };
         }
         if x & 0x40 != 0 {
             i += 1;
@@ -218,7 +235,7 @@ pub fn is_vp8_keyframe_start(payload: &[u8]) -> bool {
             i += 1;
         }
     }
-    payload.get(i).is_some_and(|tag| tag & 0x01 == 0)
+    (i < payload.len()).then_some(i)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use rtc::ice::mdns::MulticastDnsMode;
 use rtc::ice::network_type::NetworkType;
 use rtc::interceptor::{Attribute, Interceptor, Packet, Slot, StreamInfo, TaggedPacket};
 use rtc::peer_connection::configuration::interceptor_registry::{
-    configure_nack, configure_rtcp_reports,
+    configure_nack, configure_rtcp_reports, configure_simulcast_extension_headers,
 };
 use rtc::peer_connection::configuration::media_engine::{
     MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine,
@@ -110,7 +110,21 @@ pub async fn build_pc(
     handler: Arc<dyn PeerConnectionEventHandler>,
     tcp_only: bool,
 ) -> webrtc::error::Result<Arc<dyn PeerConnection>> {
+    build_pc_with(handler, tcp_only, false).await
+}
+
+/// Like [`build_pc`]; with `simulcast` the MID and RID header extensions are offered
+/// too, which a simulcast publisher needs (the server tells its encodings apart by RID).
+/// Off by default so the SDP of a plain client stays as it was.
+pub async fn build_pc_with(
+    handler: Arc<dyn PeerConnectionEventHandler>,
+    tcp_only: bool,
+    simulcast: bool,
+) -> webrtc::error::Result<Arc<dyn PeerConnection>> {
     let mut media = media_engine()?;
+    if simulcast {
+        configure_simulcast_extension_headers(&mut media)?;
+    }
     let registry = configure_nack(Registry::new(), &mut media);
     let registry = configure_rtcp_reports(registry);
     // Application-most, so the other interceptors have seen all inbound RTCP first.
@@ -206,20 +220,42 @@ pub fn new_track(
     Arc<webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample>,
     u32,
 )> {
-    let ssrc = rand::random::<u32>();
+    let (track, ssrcs) = new_track_with_rids(kind, codec, id, &[""])?;
+    Ok((track, ssrcs[0]))
+}
+
+/// A local sample track with one encoding per rid (`""`: a single unnamed one), each
+/// with its own random SSRC, returned in the order of `rids`.
+pub fn new_track_with_rids(
+    kind: rtc::rtp_transceiver::rtp_sender::RtpCodecKind,
+    codec: rtc::rtp_transceiver::rtp_sender::RTCRtpCodec,
+    id: &str,
+    rids: &[&str],
+) -> anyhow::Result<(
+    Arc<webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample>,
+    Vec<u32>,
+)> {
+    use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodingParameters, RTCRtpEncodingParameters};
+    let ssrcs: Vec<u32> = rids.iter().map(|_| rand::random::<u32>()).collect();
+    let encodings = rids
+        .iter()
+        .zip(&ssrcs)
+        .map(|(rid, ssrc)| RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters {
+                rid: (*rid).to_owned(),
+                ssrc: Some(*ssrc),
+                ..Default::default()
+            },
+            codec: codec.clone(),
+            ..Default::default()
+        })
+        .collect();
     let track = rtc::media_stream::MediaStreamTrack::new(
         "e2e-stream".to_owned(),
         id.to_owned(),
         id.to_owned(),
         kind,
-        vec![rtc::rtp_transceiver::rtp_sender::RTCRtpEncodingParameters {
-            rtp_coding_parameters: rtc::rtp_transceiver::rtp_sender::RTCRtpCodingParameters {
-                ssrc: Some(ssrc),
-                ..Default::default()
-            },
-            codec,
-            ..Default::default()
-        }],
+        encodings,
     );
     Ok((
         Arc::new(
@@ -228,6 +264,6 @@ pub fn new_track(
                 track,
             )?,
         ),
-        ssrc,
+        ssrcs,
     ))
 }

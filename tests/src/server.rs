@@ -153,6 +153,18 @@ impl BridgeServer {
         token_from_url(&url).ok_or_else(|| anyhow!("no ?t= in join URL {url:?}"))
     }
 
+    /// A token that speaks for an administrative `unit` (its `unit` claim).
+    pub fn token_for_unit(
+        &self,
+        room: &str,
+        name: &str,
+        role: &str,
+        unit: Option<&str>,
+    ) -> anyhow::Result<String> {
+        let url = self.join_url_for(room, name, role, None, unit)?;
+        token_from_url(&url).ok_or_else(|| anyhow!("no ?t= in join URL {url:?}"))
+    }
+
     /// Runs `bridge token --data TMP --room R --name N --role ROLE [--ttl T] --base-url ...`
     /// and returns the last line it printed.
     pub fn join_url_with_ttl(
@@ -162,6 +174,17 @@ impl BridgeServer {
         role: &str,
         ttl: Option<&str>,
     ) -> anyhow::Result<String> {
+        self.join_url_for(room, name, role, ttl, None)
+    }
+
+    fn join_url_for(
+        &self,
+        room: &str,
+        name: &str,
+        role: &str,
+        ttl: Option<&str>,
+        unit: Option<&str>,
+    ) -> anyhow::Result<String> {
         let mut cmd = Command::new(bridge_bin()?);
         cmd.arg("token")
             .arg("--data")
@@ -170,6 +193,9 @@ impl BridgeServer {
             .args(["--base-url", &self.http_url()]);
         if let Some(ttl) = ttl {
             cmd.args(["--ttl", ttl]);
+        }
+        if let Some(unit) = unit {
+            cmd.args(["--unit", unit]);
         }
         let out = cmd.stdin(Stdio::null()).output()?;
         if !out.status.success() {
