@@ -220,6 +220,13 @@ pub fn build_pc(
             SrtpProtectionProfile::Srtp_Aead_Aes_128_Gcm,
             SrtpProtectionProfile::Srtp_Aes128_Cm_Hmac_Sha1_80,
         ])
+        // On the subscribe connection we are the controlling agent. The ICE defaults wait
+        // 1 s before nominating a peer-reflexive pair (0.5 s server-reflexive) in case a
+        // better one appears; a browser hides its host address behind mDNS, so its pair is
+        // always peer-reflexive, and we have nothing better to offer than our one host
+        // candidate: every hall saw the others a second late. Nominate at once.
+        .with_prflx_acceptance_min_wait(Some(std::time::Duration::ZERO))
+        .with_srflx_acceptance_min_wait(Some(std::time::Duration::ZERO))
         .build();
     let mut pc = RTCPeerConnectionBuilder::new()
         .with_configuration(RTCConfigurationBuilder::new().build())
