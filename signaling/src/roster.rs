@@ -282,7 +282,9 @@ impl Roster {
     /// A track of `id` ended (renegotiated away): everyone hears of it once.
     pub fn track_ended(&self, room: &RoomId, id: &ParticipantId, track_id: &TrackId) {
         self.with_rooms(|all| {
-            let Some(r) = all.map.get_mut(room) else { return };
+            let Some(r) = all.map.get_mut(room) else {
+                return;
+            };
             let Some(m) = r.member_mut(id) else { return };
             let Some(pos) = m.info.tracks.iter().position(|t| &t.track_id == track_id) else {
                 return;

@@ -113,7 +113,9 @@ async fn floor_in_the_browser() -> anyhow::Result<()> {
         )
         .await?;
     browser
-        .eval("document.querySelector('#links li[data-room=\"u-227\"] button').click(); return true;")
+        .eval(
+            "document.querySelector('#links li[data-room=\"u-227\"] button').click(); return true;",
+        )
         .await?;
     browser
         .wait_true(
