@@ -68,6 +68,10 @@ pub enum ChairError {
     TargetIsChair,
     #[error("a room cannot be linked into itself")]
     LinkSelf,
+    #[error("that room takes part in another conference; its chair must release it first")]
+    LinkedElsewhere,
+    #[error("that room is not linked into this one")]
+    NotLinkedHere,
 }
 
 /// A raised hand, oldest first in the queue.

@@ -329,7 +329,7 @@ impl Driver {
         let id = self.session.participant_id();
         inner
             .roster
-            .may_link(room, id, &child)
+            .may_link(room, id, &child, linked)
             .map_err(|e| ServerMsg::error(ErrorCode::Forbidden, e.to_string(), Some(request)))?;
         if linked {
             inner

@@ -200,13 +200,16 @@ impl Rooms {
 }
 
 impl Roster {
-    /// Whether `actor` may link rooms into `room` (a chair of it) and `child` is
-    /// another room. Checked before the media plane is asked.
+    /// Whether `actor` may link `child` into `room` (or unlink it from there): a chair
+    /// of `room`; `child` another room, not in another conference (to link) or linked
+    /// into `room` (to unlink): a chair never takes a room from another's conference.
+    /// Checked before the media plane is asked.
     pub fn may_link(
         &self,
         room: &RoomId,
         actor: &ParticipantId,
         child: &RoomId,
+        linked: bool,
     ) -> Result<(), ChairError> {
         self.with_rooms(|all| {
             let chair = all
@@ -220,7 +223,11 @@ impl Roster {
             if child == room {
                 return Err(ChairError::LinkSelf);
             }
-            Ok(())
+            match (linked, all.links.get(child)) {
+                (true, Some(parent)) if parent != room => Err(ChairError::LinkedElsewhere),
+                (false, parent) if parent != Some(room) => Err(ChairError::NotLinkedHere),
+                _ => Ok(()),
+            }
         })
     }
 

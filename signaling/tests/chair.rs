@@ -231,6 +231,19 @@ async fn a_meeting_pulls_in_its_units_rooms_while_open_and_releases_them_at_the_
     assert_eq!(hall.recv_type("error").await["code"], "forbidden");
     assert_eq!(link_calls(&s).len(), 1);
 
+    // Another room's chair can neither take the ward's room nor release it.
+    let (mut other, _) = s.join("u-99", "Chủ tịch xã khác", Role::Chair).await;
+    for ty in ["link_room", "unlink_room"] {
+        other.send(json!({"type": ty, "room": "u-07888"})).await;
+        let err = other.recv_type("error").await;
+        assert_eq!(
+            (err["code"].as_str(), err["request"].as_str()),
+            (Some("forbidden"), Some(ty)),
+            "{err}"
+        );
+    }
+    assert_eq!(link_calls(&s).len(), 1);
+
     // A room joined later inside the linked tree sees the conference at once.
     let (mut late, jl) = s.join("u-07888", "Cán bộ phường", Role::Member).await;
     let names: Vec<&str> = jl["participants"]
