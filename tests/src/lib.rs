@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod client;
+pub mod hearing;
 pub mod media;
 pub mod publish;
 pub mod recv;

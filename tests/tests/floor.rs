@@ -3,8 +3,8 @@
 //! server, not by the clients, which keep sending); a member's attempt to take the floor
 //! is refused and changes nothing; revoking silences the member again.
 
-use bridge_e2e::client::{Client, ClientOptions, hears_tone, wait_until};
-use bridge_e2e::recv::Kind;
+use bridge_e2e::client::{Client, ClientOptions, wait_until};
+use bridge_e2e::hearing::{assert_heard, assert_not_heard};
 use bridge_e2e::server::BridgeServer;
 use serde_json::json;
 use std::time::Duration;
@@ -20,43 +20,6 @@ fn tone(freq: f32) -> ClientOptions {
     }
 }
 
-fn audio_packets(listener: &Client, speaker: &Client) -> u64 {
-    listener
-        .stream(&speaker.id, Kind::Audio)
-        .map_or(0, |s| s.packets)
-}
-
-/// `speaker` keeps sending while `listener` receives no audio from it for 2 s.
-async fn not_heard(listener: &Client, speaker: &Client) {
-    // Packets already on the way when the gate closed may still land.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let (heard, sent) = (audio_packets(listener, speaker), speaker.sent().0);
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(
-        speaker.sent().0 > sent + 50,
-        "{} kept sending audio",
-        speaker.id
-    );
-    assert_eq!(
-        audio_packets(listener, speaker),
-        heard,
-        "{} still receives {}'s audio",
-        listener.id,
-        speaker.id
-    );
-}
-
-async fn heard(listener: &Client, speaker: &Client, freq: f32) {
-    let found = hears_tone(listener, speaker, freq, WAIT).await;
-    assert!(
-        found.is_some(),
-        "{} does not hear {}'s {freq} Hz tone: {:?}",
-        listener.id,
-        speaker.id,
-        listener.tone(&speaker.id, 0.5)
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_speak_only_with_the_floor() {
     let _serial = bridge_e2e::serial().await;
@@ -68,16 +31,16 @@ async fn members_speak_only_with_the_floor() {
         .await
         .unwrap();
     // Before a chair is there, members hear each other.
-    heard(&a, &b, 880.0).await;
+    assert_heard(&a, &b, 880.0).await;
 
     let chair_token = server.token(ROOM, "Chủ tịch UBND tỉnh", "chair");
     let chair = Client::connect(&server.ws_url(), &chair_token, tone(440.0))
         .await
         .unwrap();
-    heard(&a, &chair, 440.0).await;
-    heard(&b, &chair, 440.0).await;
-    not_heard(&a, &b).await;
-    not_heard(&chair, &b).await;
+    assert_heard(&a, &chair, 440.0).await;
+    assert_heard(&b, &chair, 440.0).await;
+    assert_not_heard(&a, &b).await;
+    assert_not_heard(&chair, &b).await;
 
     // B asks; A (a member) tries to give B the floor: refused, B stays silent.
     b.send_json(&json!({"type": "raise_hand", "raised": true}))
@@ -99,14 +62,14 @@ async fn members_speak_only_with_the_floor() {
     })
     .await
     .unwrap();
-    not_heard(&a, &b).await;
+    assert_not_heard(&a, &b).await;
 
     // The chair grants it: everyone hears B, and B's hand is down.
     chair
         .send_json(&json!({"type": "grant_floor", "participant": b.id}))
         .unwrap();
-    heard(&a, &b, 880.0).await;
-    heard(&chair, &b, 880.0).await;
+    assert_heard(&a, &b, 880.0).await;
+    assert_heard(&chair, &b, 880.0).await;
     wait_until(WAIT, "A sees B holding the floor", || {
         a.events().iter().any(|e| {
             e["type"] == "floor" && e["holder"] == b.id.as_str() && e["hands"] == json!([])
@@ -115,9 +78,9 @@ async fn members_speak_only_with_the_floor() {
     .await
     .unwrap();
     // A still is not heard.
-    not_heard(&b, &a).await;
+    assert_not_heard(&b, &a).await;
 
     chair.send_json(&json!({"type": "revoke_floor"})).unwrap();
-    not_heard(&a, &b).await;
-    heard(&b, &chair, 440.0).await;
+    assert_not_heard(&a, &b).await;
+    assert_heard(&b, &chair, 440.0).await;
 }

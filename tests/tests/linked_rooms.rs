@@ -4,8 +4,8 @@
 //! district's room next to it hears nothing; a member cannot link; when the chair's
 //! conference closes, the rooms it pulled in are on their own again.
 
-use bridge_e2e::client::{Client, ClientOptions, hears_tone, wait_until};
-use bridge_e2e::recv::Kind;
+use bridge_e2e::client::{Client, ClientOptions, wait_until};
+use bridge_e2e::hearing::{assert_heard, assert_not_heard, audio_packets};
 use bridge_e2e::server::BridgeServer;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -22,37 +22,6 @@ fn tone(freq: f32) -> ClientOptions {
         video_bps: Some(150_000),
         ..Default::default()
     }
-}
-
-fn audio_packets(listener: &Client, speaker: &Client) -> u64 {
-    listener
-        .stream(&speaker.id, Kind::Audio)
-        .map_or(0, |s| s.packets)
-}
-
-async fn heard(listener: &Client, speaker: &Client, freq: f32) {
-    let found = hears_tone(listener, speaker, freq, WAIT).await;
-    assert!(
-        found.is_some(),
-        "{} does not hear {}'s {freq} Hz tone",
-        listener.id,
-        speaker.id
-    );
-}
-
-/// `speaker` keeps sending while `listener` receives none of its audio for 2 s.
-async fn not_heard(listener: &Client, speaker: &Client) {
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    let (before, sent) = (audio_packets(listener, speaker), speaker.sent().0);
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(speaker.sent().0 > sent + 50, "{} kept sending", speaker.id);
-    assert_eq!(
-        audio_packets(listener, speaker),
-        before,
-        "{} still receives {}'s audio",
-        listener.id,
-        speaker.id
-    );
 }
 
 /// The last `links` message a client received.
@@ -118,7 +87,7 @@ async fn linked_district_and_commune_rooms_hear_the_province_until_unlinked() {
     })
     .await
     .unwrap();
-    not_heard(&commune, &district).await;
+    assert_not_heard(&commune, &district).await;
     assert_eq!(audio_packets(&district, &chair), 0, "no link yet");
 
     for room in [DISTRICT, COMMUNE] {
@@ -126,10 +95,10 @@ async fn linked_district_and_commune_rooms_hear_the_province_until_unlinked() {
             .send_json(&json!({"type": "link_room", "room": room}))
             .unwrap();
     }
-    heard(&district, &chair, 440.0).await;
-    heard(&commune, &chair, 440.0).await;
-    heard(&chair, &district, 660.0).await;
-    heard(&commune, &district, 660.0).await;
+    assert_heard(&district, &chair, 440.0).await;
+    assert_heard(&commune, &chair, 440.0).await;
+    assert_heard(&chair, &district, 660.0).await;
+    assert_heard(&commune, &district, 660.0).await;
     // The chair's console lists both rooms (by id) with their units' names; the
     // district knows which conference it is in, and who is there.
     wait_until(WAIT, "the chair sees both links", || {
@@ -167,7 +136,7 @@ async fn linked_district_and_commune_rooms_hear_the_province_until_unlinked() {
     .await
     .unwrap();
     // The other district runs on its own.
-    not_heard(&other, &chair).await;
+    assert_not_heard(&other, &chair).await;
     assert_eq!(audio_packets(&other, &chair), 0);
     assert_eq!(audio_packets(&chair, &other), 0);
 
@@ -185,9 +154,9 @@ async fn linked_district_and_commune_rooms_hear_the_province_until_unlinked() {
             && e["participant_id"] == district.id.as_str()
             && e["reason"] == "unlinked"
     }));
-    not_heard(&district, &chair).await;
-    not_heard(&chair, &district).await;
-    heard(&commune, &chair, 440.0).await;
+    assert_not_heard(&district, &chair).await;
+    assert_not_heard(&chair, &district).await;
+    assert_heard(&commune, &chair, 440.0).await;
 
     // The conference closes: the commune's room goes back to itself.
     chair.leave(Duration::from_secs(5)).await.unwrap();
