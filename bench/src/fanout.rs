@@ -35,6 +35,18 @@ impl Default for FanoutOptions {
     }
 }
 
+/// The publisher of every fan-out, ours and Janus's alike: a tone and stamped video
+/// at `video_bps`, keyframes only when asked for.
+pub fn publisher_options(video_bps: u32) -> ClientOptions {
+    ClientOptions {
+        tone_hz: Some(440.0),
+        video_bps: Some(video_bps),
+        keyframe_every: None,
+        stamp_send_time: true,
+        ..Default::default()
+    }
+}
+
 pub async fn run(opts: &FanoutOptions) -> anyhow::Result<Report> {
     let server = BridgeServer::start().await?;
     let mem = Memory::idle(&server)?;
@@ -44,13 +56,7 @@ pub async fn run(opts: &FanoutOptions) -> anyhow::Result<Report> {
         &server,
         ROOM,
         "Tỉnh Phú Thọ (chủ trì)",
-        ClientOptions {
-            tone_hz: Some(440.0),
-            video_bps: Some(opts.video_bps),
-            keyframe_every: None,
-            stamp_send_time: true,
-            ..Default::default()
-        },
+        publisher_options(opts.video_bps),
     )
     .await?;
     let mut subs = Vec::with_capacity(opts.subscribers);

@@ -21,8 +21,8 @@ use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 
 pub const RIDS: [&str; 3] = ["q", "h", "f"];
-const MID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:mid";
-const RID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
+pub const MID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:mid";
+pub const RID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
 
 /// A header extension carrying a string (MID, RID).
 struct Text(String);
@@ -44,7 +44,8 @@ impl Marshal for Text {
     }
 }
 
-fn text_ext(uri: &'static str, value: &str) -> HeaderExtension {
+/// The MID or RID header extension with `value`, as a browser puts it on packets.
+pub fn text_ext(uri: &'static str, value: &str) -> HeaderExtension {
     HeaderExtension::Custom {
         uri: uri.into(),
         extension: Box::new(Text(value.to_owned())),

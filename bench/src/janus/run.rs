@@ -8,7 +8,7 @@ use crate::fanout::FanoutOptions;
 use crate::procstat::{cpu_micros, rss_kib};
 use crate::report::{Report, percentile};
 use anyhow::{Context, bail};
-use bridge_e2e::client::{ClientOptions, wait_until};
+use bridge_e2e::client::wait_until;
 use bridge_e2e::recv::Kind;
 use serde_json::json;
 use std::path::Path;
@@ -70,13 +70,7 @@ async fn measure(
         &api,
         ROOM,
         "Tỉnh Phú Thọ (chủ trì)",
-        ClientOptions {
-            tone_hz: Some(440.0),
-            video_bps: Some(opts.video_bps),
-            keyframe_every: None,
-            stamp_send_time: true,
-            ..Default::default()
-        },
+        crate::fanout::publisher_options(opts.video_bps),
     )
     .await
     .context("the publisher joining Janus")?;

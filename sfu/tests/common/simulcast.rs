@@ -20,14 +20,12 @@ use rtc::peer_connection::configuration::interceptor_registry::{
     configure_twcc_receiver_only,
 };
 use rtc::peer_connection::configuration::media_engine::MediaEngine;
-use rtc::rtp::extension::HeaderExtension;
 use rtc::rtp::extension::audio_level_extension::AudioLevelExtension;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
     RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
-use rtc::shared::marshal::{Marshal, MarshalSize};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
@@ -43,36 +41,8 @@ use webrtc::peer_connection::{
 };
 
 pub const LAYER_MARK: u8 = 0xA0;
-pub const RIDS: [&str; 3] = ["q", "h", "f"];
-const MID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:mid";
-const RID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
-
-/// A header extension carrying a string (MID, RID).
-struct Text(String);
-
-impl MarshalSize for Text {
-    fn marshal_size(&self) -> usize {
-        self.0.len()
-    }
-}
-
-impl Marshal for Text {
-    fn marshal_to(&self, buf: &mut [u8]) -> rtc::shared::error::Result<usize> {
-        let n = self.0.len();
-        if buf.len() < n {
-            return Err(rtc::shared::error::Error::ErrBufferShort);
-        }
-        buf[..n].copy_from_slice(self.0.as_bytes());
-        Ok(n)
-    }
-}
-
-fn text_ext(uri: &'static str, value: &str) -> HeaderExtension {
-    HeaderExtension::Custom {
-        uri: uri.into(),
-        extension: Box::new(Text(value.to_owned())),
-    }
-}
+pub use bridge_e2e::simulcast::RIDS;
+use bridge_e2e::simulcast::{MID_URI, RID_URI, text_ext};
 
 async fn build_pc(
     handler: Arc<dyn PeerConnectionEventHandler>,
