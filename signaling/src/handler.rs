@@ -2,10 +2,12 @@
 //! plane's events, timers and shutdown into a [`Session`] and carrying out its actions.
 
 use crate::Signaling;
+use crate::directory::RoomEvent;
 use crate::limits::SEND_TIMEOUT;
 use crate::messages::{ErrorCode, LeaveReason, ParticipantInfo, ServerMsg};
 use crate::roster::{Gates, Refused};
 use crate::session::{Action, JoinedRoom, Session, close_code, sfu_error};
+use crate::speaking::SpeakingClock;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
@@ -54,6 +56,8 @@ struct Driver {
     events: mpsc::UnboundedSender<SfuEvent>,
     /// Set once the media plane and the roster have us: cleanup must undo it.
     joined: Option<RoomId>,
+    /// Our speaking time, told to the directory when we leave (attendance).
+    speaking: SpeakingClock,
 }
 
 enum Flow {
@@ -76,6 +80,7 @@ async fn run(sig: Signaling, socket: WebSocket) {
         outbox,
         events,
         joined: None,
+        speaking: SpeakingClock::default(),
     };
     loop {
         let deadline = d
@@ -107,7 +112,12 @@ async fn run(sig: Signaling, socket: WebSocket) {
                 }
             },
             Some(msg) = outbox_rx.recv() => d.session.on_room_msg(msg),
-            Some(event) = events_rx.recv() => d.session.on_sfu_event(event),
+            Some(event) = events_rx.recv() => {
+                if let SfuEvent::Speakers { ordered } = &event {
+                    d.speaking.ranking(d.session.participant_id(), ordered, Instant::now());
+                }
+                d.session.on_sfu_event(event)
+            }
             _ = tokio::time::sleep_until(deadline) => d.session.on_tick(Instant::now()),
             // The guard `wait_for` returns is not `Send`: drop it inside.
             () = async { drop(shutdown.wait_for(|stop| *stop).await) } => d.session.on_shutdown(),
@@ -264,8 +274,9 @@ impl Driver {
             .map_err(|e| sfu_error(&e, "join"))?;
         let max = inner.config.max_participants_per_room;
         // The first participant opens the room: ask the directory what it is.
+        let was_open = inner.roster.is_open(&room);
         let opening = match inner.directory.get() {
-            Some(d) if !inner.roster.is_open(&room) => d.describe(&room).await,
+            Some(d) if !was_open => d.describe(&room).await,
             _ => None,
         };
         let pull_in = opening
@@ -282,6 +293,16 @@ impl Driver {
             Ok(a) => {
                 tracing::info!(%room, participant = %id, name = %participant.name, role = %participant.role, "joined");
                 self.joined = Some(room.clone());
+                if !was_open {
+                    self.observe(RoomEvent::Opened { room: room.clone() });
+                }
+                self.observe(RoomEvent::Joined {
+                    room: room.clone(),
+                    participant: id.clone(),
+                    name: participant.name.clone(),
+                    unit: participant.unit.clone(),
+                    role: participant.role,
+                });
                 self.apply_gates(a.gates).await;
                 self.pull_in(&room, pull_in).await;
                 Ok(JoinedRoom {
@@ -355,6 +376,12 @@ impl Driver {
         Ok(())
     }
 
+    fn observe(&self, event: RoomEvent) {
+        if let Some(d) = self.sig.inner.directory.get() {
+            d.observe(event, SystemTime::now());
+        }
+    }
+
     /// Tells the media plane which microphones the chairing state opens or closes.
     async fn apply_gates(&self, gates: Gates) {
         for (id, allowed) in gates {
@@ -408,6 +435,14 @@ impl Driver {
         let reason = self.session.ended().unwrap_or(LeaveReason::Left);
         self.sig.inner.media.leave(&id).await;
         let (gates, ended) = self.sig.inner.roster.remove(&room, &id, reason);
+        self.observe(RoomEvent::Left {
+            room: room.clone(),
+            participant: id.clone(),
+            speaking: self.speaking.total(Instant::now()),
+        });
+        if !self.sig.inner.roster.is_open(&room) {
+            self.observe(RoomEvent::Closed { room: room.clone() });
+        }
         self.apply_gates(gates).await;
         // The conference ended: the rooms it had pulled in go back to themselves.
         for child in ended {

@@ -15,9 +15,10 @@ mod roster;
 mod roster_chair;
 mod roster_links;
 pub mod session;
+mod speaking;
 mod sfu;
 
-pub use directory::{RoomDirectory, RoomInfo};
+pub use directory::{RoomDirectory, RoomEvent, RoomInfo};
 pub use limits::SignalingConfig;
 pub use media::{BoxFuture, MediaPlane};
 pub use messages::{ClientMsg, ErrorCode, ServerMsg};
