@@ -336,7 +336,10 @@ impl Driver {
                 continue;
             }
             match inner.media.link(&child.room, room).await {
-                Ok(()) => inner.roster.linked(child.room, room.clone(), child.title),
+                Ok(()) => {
+                    let gates = inner.roster.linked(child.room, room.clone(), child.title);
+                    self.apply_gates(gates).await;
+                }
                 Err(e) => tracing::warn!(%room, child = %child.room, error = %e, "not linked"),
             }
         }
@@ -363,7 +366,8 @@ impl Driver {
                 None => None,
             };
             tracing::info!(%room, %child, by = %id, "room linked");
-            inner.roster.linked(child, room.clone(), title);
+            let gates = inner.roster.linked(child, room.clone(), title);
+            self.apply_gates(gates).await;
         } else {
             inner
                 .media
@@ -371,7 +375,8 @@ impl Driver {
                 .await
                 .map_err(|e| sfu_error(&e, request))?;
             tracing::info!(%room, %child, by = %id, "room unlinked");
-            inner.roster.unlinked(&child);
+            let gates = inner.roster.unlinked(&child).unwrap_or_default();
+            self.apply_gates(gates).await;
         }
         Ok(())
     }
@@ -449,7 +454,8 @@ impl Driver {
             if let Err(e) = self.sig.inner.media.unlink(&child).await {
                 tracing::debug!(%child, error = %e, "unlink at the end of the conference");
             }
-            self.sig.inner.roster.unlinked(&child);
+            let gates = self.sig.inner.roster.unlinked(&child).unwrap_or_default();
+            self.apply_gates(gates).await;
         }
         tracing::info!(%room, participant = %id, ?reason, "left");
     }

@@ -118,6 +118,8 @@ impl Roster {
     ) -> Result<Admitted, Refused> {
         self.with_rooms(|all| {
             let others_linked = all.group_infos(room);
+            let locked = all.locked(room);
+            let before = all.floor_state(room);
             let r = all.map.entry(room.clone()).or_insert_with(|| {
                 let o = opening.unwrap_or_default();
                 Room {
@@ -129,7 +131,7 @@ impl Roster {
             if r.members.len() >= max {
                 return Err(Refused::Full { max });
             }
-            if r.floor.locked() && info.role != Role::Chair {
+            if locked && info.role != Role::Chair {
                 return Err(Refused::Locked);
             }
             let mut others: Vec<ParticipantInfo> =
@@ -144,29 +146,27 @@ impl Roster {
                     .entry(unit.clone())
                     .or_insert_with(|| info.name.clone());
             }
-            let before = r.floor_state();
+            let id = info.id.clone();
             r.members.push(Member {
                 info,
                 outbox,
                 quality: None,
             });
-            let floor = r.floor_state();
-            // A first chair makes the room moderated: the others must know.
+            let title = r.title.clone();
+            let floor = all.floor_state(room);
+            // A first chair moderates the conference: the others must know.
             if floor != before {
-                r.broadcast_floor_except_last();
+                all.broadcast_floor(room, Some(&id));
             }
-            let admitted = Admitted {
-                others,
-                floor,
-                gates: r.gate_changes(),
-                title: r.title.clone(),
-                links: RoomLinks::default(),
-            };
+            let gates = all.gate_changes(room);
             all.relay(room, &[joined]);
             all.send_roll_calls(room);
             Ok(Admitted {
+                others,
+                floor,
+                gates,
+                title,
                 links: all.links_of(room),
-                ..admitted
             })
         })
     }
@@ -182,6 +182,7 @@ impl Roster {
         reason: LeaveReason,
     ) -> (Gates, Vec<RoomId>) {
         self.with_rooms(|all| {
+            let before = all.floor_state(room);
             let Some(r) = all.map.get_mut(room) else {
                 return (Vec::new(), Vec::new());
             };
@@ -203,20 +204,15 @@ impl Roster {
             for m in &msgs {
                 r.broadcast(m, None);
             }
-            let gates = if r.members.is_empty() {
+            if r.members.is_empty() {
                 all.map.remove(room);
-                Vec::new()
-            } else {
-                let before = r.floor_state();
-                if !crate::chair::moderated(&r.roles()) {
-                    r.floor.chairs_gone();
-                }
-                r.floor.left(id);
-                if r.floor_state() != before {
-                    r.broadcast_floor();
-                }
-                r.gate_changes()
-            };
+            }
+            // The conference it was in goes on (its governor may be another room).
+            all.floor_left(room, id);
+            if all.floor_state(room) != before {
+                all.broadcast_floor(room, None);
+            }
+            let gates = all.gate_changes(room);
             all.relay(room, &msgs);
             all.send_roll_calls(room);
             let ended = if all.map.contains_key(room) {

@@ -7,13 +7,13 @@ use crate::chair::ChairError;
 use crate::messages::{LeaveReason, LinkedRoom, ParticipantInfo, RoomLinks, ServerMsg};
 use crate::quality::SiteQuality;
 use crate::rollcall::Qualities;
-use crate::roster::{Rooms, Roster};
+use crate::roster::{Gates, Rooms, Roster};
 use bridge_sfu::{ParticipantId, RoomId};
 use bridge_token::Role;
 use std::collections::BTreeMap;
 
 /// Deeper chains than the media plane allows never form; this only bounds the walks.
-const MAX_WALK: usize = 16;
+pub(crate) const MAX_WALK: usize = 16;
 
 impl Rooms {
     fn parent(&self, room: &RoomId) -> Option<&RoomId> {
@@ -47,7 +47,7 @@ impl Rooms {
     }
 
     /// The open rooms of `room`'s link tree, `room` included if open.
-    fn tree(&self, room: &RoomId) -> Vec<RoomId> {
+    pub(crate) fn tree(&self, room: &RoomId) -> Vec<RoomId> {
         let root = self.root(room);
         self.map
             .keys()
@@ -166,9 +166,12 @@ impl Rooms {
         }
     }
 
-    /// Detaches `child` (and everything below it) from its parent, telling both sides.
-    fn detach(&mut self, child: &RoomId) -> Option<RoomId> {
-        let parent = self.parent(child)?.clone();
+    /// Detaches `child` (and everything below it) from its parent, telling both sides;
+    /// returns the microphones whose forwarding changes (each side is chaired on its own
+    /// again, see roster_chair.rs).
+    fn detach(&mut self, child: &RoomId) -> Option<Gates> {
+        self.parent(child)?;
+        let old_gov = self.governor(child);
         let below: Vec<RoomId> = self
             .map
             .keys()
@@ -182,8 +185,34 @@ impl Rooms {
             .collect();
         self.introduce(&below, &rest, false);
         self.links.remove(child);
+        if &old_gov != child {
+            // Those who left the conference take their hands and floor with them.
+            let gone: Vec<ParticipantId> = self
+                .members_of(&below)
+                .into_iter()
+                .map(|(_, info)| info.id)
+                .collect();
+            if let Some(g) = self.map.get_mut(&old_gov) {
+                for id in &gone {
+                    g.floor.left(id);
+                }
+            }
+        }
         self.announce(&below, &rest);
-        Some(parent)
+        Some(self.refloor(&[child, &old_gov]))
+    }
+
+    /// The floor each of these rooms' conferences now has, to everyone in them, and the
+    /// microphones that changed.
+    fn refloor(&mut self, rooms: &[&RoomId]) -> Gates {
+        let mut govs: Vec<RoomId> = rooms.iter().map(|r| self.governor(r)).collect();
+        govs.dedup();
+        let mut gates = Vec::new();
+        for gov in &govs {
+            self.broadcast_floor(gov, None);
+            gates.extend(self.gate_changes(gov));
+        }
+        gates
     }
 
     /// Links, roll calls and participants to every open room of both trees.
@@ -233,29 +262,34 @@ impl Roster {
 
     /// Records that the media plane linked `child` into `parent` (`title`: what to
     /// call `child` while nobody is in it). Moving a linked room detaches it first.
-    pub fn linked(&self, child: RoomId, parent: RoomId, title: Option<String>) {
+    /// Returns the microphones whose forwarding changes: the parent's conference now
+    /// chairs the rooms brought in.
+    pub fn linked(&self, child: RoomId, parent: RoomId, title: Option<String>) -> Gates {
         self.with_rooms(|all| {
             if all.links.get(&child) == Some(&parent) {
-                return;
+                return Vec::new();
             }
-            all.detach(&child);
+            let mut gates = all.detach(&child).unwrap_or_default();
             if let Some(t) = title {
                 all.titles.insert(child.clone(), t);
             }
             let below = all.tree(&child);
             let other = all.tree(&parent);
-            all.links.insert(child, parent);
+            all.links.insert(child, parent.clone());
             all.introduce(&below, &other, true);
             all.announce(&below, &other);
+            gates.extend(all.refloor(&[&parent]));
+            gates
         })
     }
 
-    /// Records that `child` is no longer linked; false if it was not.
-    pub fn unlinked(&self, child: &RoomId) -> bool {
+    /// Records that `child` is no longer linked; returns the microphones whose
+    /// forwarding changes (`None`: it was not linked).
+    pub fn unlinked(&self, child: &RoomId) -> Option<Gates> {
         self.with_rooms(|all| {
-            let was = all.detach(child).is_some();
+            let gates = all.detach(child);
             all.titles.remove(child);
-            was
+            gates
         })
     }
 

@@ -313,3 +313,96 @@ async fn each_sites_network_reaches_the_chair_and_poor_links_stand_out() {
     assert_eq!(rc["sites"][0]["quality"]["poor"], true, "{rc}");
     assert_eq!(rc["sites"][0]["quality"]["loss_pct"], 12.0, "{rc}");
 }
+
+/// Waits for the `audio …` gate calls to reach `want` (in any order, after `from`).
+async fn gates_after(s: &Server, from: usize, want: &[String]) {
+    let mut want = want.to_vec();
+    want.sort();
+    let mut got = Vec::new();
+    for _ in 0..100 {
+        got = gates(s)[from..].to_vec();
+        got.sort();
+        if got == want {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("gates {got:?}, want {want:?}");
+}
+
+#[tokio::test]
+async fn the_conference_chair_moderates_the_rooms_it_pulled_in() {
+    let s = start(Default::default()).await;
+    // A ward's hall and a member of the district, each in its own room, both speak.
+    let (mut hall, jh) = s.join("u-07888", "Phường Dữu Lâu", Role::Member).await;
+    let (mut district, jd) = s.join("u-227", "Huyện Đoan Hùng", Role::Member).await;
+    let (hall_id, district_id) = (id(&jh), id(&jd));
+    let (mut chair, _) = s.join("tinh", "Chủ tịch tỉnh", Role::Chair).await;
+    assert!(
+        gates(&s).is_empty(),
+        "rooms without a chair: everyone speaks"
+    );
+
+    // Linked into the province's conference, the hall's microphone closes: the
+    // province chair decides who speaks there now.
+    chair
+        .send(json!({"type": "link_room", "room": "u-07888"}))
+        .await;
+    gates_after(&s, 0, &[format!("audio {hall_id} false")]).await;
+    let f = hall.recv_type("floor").await;
+    assert_eq!(f["moderated"], true, "{f}");
+    // The district's room, not linked, is not affected.
+    assert!(!gates(&s).iter().any(|g| g.contains(&district_id)));
+
+    // The hall raises its hand: it reaches the province chair.
+    hall.send(json!({"type": "raise_hand", "raised": true}))
+        .await;
+    let f = loop {
+        let f = chair.recv_type("floor").await;
+        if !f["hands"].as_array().unwrap().is_empty() {
+            break f;
+        }
+    };
+    assert_eq!(f["hands"][0]["participant_id"], hall_id.as_str(), "{f}");
+
+    // A member of the hall's room cannot grant itself the floor of the conference.
+    hall.send(json!({"type": "grant_floor", "participant": hall_id}))
+        .await;
+    assert_eq!(hall.recv_type("error").await["code"], "forbidden");
+
+    // The chair grants it: the hall speaks, and everyone in both rooms sees it.
+    let n = gates(&s).len();
+    chair
+        .send(json!({"type": "grant_floor", "participant": hall_id}))
+        .await;
+    gates_after(&s, n, &[format!("audio {hall_id} true")]).await;
+    let f = loop {
+        let f = hall.recv_type("floor").await;
+        if f["holder"] == hall_id.as_str() {
+            break f;
+        }
+    };
+    assert!(f["hands"].as_array().unwrap().is_empty(), "{f}");
+
+    // The chair mutes everyone: the hall is closed again.
+    let n = gates(&s).len();
+    chair
+        .send(json!({"type": "force_mute", "muted": true}))
+        .await;
+    gates_after(&s, n, &[format!("audio {hall_id} false")]).await;
+
+    // Unlinked, the hall's room is its own again: unmoderated, the microphone opens.
+    let n = gates(&s).len();
+    chair
+        .send(json!({"type": "unlink_room", "room": "u-07888"}))
+        .await;
+    gates_after(&s, n, &[format!("audio {hall_id} true")]).await;
+    let f = loop {
+        let f = hall.recv_type("floor").await;
+        if f["moderated"] == false {
+            break f;
+        }
+    };
+    assert_eq!(f["holder"], Value::Null, "{f}");
+    district.assert_alive().await;
+}

@@ -1,6 +1,7 @@
 //! Linked rooms with real WebRTC clients and the real binary: the province chair pulls a
 //! district's room and a commune's room into its conference. Their participants hear
-//! the chair (and the chair hears them) once linked, and stop when unlinked; another
+//! the chair once linked, and the chair hears them when it gives them the floor; they
+//! stop when unlinked; another
 //! district's room next to it hears nothing; a member cannot link; when the chair's
 //! conference closes, the rooms it pulled in are on their own again.
 
@@ -97,6 +98,12 @@ async fn linked_district_and_commune_rooms_hear_the_province_until_unlinked() {
     }
     assert_heard(&district, &chair, 440.0).await;
     assert_heard(&commune, &chair, 440.0).await;
+    // The province chair moderates the rooms it pulled in: the district speaks once it
+    // is given the floor.
+    assert_not_heard(&chair, &district).await;
+    chair
+        .send_json(&json!({"type": "grant_floor", "participant": district.id}))
+        .unwrap();
     assert_heard(&chair, &district, 660.0).await;
     assert_heard(&commune, &district, 660.0).await;
     // The chair's console lists both rooms (by id) with their units' names; the
