@@ -72,6 +72,7 @@ pub struct Minutes {
     pub items: Vec<AgendaSection>,
     pub conclusions: Vec<String>,
     /// Date of the date line; None while a draft.
+    #[serde(with = "iso_date::option")]
     pub signed_date: Option<Date>,
 }
 
@@ -106,6 +107,7 @@ pub struct Task {
     pub title: String,
     pub lead_unit: String,
     pub supporting_units: Vec<String>,
+    #[serde(with = "iso_date")]
     pub deadline: Date,
     pub status: TaskStatus,
 }
@@ -127,6 +129,7 @@ impl Task {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MeetingRef {
     pub title: String,
+    #[serde(with = "iso_date")]
     pub date: Date,
     pub chair: Person,
 }
@@ -147,8 +150,13 @@ pub struct ConclusionNotice {
     /// Thẩm quyền ký printed above the signer's position, e.g. "TL. CHỦ TỊCH"; None
     /// when the signer signs in their own name.
     pub competence: Option<String>,
+    #[serde(with = "iso_date::option")]
     pub signed_date: Option<Date>,
 }
+
+// Dates travel as "2026-11-29" (what an `<input type="date">` gives), not as time's
+// default [year, ordinal] pair.
+time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
 
 mod intervals {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};

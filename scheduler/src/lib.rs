@@ -3,6 +3,7 @@
 //! iCalendar form. Storage is SQLite (default) or PostgreSQL through `sqlx::Any`.
 
 pub mod accounts;
+pub mod attendance;
 pub mod authz;
 pub mod db;
 pub mod documents;
@@ -12,6 +13,9 @@ pub mod ids;
 pub mod join;
 pub mod mail;
 pub mod meetings;
+pub mod minutes_store;
+pub mod recordings;
+pub mod search;
 mod sql;
 mod timefmt;
 pub mod units;

@@ -27,7 +27,7 @@ pub struct SfuHandle {
     tcp_addr: Option<SocketAddr>,
 }
 
-enum Command {
+pub(crate) enum Command {
     Join {
         room: RoomId,
         participant: ParticipantId,
@@ -85,6 +85,8 @@ enum Command {
     Shutdown {
         reply: oneshot::Sender<()>,
     },
+    /// Taps have no reply: they must not wait on the loop (tap.rs).
+    Tap(crate::tap::TapCommand),
 }
 
 impl Sfu {
@@ -157,6 +159,10 @@ impl SfuHandle {
 
     pub fn tcp_addr(&self) -> Option<SocketAddr> {
         self.tcp_addr
+    }
+
+    pub(crate) fn send(&self, cmd: Command) -> Result<(), SfuError> {
+        self.tx.send(cmd).map_err(|_| SfuError::Stopped)
     }
 
     async fn call<T>(
@@ -490,5 +496,6 @@ fn handle_command(state: &mut State, cmd: Command, now: Instant) {
             state.shutdown();
             let _ = reply.send(());
         }
+        Command::Tap(cmd) => state.on_tap_command(cmd, now),
     }
 }

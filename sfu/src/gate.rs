@@ -84,6 +84,7 @@ impl State {
         group: &crate::api::RoomId,
         ordered: Vec<ParticipantId>,
     ) {
+        self.tap_speakers(group, &ordered);
         for member in self.group_members(group) {
             if let Some(p) = self.participants.get(&member) {
                 p.send(crate::api::SfuEvent::Speakers {

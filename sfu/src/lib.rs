@@ -15,7 +15,8 @@
 //! - `negotiate`: publish offer/answer, subscribe offers (one outstanding at a time),
 //!   `media`: inbound RTP fanned out, PLI/FIR/NACK from subscribers, `lifecycle`:
 //!   join/leave/candidates/stats and containing a panicking connection, `links`:
-//!   linked rooms sharing one media group.
+//!   linked rooms sharing one media group, `tap`: copies of a room's media for the
+//!   recorder.
 //! - [`forward`]: the pure core (rewriting, keyframe aggregation, packet cache,
 //!   NACK cap), unit-tested on a virtual clock.
 //! - `engine`: codecs (Opus+audio level, VP8, H.264 42e01f; no RTX), interceptors
@@ -38,6 +39,7 @@ mod negotiate;
 mod simulcast;
 pub mod speaker;
 mod state;
+mod tap;
 mod tcp;
 mod udp_batch;
 
@@ -47,3 +49,4 @@ mod browser_sdp_tests;
 pub use api::*;
 pub use driver::{Sfu, SfuHandle};
 pub use layers::View;
+pub use tap::{MAX_TAP_CAPACITY, Tap, TapEvent, TapPacket};

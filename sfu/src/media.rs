@@ -116,6 +116,7 @@ impl State {
             return;
         }
         self.observe_level(&track_id, &packet, now);
+        self.tap_rtp(&track_id, layer, &packet, now);
         let Some(t) = self.published.get(&track_id) else {
             return;
         };

@@ -155,6 +155,8 @@ pub struct State {
     pub next_selection: Option<Instant>,
     /// Open live microphones per room, counted at each selection (speaker::audible).
     pub open_mics: HashMap<RoomId, usize>,
+    /// Copies of rooms' media for the recorder (tap.rs).
+    pub taps: crate::tap::Taps,
 }
 
 pub const KEYFRAME_INTERVAL: Duration = Duration::from_secs(1);
@@ -190,6 +192,7 @@ impl State {
             out: Vec::new(),
             next_selection: None,
             open_mics: HashMap::new(),
+            taps: Default::default(),
         })
     }
 

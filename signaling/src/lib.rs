@@ -15,8 +15,8 @@ mod roster;
 mod roster_chair;
 mod roster_links;
 pub mod session;
-mod speaking;
 mod sfu;
+mod speaking;
 
 pub use directory::{RoomDirectory, RoomEvent, RoomInfo};
 pub use limits::SignalingConfig;

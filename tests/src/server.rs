@@ -36,6 +36,12 @@ impl BridgeServer {
 
     /// Like [`BridgeServer::start`], with extra arguments appended to `bridge serve`.
     pub async fn start_with(extra_args: &[&str]) -> anyhow::Result<Self> {
+        Self::start_with_env(extra_args, &[]).await
+    }
+
+    /// Like [`BridgeServer::start_with`], with environment variables for the server
+    /// (a certificate's password, say, which is never a command-line argument).
+    pub async fn start_with_env(extra_args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<Self> {
         let bin = bridge_bin()?;
         let data = tempfile::Builder::new().prefix("bridge-e2e-").tempdir()?;
         let mut cmd = Command::new(&bin);
@@ -44,6 +50,7 @@ impl BridgeServer {
             .arg(data.path())
             .args(["--http", "127.0.0.1:0", "--media-port", "0"])
             .args(extra_args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

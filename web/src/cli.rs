@@ -119,6 +119,10 @@ pub struct ServeArgs {
         default_value = "Cầu truyền hình <no-reply@localhost>"
     )]
     pub smtp_from: String,
+    /// Sign final minutes with this PKCS#12 (.p12/.pfx) certificate file; its password
+    /// is read from the environment variable BRIDGE_SIGNING_P12_PASSWORD.
+    #[arg(long, value_name = "PATH", env = "BRIDGE_SIGNING_P12")]
+    pub signing_p12: Option<PathBuf>,
     #[command(flatten)]
     pub data: DataArg,
 }

@@ -4,8 +4,10 @@
 
 mod api;
 mod assets;
+mod attendance;
 mod cli;
 mod error;
+mod recording;
 mod rooms;
 mod router;
 mod sched;

@@ -11,6 +11,10 @@ use bridge_signaling::{BoxFuture, RoomDirectory, RoomInfo};
 
 pub struct SchedulerRooms {
     pub db: Db,
+    /// Records who was in which room when (see `crate::attendance`).
+    pub attendance: Option<crate::attendance::AttendanceRecorder>,
+    /// Records meetings that ask for it (see `crate::recording`).
+    pub recorder: Option<crate::recording::MeetingRecorder>,
 }
 
 impl SchedulerRooms {
@@ -68,5 +72,14 @@ impl RoomDirectory for SchedulerRooms {
                 }
             }
         })
+    }
+
+    fn observe(&self, event: bridge_signaling::RoomEvent, at: std::time::SystemTime) {
+        if let Some(r) = &self.recorder {
+            r.observe(&event);
+        }
+        if let Some(a) = &self.attendance {
+            a.observe(&event, at);
+        }
     }
 }

@@ -59,6 +59,14 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data.dir)
         .with_context(|| format!("creating the data directory {}", args.data.dir.display()))?;
     let key = TokenKey::load_or_create(&args.data.dir).context("loading the token secret")?;
+    // Before anything starts: a bad certificate must stop the server, not the first signature.
+    let signer = match &args.signing_p12 {
+        Some(path) => {
+            let password = std::env::var("BRIDGE_SIGNING_P12_PASSWORD").unwrap_or_default();
+            Some(crate::api::load_signer(path, &password).context("--signing-p12")?)
+        }
+        None => None,
+    };
     let db = crate::sched::open(&args.data).await?;
     let accounts = crate::sched::seed_first_run(&db).await?;
 
@@ -68,7 +76,15 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("starting the media plane on {}", config.udp_bind))?;
     let media: Arc<dyn MediaPlane> = Arc::new(sfu.clone());
     let signaling = Signaling::new(SignalingConfig::for_sfu(&config), media, key.clone());
-    signaling.set_directory(Arc::new(crate::rooms::SchedulerRooms { db: db.clone() }));
+    let attendance = crate::attendance::AttendanceRecorder::start(db.clone()).await;
+    let recorder =
+        crate::recording::MeetingRecorder::start(db.clone(), sfu.clone(), args.data.dir.clone())
+            .await;
+    signaling.set_directory(Arc::new(crate::rooms::SchedulerRooms {
+        db: db.clone(),
+        attendance: Some(attendance),
+        recorder: Some(recorder),
+    }));
 
     let listener = tokio::net::TcpListener::bind(args.http)
         .await
@@ -98,6 +114,8 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
         )
         .context("opening the documents folder")?,
     );
+    api.data_dir = Some(args.data.dir.clone());
+    api.signer = signer;
     if let Some(url) = &args.smtp_url {
         api.mail = Some(
             bridge_scheduler::mail::MailQueue::start(url, &args.smtp_from)

@@ -67,6 +67,9 @@ pub struct MeetingDraft {
     pub participants: Vec<UnitSelector>,
     #[serde(default)]
     pub recurrence: Option<RecurrenceInput>,
+    /// Record the meeting on the server when its room opens (recordings.rs).
+    #[serde(default)]
+    pub record: bool,
 }
 
 impl MeetingDraft {
@@ -97,6 +100,7 @@ impl MeetingDraft {
             urgent: true,
             participants,
             recurrence: None,
+            record: false,
         })
     }
 }
@@ -131,6 +135,8 @@ pub struct Meeting {
     pub recurrence: Option<Recurrence>,
     pub participants: Vec<UnitSelector>,
     pub created_by: UserId,
+    /// Recorded on the server when its room opens.
+    pub record: bool,
 }
 
 /// A validated draft: trimmed text, canonical rule and the concrete occurrences (UTC).

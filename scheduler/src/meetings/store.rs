@@ -17,7 +17,7 @@ use crate::timefmt::from_unix;
 use crate::units::{Unit, UnitSelector};
 
 pub(super) const MEETING_COLS: &str = "id, title, organizer_code, chair_user_id, location, starts_at, ends_at, \
-     urgent, cancelled, version, rrule, exdates, selection, created_by";
+     urgent, cancelled, version, rrule, exdates, selection, created_by, record";
 
 type Acks = HashMap<String, (Option<i64>, Option<String>)>;
 
@@ -55,6 +55,7 @@ pub(super) fn meeting_from_row(r: &AnyRow, agenda: Vec<String>) -> Result<Meetin
             .map(|rrule| Recurrence { rrule, exdates }),
         participants,
         created_by: UserId::parse(&r.try_get::<String, _>("created_by")?)?,
+        record: r.try_get::<i64, _>("record")? != 0,
     })
 }
 
@@ -216,11 +217,12 @@ impl Db {
         let mut tx = self.pool.begin().await?;
         let insert = format!(
             "INSERT INTO meetings ({MEETING_COLS}, created_at, updated_at) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, $9, $10, $11, $12, $13, $13)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, $9, $10, $11, $12, $14, $13, $13)"
         );
         bind_content(sqlx::query(&insert).bind(id.to_string()), &v)?
             .bind(actor.user_id.to_string())
             .bind(now.unix_timestamp())
+            .bind(i64::from(v.draft.record))
             .execute(&mut *tx)
             .await?;
         let acks = organizer_ack(&v, actor, now, Acks::new());
@@ -257,13 +259,14 @@ impl Db {
         let update = sqlx::query(
             "UPDATE meetings SET title = $1, organizer_code = $2, chair_user_id = $3, location = $4, \
              starts_at = $5, ends_at = $6, urgent = $7, rrule = $8, exdates = $9, selection = $10, \
-             updated_at = $11, version = version + 1 \
+             updated_at = $11, version = version + 1, record = $14 \
              WHERE id = $12 AND version = $13 AND cancelled = 0",
         );
         let done = bind_content(update, &v)?
             .bind(now.unix_timestamp())
             .bind(id.to_string())
             .bind(expected_version)
+            .bind(i64::from(v.draft.record))
             .execute(&mut *tx)
             .await?
             .rows_affected();

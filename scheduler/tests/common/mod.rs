@@ -144,6 +144,7 @@ pub fn draft(
         urgent: false,
         participants: sel,
         recurrence: None,
+        record: false,
     }
 }
 

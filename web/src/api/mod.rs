@@ -1,12 +1,18 @@
 //! The scheduler's REST API, mounted under `/api` by the binary:
 //! `Router::new().nest("/api", api::router(state))`. OpenAPI at `/api/openapi.json`.
 
+mod archive;
+mod archive_search;
+mod archive_zip;
 mod auth;
 mod documents;
 mod events;
 mod invite_mail;
 mod meetings;
+mod minutes;
+mod minutes_files;
 mod problem;
+mod recordings;
 mod session;
 mod units;
 
@@ -23,6 +29,7 @@ use time::OffsetDateTime;
 use utoipa::OpenApi;
 
 pub use events::Events;
+pub use minutes_files::{SharedSigner, load_signer};
 pub use problem::Problem;
 
 /// Largest JSON body accepted; the agenda limit (64 KiB) is checked by the scheduler.
@@ -45,8 +52,13 @@ pub struct ApiState {
     pub mail: Option<bridge_scheduler::mail::MailQueue>,
     /// Where meeting documents are kept; `None` answers 503 on document routes.
     pub documents: Option<DocumentStore>,
+    /// The data folder: recordings are read from `recordings/<meeting>/`, meeting-file
+    /// ZIPs are built in `archives/`. `None` answers 503 on the ZIP route.
+    pub data_dir: Option<std::path::PathBuf>,
     /// The clock; tests replace it.
     pub clock: Arc<dyn Fn() -> OffsetDateTime + Send + Sync>,
+    /// Signs final minutes (PAdES); `None` answers 503 on the signing route.
+    pub signer: Option<SharedSigner>,
 }
 
 impl ApiState {
@@ -59,8 +71,10 @@ impl ApiState {
             secure_cookies: public_url.starts_with("https:"),
             events: Events::default(),
             documents: None,
+            data_dir: None,
             mail: None,
             clock: Arc::new(OffsetDateTime::now_utc),
+            signer: None,
         }
     }
 
@@ -85,6 +99,16 @@ impl ApiState {
         meetings::list, meetings::create, meetings::urgent, meetings::get_one, meetings::update, meetings::cancel,
         meetings::acknowledge, meetings::join, meetings::ics,
         documents::upload, documents::list, documents::download, documents::delete,
+        minutes::get_minutes, minutes::put_minutes, minutes::finalize_minutes,
+        minutes::minutes_versions, minutes::minutes_version,
+        minutes::get_notice, minutes::put_notice, minutes::finalize_notice,
+        minutes::notice_versions, minutes::notice_version,
+        minutes::unit_tasks, minutes::task_status, minutes::set_status,
+        minutes_files::minutes_pdf, minutes_files::minutes_docx, minutes_files::minutes_edxml,
+        minutes_files::notice_pdf, minutes_files::notice_docx, minutes_files::notice_edxml,
+        minutes_files::sign, minutes_files::signed_pdf,
+        archive::attendance, archive::attendance_csv, archive::archive_zip, archive_search::search,
+        recordings::list, recordings::download,
     ),
     components(schemas(Problem))
 )]
@@ -118,6 +142,13 @@ pub fn router(state: ApiState) -> Router {
         .route("/units/{code}/events", get(events::unit_events))
         .route("/meetings", get(meetings::list).post(meetings::create))
         .route("/meetings/urgent", post(meetings::urgent))
+        .route("/meetings/search", get(archive_search::search))
+        .route("/meetings/{id}/attendance", get(archive::attendance))
+        .route(
+            "/meetings/{id}/attendance.csv",
+            get(archive::attendance_csv),
+        )
+        .route("/meetings/{id}/archive.zip", get(archive::archive_zip))
         .route(
             "/meetings/{id}",
             get(meetings::get_one).put(meetings::update),
@@ -134,6 +165,76 @@ pub fn router(state: ApiState) -> Router {
             "/meetings/{id}/documents/{doc}",
             get(documents::download).delete(documents::delete),
         )
+        .route("/meetings/{id}/recordings", get(recordings::list))
+        .route("/meetings/{id}/recordings/{rec}", get(recordings::download))
+        .merge(minutes_routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// Minutes, conclusion notice, their files and the tasks they assign.
+fn minutes_routes() -> Router<ApiState> {
+    use axum::routing::put;
+    Router::new()
+        .route(
+            "/meetings/{id}/minutes",
+            get(minutes::get_minutes).put(minutes::put_minutes),
+        )
+        .route(
+            "/meetings/{id}/minutes/finalize",
+            post(minutes::finalize_minutes),
+        )
+        .route(
+            "/meetings/{id}/minutes/versions",
+            get(minutes::minutes_versions),
+        )
+        .route(
+            "/meetings/{id}/minutes/versions/{version}",
+            get(minutes::minutes_version),
+        )
+        .route("/meetings/{id}/minutes/sign", post(minutes_files::sign))
+        .route(
+            "/meetings/{id}/minutes.pdf",
+            get(minutes_files::minutes_pdf),
+        )
+        .route(
+            "/meetings/{id}/minutes.docx",
+            get(minutes_files::minutes_docx),
+        )
+        .route(
+            "/meetings/{id}/minutes.edxml",
+            get(minutes_files::minutes_edxml),
+        )
+        .route(
+            "/meetings/{id}/minutes.signed.pdf",
+            get(minutes_files::signed_pdf),
+        )
+        .route(
+            "/meetings/{id}/notice",
+            get(minutes::get_notice).put(minutes::put_notice),
+        )
+        .route(
+            "/meetings/{id}/notice/finalize",
+            post(minutes::finalize_notice),
+        )
+        .route(
+            "/meetings/{id}/notice/versions",
+            get(minutes::notice_versions),
+        )
+        .route(
+            "/meetings/{id}/notice/versions/{version}",
+            get(minutes::notice_version),
+        )
+        .route("/meetings/{id}/notice.pdf", get(minutes_files::notice_pdf))
+        .route(
+            "/meetings/{id}/notice.docx",
+            get(minutes_files::notice_docx),
+        )
+        .route(
+            "/meetings/{id}/notice.edxml",
+            get(minutes_files::notice_edxml),
+        )
+        .route("/units/{code}/tasks", get(minutes::unit_tasks))
+        .route("/units/{code}/task-status", get(minutes::task_status))
+        .route("/tasks/{id}/status", put(minutes::set_status))
 }

@@ -2,12 +2,13 @@
 // alerts over server-sent events (banner + beep within a second of the secretary's click).
 import { api, applyTexts, fmtTime, me, t, el } from "./common.js";
 import { documentsPanel } from "./documents.js";
+import { tasksSection } from "../minutes/tasks.js";
 
 const TEXTS = {
   vi: { app: "Điểm cầu", logout: "Đăng xuất", ack: "Đã nhận", acked: "Đã xác nhận", join: "Vào họp", upcoming: "Cuộc họp sắp tới",
-        when: "Thời gian", subject: "Nội dung", none: "Chưa có cuộc họp nào.", urgent: "HỌP KHẨN", ics: "Lịch (.ics)", docs: "Tài liệu" },
+        when: "Thời gian", subject: "Nội dung", none: "Chưa có cuộc họp nào.", urgent: "HỌP KHẨN", ics: "Lịch (.ics)", docs: "Tài liệu", archive: "Hồ sơ cuộc họp" },
   en: { app: "Meeting hall", logout: "Sign out", ack: "Acknowledge", acked: "Acknowledged", join: "Join", upcoming: "Upcoming meetings",
-        when: "When", subject: "Subject", none: "No meetings yet.", urgent: "URGENT MEETING", ics: "Calendar (.ics)", docs: "Documents" },
+        when: "When", subject: "Subject", none: "No meetings yet.", urgent: "URGENT MEETING", ics: "Calendar (.ics)", docs: "Documents", archive: "Meeting files" },
 };
 applyTexts(TEXTS);
 
@@ -36,6 +37,9 @@ function docsToggle(meeting) {
   });
   return d;
 }
+
+// The tasks meetings assigned to this unit (and, for its office, every unit's status).
+document.querySelector("main").append(tasksSection(unit, ["secretary", "administrator"].includes(user.role)));
 
 async function refresh() {
   const list = await api("GET", `/units/${unit}/upcoming`);

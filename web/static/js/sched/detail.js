@@ -8,11 +8,11 @@ const TEXTS = {
   vi: { when: "Thời gian", location: "Địa điểm", chair: "Chủ trì", agenda: "Chương trình", repeat: "Lặp lại", units: "Đơn vị được mời",
         acked: "Đã nhận", waiting: "Chưa xác nhận", edit: "Sửa", cancelMeeting: "Hủy cuộc họp", join: "Vào phòng họp",
         ics: "Lịch (.ics)", close: "Đóng", confirmCancel: "Hủy cuộc họp này? Các đơn vị sẽ được báo.", cancelled: "ĐÃ HỦY",
-        summary: "{a}/{n} đơn vị đã xác nhận", urgent: "HỌP KHẨN" },
+        summary: "{a}/{n} đơn vị đã xác nhận", urgent: "HỌP KHẨN", file: "Hồ sơ cuộc họp", minutes: "Biên bản" },
   en: { when: "When", location: "Location", chair: "Chair", agenda: "Agenda", repeat: "Repeats", units: "Invited units",
         acked: "Acknowledged", waiting: "Not yet", edit: "Edit", cancelMeeting: "Cancel meeting", join: "Open the room",
         ics: "Calendar (.ics)", close: "Close", confirmCancel: "Cancel this meeting? The units will be told.", cancelled: "CANCELLED",
-        summary: "{a} of {n} units acknowledged", urgent: "URGENT" },
+        summary: "{a} of {n} units acknowledged", urgent: "URGENT", file: "Meeting file", minutes: "Minutes" },
 };
 
 /** Opens the detail dialog of meeting `id`; `onChanged` runs after an edit or cancel. */
@@ -64,6 +64,8 @@ export async function openMeetingDetail({ id, user, onChanged }) {
       } }, t(TEXTS, "join")));
   }
   actions.append(el("a", { href: `/api/meetings/${id}/ics?unit=${m.organizer}`, download: "" }, t(TEXTS, "ics")), " ",
+    el("a", { href: `/static/archive.html?id=${id}`, id: "md-file" }, t(TEXTS, "file")), " ",
+    el("a", { href: `/static/minutes.html?id=${id}`, id: "md-minutes" }, t(TEXTS, "minutes")), " ",
     el("button", { type: "button", onclick: close }, t(TEXTS, "close")));
 
   dialog.append(

@@ -13,7 +13,8 @@ const TEXTS = {
         save: "Lưu", cancel: "Đóng", saved: "Đã lưu. Số đơn vị được mời:", conflicts: "Cảnh báo trùng lịch:",
         stale: "Cuộc họp vừa được người khác sửa (phiên bản hiện tại: {v}). Nội dung bạn nhập vẫn còn trong biểu mẫu.",
         reload: "Tải phiên bản mới (bỏ phần đã nhập)", overwrite: "Lưu đè lên phiên bản mới",
-        needFields: "Nhập tên cuộc họp, thời gian và chọn ít nhất một đơn vị.", badExdate: "Ngày không hợp lệ: " },
+        needFields: "Nhập tên cuộc họp, thời gian và chọn ít nhất một đơn vị.", badExdate: "Ngày không hợp lệ: ",
+        record: "Ghi hình cuộc họp", recordHint: "Máy chủ ghi âm thanh và hình ảnh người đang phát biểu mỗi khi phòng họp mở." },
   en: { newTitle: "New meeting", editTitle: "Edit meeting", subject: "Title", agenda: "Agenda",
         addItem: "Add item", up: "Up", down: "Down", remove: "Remove", start: "Starts (Hà Nội time)", end: "Ends",
         location: "Location", chair: "Chair", noChair: "— not chosen —", units: "Invited units", repeat: "Repeat", none: "Does not repeat", weekly: "Weekly",
@@ -21,7 +22,8 @@ const TEXTS = {
         save: "Save", cancel: "Close", saved: "Saved. Units invited:", conflicts: "Booking warnings:",
         stale: "Someone else has just changed this meeting (current version: {v}). What you typed is still in the form.",
         reload: "Load their version (drop my changes)", overwrite: "Save over their version",
-        needFields: "Enter a title and times and pick at least one unit.", badExdate: "Invalid date: " },
+        needFields: "Enter a title and times and pick at least one unit.", badExdate: "Invalid date: ",
+        record: "Record the meeting", recordHint: "The server records the audio and the current speaker's video whenever the room is open." },
 };
 const DAYS = [["MO", "T2", "Mon"], ["TU", "T3", "Tue"], ["WE", "T4", "Wed"], ["TH", "T5", "Thu"], ["FR", "T6", "Fri"], ["SA", "T7", "Sat"], ["SU", "CN", "Sun"]];
 
@@ -61,6 +63,9 @@ export async function openMeetingForm({ user, existing, onSaved }) {
   const repeatBox = el("div", { class: "repeat" }, field(t(TEXTS, "repeat"), freq),
     el("div", { class: "field" }, el("span", { class: "lbl" }, t(TEXTS, "days")), days),
     field(t(TEXTS, "until"), until), field(t(TEXTS, "count"), count), field(t(TEXTS, "except"), exdates));
+  const record = el("input", { type: "checkbox", id: "mf-record" });
+  const recordBox = el("div", { class: "field" },
+    el("label", { class: "inline", for: "mf-record", title: t(TEXTS, "recordHint") }, record, " ", t(TEXTS, "record")));
   const error = el("div", { class: "error", role: "alert", id: "mf-error" });
   const info = el("div", { class: "info", id: "mf-info", "aria-live": "polite" });
   const saveBtn = el("button", { type: "submit", class: "primary", id: "mf-save" }, t(TEXTS, "save"));
@@ -83,7 +88,7 @@ export async function openMeetingForm({ user, existing, onSaved }) {
     el("div", { class: "field" }, el("span", { class: "lbl" }, t(TEXTS, "agenda")), agenda,
       el("button", { type: "button", class: "small", id: "mf-add-item", onclick: () => addItem().focus() }, t(TEXTS, "addItem"))),
     el("div", { class: "field" }, el("span", { class: "lbl" }, t(TEXTS, "units")), pickerRoot),
-    repeatBox, error, info,
+    repeatBox, recordBox, error, info,
     el("div", { class: "actions" }, saveBtn, el("button", { type: "button", onclick: close }, t(TEXTS, "cancel"))));
   dialog.append(form);
   const picker = unitPicker(pickerRoot, user.unit);
@@ -98,6 +103,7 @@ export async function openMeetingForm({ user, existing, onSaved }) {
     m.agenda.forEach((a) => addItem(a));
     await picker.set(m.participants);
     if (m.recurrence) fillRecurrence(m.recurrence);
+    record.checked = !!m.record;
   } else {
     const s = new Date(Math.ceil(Date.now() / 3600e3) * 3600e3);
     start.value = toLocalInput(s.toISOString());
@@ -143,6 +149,7 @@ export async function openMeetingForm({ user, existing, onSaved }) {
       urgent: m?.urgent ?? false,
       participants: picker.selectors(),
       recurrence: recurrence(),
+      record: record.checked,
     };
   }
 

@@ -12,12 +12,12 @@ const TEXTS = {
         urgent: "Họp khẩn", acks: "Xác nhận của các đơn vị", weekView: "Tuần", listView: "Danh sách", prev: "‹ Tuần trước",
         today: "Tuần này", next: "Tuần sau ›", new: "+ Tạo cuộc họp", when: "Thời gian", organizer: "Đơn vị chủ trì",
         none: "Không có cuộc họp nào.", ok: "Đã nhận", wait: "Chưa xác nhận", needTitle: "Nhập nội dung và chọn ít nhất một đơn vị.",
-        summary: "{a}/{n} đơn vị đã xác nhận", urgentMark: "KHẨN" },
+        summary: "{a}/{n} đơn vị đã xác nhận", urgentMark: "KHẨN", archive: "Hồ sơ cuộc họp", tasks: "Nhiệm vụ" },
   en: { app: "Online meeting schedule", logout: "Sign out", urgentTitle: "Call an urgent session", subject: "Subject", units: "Invited units",
         urgent: "Urgent session", acks: "Acknowledgements", weekView: "Week", listView: "List", prev: "‹ Previous week",
         today: "This week", next: "Next week ›", new: "+ New meeting", when: "When", organizer: "Organizer",
         none: "No meetings.", ok: "Acknowledged", wait: "Not yet", needTitle: "Enter a subject and pick at least one unit.",
-        summary: "{a} of {n} units acknowledged", urgentMark: "URGENT" },
+        summary: "{a} of {n} units acknowledged", urgentMark: "URGENT", archive: "Meeting files", tasks: "Tasks" },
 };
 applyTexts(TEXTS);
 

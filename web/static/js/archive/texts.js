@@ -1,0 +1,31 @@
+// Texts of the meeting-file page, Vietnamese first (see ../sched/common.js for the switch).
+export const TEXTS = {
+  vi: {
+    app: "Hồ sơ cuộc họp", home: "Lịch họp", logout: "Đăng xuất", searchTitle: "Tìm cuộc họp đã qua",
+    text: "Nội dung, địa điểm, chương trình", from: "Từ ngày", to: "Đến ngày", unit: "Đơn vị (chủ trì hoặc được mời)",
+    search: "Tìm kiếm", when: "Thời gian", subject: "Nội dung", organizer: "Đơn vị chủ trì",
+    prev: "‹ Trang trước", next: "Trang sau ›", found: "Tìm thấy {n} cuộc họp.", none: "Không tìm thấy cuộc họp nào.",
+    truncated: "Chỉ xét các cuộc họp gần nhất; hãy thu hẹp khoảng ngày để tìm cuộc họp cũ hơn.",
+    badRange: "Ngày kết thúc phải sau ngày bắt đầu.", back: "‹ Quay lại tìm kiếm", attendance: "Điểm danh",
+    unitCol: "Đơn vị", periods: "Thời gian kết nối", total: "Tổng thời gian", speaking: "Thời gian phát biểu",
+    absent: "Vắng mặt", ongoing: "đang kết nối", present: "{p}/{n} đơn vị có mặt", downloads: "Tải về",
+    document: "Tài liệu", recording: "Ghi hình", minutes: "Biên bản", notice: "Thông báo kết luận", signed: "PDF đã ký số", csv: "Điểm danh (CSV, mở bằng Excel)",
+    zip: "Toàn bộ hồ sơ cuộc họp (ZIP)", download: "Tải về", downloading: "Đang tải {p}", done: "Đã tải xong",
+    failed: "Tải không thành công", cancelled: "ĐÃ HỦY",
+    hm: "{h} giờ {m} phút", ms: "{m} phút {s} giây", s: "{s} giây",
+  },
+  en: {
+    app: "Meeting file", home: "Schedule", logout: "Sign out", searchTitle: "Find past meetings",
+    text: "Subject, location, agenda", from: "From", to: "To", unit: "Unit (organizer or invited)",
+    search: "Search", when: "When", subject: "Subject", organizer: "Organizer",
+    prev: "‹ Previous", next: "Next ›", found: "{n} meetings found.", none: "No meeting found.",
+    truncated: "Only the most recent meetings were searched; narrow the dates to reach older ones.",
+    badRange: "The end date must not be before the start date.", back: "‹ Back to search", attendance: "Attendance",
+    unitCol: "Unit", periods: "Connected", total: "Total time", speaking: "Speaking time",
+    absent: "Absent", ongoing: "still connected", present: "{p} of {n} units present", downloads: "Downloads",
+    document: "Document", recording: "Recording", minutes: "Minutes", notice: "Conclusion notice", signed: "signed PDF", csv: "Attendance (CSV, opens in Excel)",
+    zip: "The whole meeting file (ZIP)", download: "Download", downloading: "Downloading {p}", done: "Downloaded",
+    failed: "Download failed", cancelled: "CANCELLED",
+    hm: "{h} h {m} min", ms: "{m} min {s} s", s: "{s} s",
+  },
+};
