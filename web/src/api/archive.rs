@@ -6,7 +6,6 @@
 use std::path::PathBuf;
 
 use axum::Json;
-use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -17,14 +16,12 @@ use bridge_scheduler::recordings::RecordingStatus;
 use bridge_scheduler::{MeetingId, SchedError};
 use serde::Serialize;
 use time::OffsetDateTime;
-use tower::ServiceExt;
-use tower_http::services::ServeFile;
 
 use super::ApiState;
 use super::archive_zip::{ArchiveDir, Entry, Source, unique_name};
 use super::auth::Caller;
-use super::documents::content_disposition;
 use super::problem::Problem;
+use super::stored_file::{self, content_disposition};
 
 /// Attendance per invited unit: merged connection periods, total and speaking time,
 /// absent units marked.
@@ -178,22 +175,14 @@ pub async fn archive_zip(
         .map_err(|e| SchedError::Io(std::io::Error::other(e)))?
         .map_err(SchedError::Io)?;
 
-    // ServeFile answers Range, If-Range and 416; we add what it cannot know.
-    let mut res = match ServeFile::new(&path).oneshot(req).await {
-        Ok(r) => r.map(Body::new),
-        Err(never) => match never {},
-    };
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/zip"),
-    );
     let name = format!("Hồ sơ cuộc họp - {}.zip", file_stem(&view));
-    if let Ok(v) = HeaderValue::from_str(&content_disposition(&name)) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
-    Ok(res.into_response())
+    stored_file::send(req, &path, "application/zip", &name)
+        .await
+        .ok_or_else(|| {
+            Problem::from(SchedError::Io(std::io::Error::other(
+                "the archive just built is gone",
+            )))
+        })
 }
 
 /// The meeting's recorded files (name, path) in `DATA/recordings/<meeting>/`. A file

@@ -2,19 +2,17 @@
 //! download with HTTP Range (large files resume and show progress), delete.
 
 use axum::Json;
-use axum::body::Body;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use bridge_scheduler::documents::Document;
 use bridge_scheduler::{DocumentId, MeetingId, SchedError};
-use tower::ServiceExt;
-use tower_http::services::ServeFile;
 
 use super::ApiState;
 use super::auth::Caller;
 use super::problem::Problem;
+use super::stored_file;
 
 fn disabled() -> Problem {
     Problem::new(
@@ -122,33 +120,18 @@ pub async fn download(
     let store = st.documents.as_ref().ok_or_else(disabled)?;
     let (meeting, doc) = ids(&id, &doc)?;
     let (doc, path) = st.db.document(store, &p, meeting, doc).await?;
-    // ServeFile does Range, If-Range, 416 and conditional requests; we set the headers
-    // it cannot know: the type the uploader gave and the original filename.
-    let mut res = match ServeFile::new(&path).oneshot(req).await {
-        Ok(r) => r.map(Body::new),
-        Err(never) => match never {},
-    };
-    if res.status() == StatusCode::NOT_FOUND {
-        tracing::error!(document = %doc.id, path = %path.display(), "document file missing");
-        return Err(SchedError::NotFound {
-            kind: "document",
-            id: doc.id.to_string(),
+    // The type the uploader gave and the original filename.
+    match stored_file::send(req, &path, &doc.content_type, &doc.filename).await {
+        Some(res) => Ok(res),
+        None => {
+            tracing::error!(document = %doc.id, path = %path.display(), "document file missing");
+            Err(SchedError::NotFound {
+                kind: "document",
+                id: doc.id.to_string(),
+            }
+            .into())
         }
-        .into());
     }
-    let h = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&doc.content_type) {
-        h.insert(header::CONTENT_TYPE, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&content_disposition(&doc.filename)) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
-    Ok(res.into_response())
 }
 
 /// Removes a document (organizer side only).
@@ -163,43 +146,4 @@ pub async fn delete(
     let (meeting, doc) = ids(&id, &doc)?;
     st.db.delete_document(store, &p, meeting, doc).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// RFC 6266: an ASCII fallback plus the exact UTF-8 name (Vietnamese names survive).
-pub fn content_disposition(filename: &str) -> String {
-    let ascii: String = filename
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let encoded: String = filename
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::content_disposition;
-
-    #[test]
-    fn vietnamese_filenames_are_encoded_for_rfc_6266() {
-        assert_eq!(
-            content_disposition("Báo cáo \"quý\".pdf"),
-            "attachment; filename=\"B_o c_o _qu__.pdf\"; \
-             filename*=UTF-8''B%C3%A1o%20c%C3%A1o%20%22qu%C3%BD%22.pdf"
-        );
-    }
 }

@@ -18,9 +18,9 @@ use time::OffsetDateTime;
 
 use super::ApiState;
 use super::auth::Caller;
-use super::documents::content_disposition;
 use super::minutes::meeting_id;
 use super::problem::Problem;
+use super::stored_file::content_disposition;
 
 /// The configured signing key, shared by all requests.
 pub type SharedSigner = Arc<dyn Signer + Send + Sync>;

@@ -14,6 +14,7 @@ mod minutes_files;
 mod problem;
 mod recordings;
 mod session;
+mod stored_file;
 mod units;
 
 use std::sync::Arc;

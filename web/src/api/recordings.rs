@@ -3,19 +3,16 @@
 //! invited units) may download; others get 403.
 
 use axum::Json;
-use axum::body::Body;
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use bridge_scheduler::recordings::{Recording, RecordingId, meeting_dir};
 use bridge_scheduler::{MeetingId, SchedError};
-use tower::ServiceExt;
-use tower_http::services::ServeFile;
 
 use super::ApiState;
 use super::auth::Caller;
-use super::documents::content_disposition;
 use super::problem::Problem;
+use super::stored_file;
 
 fn disabled() -> Problem {
     Problem::new(
@@ -62,25 +59,11 @@ pub async fn download(
         return Err(missing().into());
     }
     let path = meeting_dir(dir, meeting).join(&r.filename);
-    let mut res = match ServeFile::new(&path).oneshot(req).await {
-        Ok(res) => res.map(Body::new),
-        Err(never) => match never {},
-    };
-    if res.status() == StatusCode::NOT_FOUND {
-        tracing::error!(recording = %r.id, path = %path.display(), "recording file missing");
-        return Err(missing().into());
+    match stored_file::send(req, &path, &r.content_type, &r.filename).await {
+        Some(res) => Ok(res),
+        None => {
+            tracing::error!(recording = %r.id, path = %path.display(), "recording file missing");
+            Err(missing().into())
+        }
     }
-    let h = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&r.content_type) {
-        h.insert(header::CONTENT_TYPE, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&content_disposition(&r.filename)) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
-    Ok(res.into_response())
 }
