@@ -113,8 +113,9 @@ impl State {
 
     /// Tells each simulcast publisher which encodings anybody receives or is about to;
     /// the lowest stays on while anybody subscribes, so a collapsing link has somewhere
-    /// to fall at once.
+    /// to fall at once, and while the room is recorded (the recorder takes it).
     fn announce_layers(&mut self, now: Instant) {
+        let recorded = self.recorded_tracks();
         let mut needed: HashMap<TrackId, [bool; MAX_LAYERS]> = HashMap::new();
         for p in self.participants.values() {
             for (id, sub) in &p.subs {
@@ -133,7 +134,7 @@ impl State {
                 continue;
             }
             let mut active = needed.get(id).copied().unwrap_or_default();
-            active[0] |= !t.subscribers.is_empty();
+            active[0] |= !t.subscribers.is_empty() || recorded.contains(id);
             if t.layers_announced == Some(active) {
                 continue;
             }

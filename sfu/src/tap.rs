@@ -137,6 +137,21 @@ impl State {
         }
     }
 
+    /// Published tracks a tap records: their lowest simulcast layer stays on even with
+    /// nobody watching (a speaker alone in a recorded room is still recorded).
+    pub(crate) fn recorded_tracks(&self) -> std::collections::HashSet<TrackId> {
+        if self.taps.by_room.is_empty() {
+            return Default::default();
+        }
+        let groups: std::collections::HashSet<&RoomId> =
+            self.taps.by_room.keys().map(|r| self.group_of(r)).collect();
+        self.published
+            .iter()
+            .filter(|(_, t)| groups.contains(self.group_of(&t.room)))
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
     /// Copies one inbound packet to the taps of its media group (media.rs).
     pub(crate) fn tap_rtp(
         &mut self,

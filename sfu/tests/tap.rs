@@ -112,3 +112,50 @@ async fn tap_asks_for_keyframes_through_the_rate_limit_and_stops() {
     );
     alice.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_room_keeps_the_lowest_layer_of_a_speaker_nobody_watches() {
+    use common::simulcast::{Participant, Publish};
+    let sfu = common::start_sfu(false).await;
+    let room = RoomId::from("room-1");
+    let speaker = Participant::join(
+        &sfu,
+        "room-1",
+        "speaker",
+        Publish {
+            audio_level: Some(20),
+            simulcast: Some([300, 900, 2400]),
+        },
+        false,
+        None,
+    )
+    .await;
+    let layers = || *speaker.shared.layers_active.lock().unwrap();
+    // Alone in the room, nobody receives its video: every encoding is paused.
+    assert!(
+        wait_until(Duration::from_secs(15), || layers() == [false; 3]).await,
+        "layers {:?}",
+        layers()
+    );
+    // Recorded, its lowest encoding comes back on, and the tap gets it.
+    let mut tap = sfu.start_tap(&room, 4096).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || layers() == [true, false, false]).await,
+        "layers {:?}",
+        layers()
+    );
+    let got = drain(&mut tap, 2).await;
+    let video = got
+        .get(&("speaker".to_owned(), TrackSource::Camera))
+        .map_or(&[][..], Vec::as_slice);
+    assert!(video.len() > 10, "{} video packets", video.len());
+    assert!(video.iter().all(|p| p.layer == 0));
+    // The recording stops: nothing needs the video any more.
+    sfu.stop_tap(&room).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || layers() == [false; 3]).await,
+        "layers {:?}",
+        layers()
+    );
+    speaker.close().await;
+}
