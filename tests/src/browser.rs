@@ -170,6 +170,23 @@ impl Browser {
         Ok(self.client.execute(script, vec![]).await?)
     }
 
+    /// Runs `script` as the body of an async function, so it may `await`.
+    pub async fn js(&self, script: &str) -> anyhow::Result<Value> {
+        self.eval(&format!("return (async () => {{ {script} }})();"))
+            .await
+    }
+
+    /// Sets a form field's value as typing would (an `input` event follows).
+    pub async fn set_value(&self, selector: &str, value: &str) -> anyhow::Result<()> {
+        self.js(&format!(
+            "const e = document.querySelector({s}); e.value = {v}; e.dispatchEvent(new Event('input')); return true;",
+            s = serde_json::to_string(selector)?,
+            v = serde_json::to_string(value)?
+        ))
+        .await
+        .map(|_| ())
+    }
+
     /// Polls `script` in the current window until it returns `true`.
     pub async fn wait_true(
         &self,

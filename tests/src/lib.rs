@@ -2,11 +2,13 @@
 //! End-to-end test support: the real `bridge` binary over loopback ([`server`]) and a
 //! Rust WebRTC participant that speaks docs/protocol.md ([`client`]).
 
+pub mod api;
 pub mod browser;
 pub mod client;
 pub mod hearing;
 pub mod media;
 pub mod publish;
+pub mod readers;
 pub mod recv;
 pub mod rtc_setup;
 pub mod sched_pages;

@@ -8,17 +8,20 @@ use std::time::Duration;
 
 pub const WAIT: Duration = Duration::from_secs(15);
 
+/// The password of every account these tests add.
+pub const PASSWORD: &str = "mật khẩu thử";
+
 /// `bridge users add ARGS` against the running server's database, password included.
 pub fn users_add(server: &BridgeServer, args: &[&str]) -> anyhow::Result<std::process::Output> {
     Ok(std::process::Command::new(bridge_bin()?)
         .args(["users", "add", "--data"])
         .arg(server.data_dir())
         .args(args)
-        .args(["--password", "mật khẩu thử"])
+        .args(["--password", PASSWORD])
         .output()?)
 }
 
-/// Adds an account (password `mật khẩu thử`); fails the test if refused.
+/// Adds an account (password [`PASSWORD`]); fails the test if refused.
 pub fn add_user(
     server: &BridgeServer,
     username: &str,
@@ -45,9 +48,10 @@ pub async fn login(b: &Browser, origin: &str, username: &str, landing: &str) -> 
     .await?;
     b.eval(&format!(
         "document.getElementById('username').value = {u}; \
-         document.getElementById('password').value = 'mật khẩu thử'; \
+         document.getElementById('password').value = {p}; \
          document.querySelector('#login button[type=submit]').click(); return true;",
-        u = serde_json::to_string(username)?
+        u = serde_json::to_string(username)?,
+        p = serde_json::to_string(PASSWORD)?
     ))
     .await?;
     b.wait_true(

@@ -7,7 +7,9 @@
 //! cannot download anything.
 
 use anyhow::{Context, ensure};
+use bridge_e2e::api::ApiSession;
 use bridge_e2e::client::{Client, ClientOptions};
+use bridge_e2e::readers::{docx_text, ffprobe, pdfsig, pdftotext};
 use bridge_e2e::sched_pages::add_user;
 use bridge_e2e::server::{BridgeServer, token_from_url};
 use reqwest::StatusCode;
@@ -63,132 +65,8 @@ fn make_p12(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
     Ok(p12)
 }
 
-/// One signed-in account's view of the API.
-struct Staff {
-    http: reqwest::Client,
-    base: String,
-    cookie: String,
-}
-
-impl Staff {
-    async fn login(server: &BridgeServer, username: &str) -> anyhow::Result<Self> {
-        let http = reqwest::Client::new();
-        let base = format!("{}/api", server.http_url());
-        let resp = http
-            .post(format!("{base}/auth/login"))
-            .json(&json!({"username": username, "password": "mật khẩu thử"}))
-            .send()
-            .await?;
-        ensure!(
-            resp.status() == StatusCode::OK,
-            "login {username}: {resp:?}"
-        );
-        let cookie = resp
-            .headers()
-            .get(reqwest::header::SET_COOKIE)
-            .context("no session cookie")?
-            .to_str()?
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        Ok(Staff { http, base, cookie })
-    }
-
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<reqwest::Response> {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .header(reqwest::header::COOKIE, &self.cookie);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        Ok(req.send().await?)
-    }
-
-    /// GET returning JSON; fails the test on any status but 200.
-    async fn json(&self, path: &str) -> anyhow::Result<Value> {
-        let resp = self.send(reqwest::Method::GET, path, None).await?;
-        let status = resp.status();
-        let text = resp.text().await?;
-        ensure!(status == StatusCode::OK, "GET {path}: {status} {text}");
-        Ok(serde_json::from_str(&text)?)
-    }
-
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Value,
-    ) -> anyhow::Result<Value> {
-        let resp = self.send(method.clone(), path, Some(body)).await?;
-        let status = resp.status();
-        let text = resp.text().await?;
-        ensure!(status.is_success(), "{method} {path}: {status} {text}");
-        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn bytes(&self, path: &str) -> anyhow::Result<Vec<u8>> {
-        let resp = self.send(reqwest::Method::GET, path, None).await?;
-        ensure!(
-            resp.status() == StatusCode::OK,
-            "GET {path}: {}",
-            resp.status()
-        );
-        Ok(resp.bytes().await?.to_vec())
-    }
-
-    async fn status(&self, path: &str) -> anyhow::Result<StatusCode> {
-        Ok(self.send(reqwest::Method::GET, path, None).await?.status())
-    }
-}
-
-fn tool(dir: &Path, program: &str, args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new(program)
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .with_context(|| format!("running {program}"))?;
-    ensure!(
-        out.status.success() || program == "pdfsig",
-        "{program} {args:?}: {out:?}"
-    );
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
-}
-
-/// pdftotext's output with line breaks and runs of spaces folded.
-fn pdf_text(dir: &Path, pdf: &[u8], name: &str) -> anyhow::Result<String> {
-    std::fs::write(dir.join(name), pdf)?;
-    let text = tool(dir, "pdftotext", &["-enc", "UTF-8", name, "-"])?;
-    Ok(text.split_whitespace().collect::<Vec<_>>().join(" "))
-}
-
-fn duration_secs(dir: &Path, file: &str) -> anyhow::Result<f64> {
-    let out = tool(
-        dir,
-        "ffprobe",
-        &[
-            "-v",
-            "error",
-            "-show_entries",
-            "format=duration",
-            "-of",
-            "csv=p=0",
-            file,
-        ],
-    )?;
-    out.trim()
-        .parse()
-        .with_context(|| format!("ffprobe duration of {file}: {out}"))
-}
-
 async fn join_site(
-    staff: &Staff,
+    staff: &ApiSession,
     server: &BridgeServer,
     meeting: &str,
     unit: &str,
@@ -222,7 +100,7 @@ async fn a_recorded_meeting_leaves_attendance_recording_and_signed_minutes() -> 
         add_user(&server, &format!("hoitruong.{unit}"), "site", unit)?;
     }
     add_user(&server, "hoitruong.khac", "site", UNINVITED)?;
-    let secretary = Staff::login(&server, "thuky.tinh").await?;
+    let secretary = ApiSession::login(&server.http_url(), "thuky.tinh").await?;
 
     // The secretary schedules a recorded meeting starting now with the three sites.
     let start = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
@@ -320,7 +198,8 @@ async fn a_recorded_meeting_leaves_attendance_recording_and_signed_minutes() -> 
         .bytes(&format!("/meetings/{id}/recordings/{rec_id}"))
         .await?;
     std::fs::write(dir.path().join("hop.ogg"), &ogg)?;
-    let secs = duration_secs(dir.path(), "hop.ogg")?;
+    let (codec, secs) = ffprobe(&dir.path().join("hop.ogg"))?;
+    ensure!(codec == "opus", "the recording's codec: {codec}");
     ensure!(
         (secs - open_secs).abs() < 3.0,
         "recording lasts {secs:.1} s, the room was open {open_secs:.1} s"
@@ -349,7 +228,7 @@ async fn a_recorded_meeting_leaves_attendance_recording_and_signed_minutes() -> 
     let pdf = secretary
         .bytes(&format!("/meetings/{id}/minutes.pdf"))
         .await?;
-    let text = pdf_text(dir.path(), &pdf, "bien-ban.pdf")?;
+    let text = pdftotext(&pdf)?;
     for (_, name) in SITES {
         ensure!(
             text.contains(name),
@@ -363,13 +242,7 @@ async fn a_recorded_meeting_leaves_attendance_recording_and_signed_minutes() -> 
     let docx = secretary
         .bytes(&format!("/meetings/{id}/minutes.docx"))
         .await?;
-    std::fs::write(dir.path().join("bien-ban.docx"), &docx)?;
-    tool(
-        dir.path(),
-        "soffice",
-        &["--headless", "--convert-to", "txt:Text", "bien-ban.docx"],
-    )?;
-    let txt = std::fs::read_to_string(dir.path().join("bien-ban.txt"))?;
+    let txt = docx_text(&docx)?;
     ensure!(
         txt.contains(SITES[1].1),
         "the DOCX as LibreOffice reads it: {txt}"
@@ -386,8 +259,7 @@ async fn a_recorded_meeting_leaves_attendance_recording_and_signed_minutes() -> 
     let signed = secretary
         .bytes(&format!("/meetings/{id}/minutes.signed.pdf"))
         .await?;
-    std::fs::write(dir.path().join("ky.pdf"), &signed)?;
-    let report = tool(dir.path(), "pdfsig", &["ky.pdf"])?;
+    let report = pdfsig(&signed)?;
     ensure!(
         report.contains("Signature Validation: Signature is Valid."),
         "{report}"
@@ -422,7 +294,7 @@ async fn a_recorded_meeting_leaves_attendance_recording_and_signed_minutes() -> 
     );
 
     // A commune that was not invited gets nothing.
-    let outsider = Staff::login(&server, "hoitruong.khac").await?;
+    let outsider = ApiSession::login(&server.http_url(), "hoitruong.khac").await?;
     for path in [
         format!("/meetings/{id}/attendance"),
         format!("/meetings/{id}/recordings"),
@@ -440,7 +312,7 @@ async fn a_recorded_meeting_leaves_attendance_recording_and_signed_minutes() -> 
         );
     }
     // An invited site may download the signed minutes.
-    let site = Staff::login(&server, "hoitruong.07888").await?;
+    let site = ApiSession::login(&server.http_url(), "hoitruong.07888").await?;
     ensure!(
         site.bytes(&format!("/meetings/{id}/minutes.signed.pdf"))
             .await?
@@ -451,7 +323,11 @@ async fn a_recorded_meeting_leaves_attendance_recording_and_signed_minutes() -> 
 
 /// Asks `get` until `done` holds (the server writes attendance and closes recordings
 /// just after the last participant leaves).
-async fn poll(staff: &Staff, path: &str, done: impl Fn(&Value) -> bool) -> anyhow::Result<Value> {
+async fn poll(
+    staff: &ApiSession,
+    path: &str,
+    done: impl Fn(&Value) -> bool,
+) -> anyhow::Result<Value> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let v = staff.json(path).await?;

@@ -13,12 +13,6 @@ use serde_json::Value;
 
 const WARD: &str = "07888";
 
-/// Runs `script` as the body of an async function, so it may `await`.
-async fn js(b: &Browser, script: &str) -> anyhow::Result<Value> {
-    b.eval(&format!("return (async () => {{ {script} }})();"))
-        .await
-}
-
 async fn find_open_and_download() -> anyhow::Result<()> {
     let server = BridgeServer::start().await?;
     let port = server.http.port();
@@ -34,9 +28,7 @@ async fn find_open_and_download() -> anyhow::Result<()> {
 
     // A meeting that began an hour ago, with a document large enough that the ZIP
     // download takes many chunks.
-    let id = js(
-        &b,
-        &format!(
+    let id = b.js(&format!(
             "const start = new Date(Date.now() - 3600e3), end = new Date(Date.now() + 600e3); \
              const r = await fetch('/api/meetings', {{ method: 'POST', headers: {{ 'content-type': 'application/json' }}, \
                body: JSON.stringify({{ title: 'Hội nghị tổng kết công tác phòng chống thiên tai', organizer: '25', \
@@ -55,11 +47,11 @@ async fn find_open_and_download() -> anyhow::Result<()> {
     let id = id.as_str().context("meeting id")?.to_owned();
 
     // The ward's hall joins the meeting room with its join link for a moment.
-    let link = js(
-        &b,
-        &format!("return await (await fetch('/api/meetings/{id}/join/{WARD}')).json();"),
-    )
-    .await?;
+    let link = b
+        .js(&format!(
+            "return await (await fetch('/api/meetings/{id}/join/{WARD}')).json();"
+        ))
+        .await?;
     let token = link["ticket"]["token"].as_str().context("join token")?;
     let mut hall = Signal::connect(&server.ws_url()).await?;
     hall.send_json(&serde_json::json!({"type": "join", "token": token}))?;
@@ -70,19 +62,15 @@ async fn find_open_and_download() -> anyhow::Result<()> {
     drop(hall);
 
     // The nav link of the schedule page leads to the meeting files.
-    js(
-        &b,
-        "document.getElementById('archive-link').click(); return true;",
-    )
-    .await?;
+    b.js("document.getElementById('archive-link').click(); return true;")
+        .await?;
     b.wait_true(
         "return location.pathname === '/static/archive.html' && !!document.querySelector('#unit-picker .tree li');",
         WAIT,
         "the search page",
     )
     .await?;
-    js(
-        &b,
+    b.js(
         "document.getElementById('q').value = 'tong ket cong tac PHONG CHONG'; \
          document.getElementById('search').click(); return true;",
     )
@@ -94,12 +82,9 @@ async fn find_open_and_download() -> anyhow::Result<()> {
     )
     .await?;
     shot(&b, "archive-search").await?;
-    js(
-        &b,
-        &format!(
-            "document.querySelector('#results tr[data-meeting=\"{id}\"] a').click(); return true;"
-        ),
-    )
+    b.js(&format!(
+        "document.querySelector('#results tr[data-meeting=\"{id}\"] a').click(); return true;"
+    ))
     .await?;
 
     // The attendance table names every invited unit: the ward with its period, the
@@ -112,18 +97,14 @@ async fn find_open_and_download() -> anyhow::Result<()> {
         "the attendance table",
     )
     .await?;
-    let names = js(
-        &b,
-        "return [...document.querySelectorAll('#att-rows tr .uname')].map(td => td.textContent);",
+    let names = b.js("return [...document.querySelectorAll('#att-rows tr .uname')].map(td => td.textContent);",
     )
     .await?;
     ensure!(
         names == serde_json::json!([province, ward]),
         "unit names in tree order: {names}"
     );
-    let states = js(
-        &b,
-        "return [...document.querySelectorAll('#att-rows tr')].map(tr => [tr.className, tr.querySelector('.state').textContent]);",
+    let states = b.js("return [...document.querySelectorAll('#att-rows tr')].map(tr => [tr.className, tr.querySelector('.state').textContent]);",
     )
     .await?;
     ensure!(
@@ -146,9 +127,7 @@ async fn find_open_and_download() -> anyhow::Result<()> {
         "the ZIP download",
     )
     .await?;
-    js(
-        &b,
-        "const li = document.querySelector('#downloads li[data-kind=zip]'); \
+    b.js("const li = document.querySelector('#downloads li[data-kind=zip]'); \
          window.__seen = []; \
          new MutationObserver(() => window.__seen.push(li.querySelector('.pct').textContent)) \
            .observe(li.querySelector('.pct'), { childList: true, characterData: true, subtree: true }); \
@@ -162,7 +141,7 @@ async fn find_open_and_download() -> anyhow::Result<()> {
     )
     .await?;
     shot(&b, "archive-meeting").await?;
-    let seen = js(&b, "return window.__seen;").await?;
+    let seen = b.js("return window.__seen;").await?;
     let texts: Vec<&str> = seen
         .as_array()
         .context("progress texts")?
@@ -176,12 +155,12 @@ async fn find_open_and_download() -> anyhow::Result<()> {
             .is_some_and(|p| p > 0 && p < 100)
     });
     ensure!(between, "progress shown between 0 and 100%: {texts:?}");
-    let last = js(
-        &b,
-        "const li = document.querySelector('#downloads li[data-kind=zip]'); \
+    let last = b
+        .js(
+            "const li = document.querySelector('#downloads li[data-kind=zip]'); \
          return [li.querySelector('progress').value, li.querySelector('.pct').textContent];",
-    )
-    .await?;
+        )
+        .await?;
     ensure!(last[0] == 100, "the bar is full: {last}");
     ensure!(
         last[1]

@@ -203,26 +203,9 @@ async fn invitations_are_mailed_with_the_calendar_and_follow_edits() -> anyhow::
     )?;
     ensure!(!bad.status.success(), "a malformed address must be refused");
 
-    let http = reqwest::Client::new();
-    let base = server.http_url();
-    let login = http
-        .post(format!("{base}/api/auth/login"))
-        .json(&json!({"username": "vp.thu", "password": "mật khẩu thử"}))
-        .send()
-        .await?;
-    ensure!(login.status().is_success(), "login: {}", login.status());
-    let cookie = login
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .context("session cookie")?
-        .to_owned();
+    let api = bridge_e2e::api::ApiSession::login(&server.http_url(), "vp.thu").await?;
     let call = |method: reqwest::Method, path: &str, body: Value| {
-        http.request(method, format!("{base}/api{path}"))
-            .header("cookie", &cookie)
-            .json(&body)
-            .send()
+        api.request(method, path).json(&body).send()
     };
 
     let start = time::OffsetDateTime::now_utc() + time::Duration::days(2);

@@ -5,35 +5,12 @@
 
 use anyhow::{Context, ensure};
 use bridge_e2e::browser::{Browser, run_serial};
+use bridge_e2e::readers::pdftotext;
 use bridge_e2e::sched_pages::{WAIT, add_user, login, shot};
 use bridge_e2e::server::BridgeServer;
-use serde_json::Value;
 
 const CONCLUSION: &str =
     "Giao Ủy ban nhân dân phường Dữu Lâu khắc phục hậu quả mưa đá trước ngày 15.";
-
-/// Runs `script` as the body of an async function, so it may `await`.
-async fn js(b: &Browser, script: &str) -> anyhow::Result<Value> {
-    b.eval(&format!("return (async () => {{ {script} }})();"))
-        .await
-}
-
-fn pdftotext(pdf: &[u8]) -> anyhow::Result<String> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("bien-ban.pdf");
-    std::fs::write(&path, pdf)?;
-    let out = std::process::Command::new("pdftotext")
-        .args(["-enc", "UTF-8"])
-        .arg(&path)
-        .arg("-")
-        .output()
-        .context("pdftotext could not be run; install poppler-utils")?;
-    ensure!(out.status.success(), "pdftotext: {out:?}");
-    Ok(String::from_utf8(out.stdout)?
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" "))
-}
 
 async fn secretary_writes_and_finalizes_minutes() -> anyhow::Result<()> {
     let server = BridgeServer::start().await?;
@@ -50,9 +27,7 @@ async fn secretary_writes_and_finalizes_minutes() -> anyhow::Result<()> {
 
     // A meeting that started two hours ago (it ends in a few minutes: the scheduler
     // refuses to create meetings that are already over).
-    let created = js(
-        &b,
-        "const now = Date.now(); \
+    let created = b.js("const now = Date.now(); \
          const r = await fetch('/api/meetings', { method: 'POST', headers: { 'content-type': 'application/json' }, \
            body: JSON.stringify({ title: 'Họp khắc phục hậu quả mưa đá', agenda: ['Báo cáo thiệt hại', 'Thảo luận'], \
              organizer: '25', location: 'Hội trường UBND tỉnh', \
@@ -79,27 +54,24 @@ async fn secretary_writes_and_finalizes_minutes() -> anyhow::Result<()> {
     )
     .await?;
     // Pre-filled from the meeting: the invited ward is listed, the agenda items are sections.
-    let pre = js(
-        &b,
-        "return { ward: !!document.querySelector('tr[data-unit=\"Phường Dữu Lâu\"]'), \
+    let pre = b
+        .js(
+            "return { ward: !!document.querySelector('tr[data-unit=\"Phường Dữu Lâu\"]'), \
                   items: document.querySelectorAll('#mn-items fieldset').length, \
                   number: document.getElementById('minutes-number').textContent };",
-    )
-    .await?;
+        )
+        .await?;
     ensure!(
         pre["ward"] == true && pre["items"] == 2,
         "pre-filled: {pre}"
     );
     ensure!(pre["number"] == "Dự thảo", "a draft first: {pre}");
 
-    js(
-        &b,
-        &format!(
-            "const e = document.getElementById('mn-conclusions'); e.value = {}; \
+    b.js(&format!(
+        "const e = document.getElementById('mn-conclusions'); e.value = {}; \
              e.dispatchEvent(new Event('input', {{ bubbles: true }})); return true;",
-            serde_json::to_string(CONCLUSION)?
-        ),
-    )
+        serde_json::to_string(CONCLUSION)?
+    ))
     .await?;
     b.wait_true(
         "const s = document.getElementById('mn-status'); \
@@ -109,11 +81,11 @@ async fn secretary_writes_and_finalizes_minutes() -> anyhow::Result<()> {
     )
     .await?;
     shot(&b, "minutes-editor").await?;
-    let stored = js(
-        &b,
-        &format!("return await (await fetch('/api/meetings/{id}/minutes')).json();"),
-    )
-    .await?;
+    let stored = b
+        .js(&format!(
+            "return await (await fetch('/api/meetings/{id}/minutes')).json();"
+        ))
+        .await?;
     ensure!(
         stored["meta"]["version"] == 1 && stored["minutes"]["conclusions"][0] == CONCLUSION,
         "saved on the server: {}",
@@ -127,8 +99,7 @@ async fn secretary_writes_and_finalizes_minutes() -> anyhow::Result<()> {
     .await?;
 
     // Finalize (the confirmation is accepted), then the number and the read-only view.
-    js(
-        &b,
+    b.js(
         "window.confirm = () => true; document.getElementById('mn-finalize').click(); return true;",
     )
     .await?;
@@ -139,13 +110,13 @@ async fn secretary_writes_and_finalizes_minutes() -> anyhow::Result<()> {
         "the number of the final minutes",
     )
     .await?;
-    let read = js(
-        &b,
-        "return { editor: !!document.getElementById('mn-conclusions'), \
+    let read = b
+        .js(
+            "return { editor: !!document.getElementById('mn-conclusions'), \
                   finalize: !!document.getElementById('mn-finalize'), \
                   text: document.getElementById('mn-read')?.textContent ?? '' };",
-    )
-    .await?;
+        )
+        .await?;
     ensure!(
         read["editor"] == false && read["finalize"] == false,
         "read-only once final: {read}"
@@ -160,9 +131,7 @@ async fn secretary_writes_and_finalizes_minutes() -> anyhow::Result<()> {
     shot(&b, "minutes-final").await?;
 
     // The PDF behind the download button, as the browser gets it.
-    let bytes = js(
-        &b,
-        "const a = document.querySelector('a[data-download=pdf]'); \
+    let bytes = b.js("const a = document.querySelector('a[data-download=pdf]'); \
          const r = await fetch(a.href); \
          return { type: r.headers.get('content-type'), bytes: Array.from(new Uint8Array(await r.arrayBuffer())) };",
     )
@@ -197,9 +166,7 @@ async fn secretary_writes_and_finalizes_minutes() -> anyhow::Result<()> {
 /// Creates a meeting from the signed-in page that started two hours ago (it ends in a
 /// few minutes: the scheduler refuses meetings that are already over); returns its id.
 async fn past_meeting(b: &Browser, title: &str) -> anyhow::Result<String> {
-    let created = js(
-        b,
-        &format!(
+    let created = b.js(&format!(
             "const now = Date.now(); \
              const r = await fetch('/api/meetings', {{ method: 'POST', headers: {{ 'content-type': 'application/json' }}, \
                body: JSON.stringify({{ title: {t}, agenda: ['Báo cáo thiệt hại', 'Thảo luận'], \
@@ -246,30 +213,23 @@ async fn notice_task_reaches_the_ward() -> anyhow::Result<()> {
         "the minutes page",
     )
     .await?;
-    js(
-        &b,
-        "document.getElementById('tab-notice').click(); return true;",
-    )
-    .await?;
+    b.js("document.getElementById('tab-notice').click(); return true;")
+        .await?;
     b.wait_true(
         "return !!document.getElementById('tb-add-task');",
         WAIT,
         "the notice tab",
     )
     .await?;
-    js(
-        &b,
-        "document.getElementById('tb-add-task').click(); return true;",
-    )
-    .await?;
+    b.js("document.getElementById('tb-add-task').click(); return true;")
+        .await?;
     b.wait_true(
         "return !!document.querySelector('#task-lead .picker-search');",
         WAIT,
         "the task dialog",
     )
     .await?;
-    js(
-        &b,
+    b.js(
         "document.getElementById('task-title').value = 'Sửa chữa trường học bị tốc mái'; \
          const d = new Date(Date.now() + 7 * 3600e3 + 10 * 86400e3); \
          document.getElementById('task-deadline').value = d.toISOString().slice(0, 10); \
@@ -283,9 +243,7 @@ async fn notice_task_reaches_the_ward() -> anyhow::Result<()> {
         "the ward found by a search without accents",
     )
     .await?;
-    js(
-        &b,
-        "document.querySelector('#task-lead .results li[data-code=\"07888\"] [data-opt=unit]').click(); \
+    b.js("document.querySelector('#task-lead .results li[data-code=\"07888\"] [data-opt=unit]').click(); \
          document.getElementById('task-add').click(); return true;",
     )
     .await?;
@@ -297,8 +255,7 @@ async fn notice_task_reaches_the_ward() -> anyhow::Result<()> {
     )
     .await?;
     shot(&b, "notice-tasks").await?;
-    js(
-        &b,
+    b.js(
         "window.confirm = () => true; document.getElementById('tb-finalize').click(); return true;",
     )
     .await?;

@@ -5,8 +5,10 @@
 //! with HTTP Range by the invited units, and refused (403) to a site not invited.
 
 use anyhow::{Context, ensure};
+use bridge_e2e::api::ApiSession;
 use bridge_e2e::client::{Client, ClientOptions};
 use bridge_e2e::hearing::assert_heard;
+use bridge_e2e::readers::ffprobe;
 use bridge_e2e::sched_pages::add_user;
 use bridge_e2e::server::{BridgeServer, bridge_bin, parse_listening};
 use serde_json::{Value, json};
@@ -23,104 +25,29 @@ fn hall(freq: f32) -> ClientOptions {
     }
 }
 
-/// A signed-in API session.
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    cookie: String,
-}
-
-impl Api {
-    async fn login(server: &BridgeServer, user: &str) -> anyhow::Result<Api> {
-        let api = Api {
-            http: reqwest::Client::new(),
-            base: server.http_url(),
-            cookie: String::new(),
-        };
-        Api::login_at(api, user).await
-    }
-
-    async fn login_at(api: Api, user: &str) -> anyhow::Result<Api> {
-        let Api { http, base, .. } = api;
-        let res = http
-            .post(format!("{base}/api/auth/login"))
-            .json(&json!({"username": user, "password": "mật khẩu thử"}))
-            .send()
-            .await?;
-        ensure!(res.status().is_success(), "login {user}: {}", res.status());
-        let cookie = res
-            .headers()
-            .get("set-cookie")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .context("session cookie")?
-            .to_owned();
-        Ok(Api { http, base, cookie })
-    }
-
-    fn get(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .get(format!("{}/api{path}", self.base))
-            .header("cookie", &self.cookie)
-    }
-}
-
-/// What FFprobe reads in a file: (codec, duration in seconds).
-fn ffprobe(path: &std::path::Path) -> anyhow::Result<(String, f64)> {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-of",
-            "json",
-            "-show_format",
-            "-show_streams",
-        ])
-        .arg(path)
-        .output()
-        .context("ffprobe (Debian package ffmpeg)")?;
-    ensure!(
-        out.status.success(),
-        "ffprobe: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout)?;
-    let codec = v["streams"][0]["codec_name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let duration = v["format"]["duration"]
-        .as_str()
-        .and_then(|d| d.parse().ok())
-        .context("no duration")?;
-    Ok((codec, duration))
-}
-
 /// The server with a secretary of the province (25), a site of the invited district
 /// (227) and a site of a district not invited (228), and a recorded meeting.
-async fn recorded_meeting() -> anyhow::Result<(BridgeServer, Api, String)> {
+async fn recorded_meeting() -> anyhow::Result<(BridgeServer, ApiSession, String)> {
     let server = BridgeServer::start().await?;
     add_user(&server, "vp.thu", "secretary", "25")?;
     add_user(&server, "tp.227", "site", "227")?;
     add_user(&server, "tx.228", "site", "228")?;
-    let secretary = Api::login(&server, "vp.thu").await?;
+    let secretary = ApiSession::login(&server.http_url(), "vp.thu").await?;
     let start = time::OffsetDateTime::now_utc() + time::Duration::minutes(5);
     let fmt = &time::format_description::well_known::Rfc3339;
-    let created: Value = secretary
-        .http
-        .post(format!("{}/api/meetings", secretary.base))
-        .header("cookie", &secretary.cookie)
-        .json(&json!({
+    let created = secretary
+        .call(
+            reqwest::Method::POST,
+            "/meetings",
+            json!({
             "title": "Họp trực tuyến có ghi hình",
             "organizer": "25",
             "starts_at": start.format(fmt)?,
             "ends_at": (start + time::Duration::hours(1)).format(fmt)?,
             "participants": [{"type": "unit", "code": "227"}],
             "record": true,
-        }))
-        .send()
-        .await?
-        .json()
+            }),
+        )
         .await?;
     let id = created["meeting"]["id"]
         .as_str()
@@ -139,7 +66,7 @@ async fn join(server: &BridgeServer, room: &str, unit: &str, freq: f32) -> anyho
 }
 
 /// The meeting's recordings once none is still `recording` (the room has closed).
-async fn finished_rows(api: &Api, id: &str) -> anyhow::Result<Vec<Value>> {
+async fn finished_rows(api: &ApiSession, id: &str) -> anyhow::Result<Vec<Value>> {
     let mut rows = Vec::new();
     let deadline = Instant::now() + WAIT;
     while Instant::now() < deadline {
@@ -191,7 +118,7 @@ async fn a_recorded_meeting_yields_audio_and_video_for_the_invited_only() -> any
         let size = r["size"].as_u64().unwrap_or(0);
         ensure!(size > 1000, "{r}");
         // The invited district downloads it, first a range (a resumed download), then whole.
-        let district = Api::login(&server, "tp.227").await?;
+        let district = ApiSession::login(&server.http_url(), "tp.227").await?;
         let url = format!("{path}/{}", r["id"].as_str().unwrap_or_default());
         let part = district
             .get(&url)
@@ -219,7 +146,7 @@ async fn a_recorded_meeting_yields_audio_and_video_for_the_invited_only() -> any
         );
 
         // A site not invited sees neither the list nor the file.
-        let outsider = Api::login(&server, "tx.228").await?;
+        let outsider = ApiSession::login(&server.http_url(), "tx.228").await?;
         ensure!(outsider.get(&path).send().await?.status() == 403);
         ensure!(outsider.get(&url).send().await?.status() == 403);
     }
@@ -298,12 +225,7 @@ async fn a_killed_server_leaves_playable_files_closed_at_restart() -> anyhow::Re
 
     // The next start on the same data closes the rows with the files' sizes.
     let restarted = Restarted::start(server.data_dir())?;
-    let secretary = Api {
-        http: reqwest::Client::new(),
-        base: format!("http://{}", restarted.http),
-        cookie: String::new(),
-    };
-    let secretary = Api::login_at(secretary, "vp.thu").await?;
+    let secretary = ApiSession::login(&format!("http://{}", restarted.http), "vp.thu").await?;
     let rows = finished_rows(&secretary, &id).await?;
     for r in &rows {
         let file = r["filename"].as_str().unwrap_or_default();

@@ -8,39 +8,17 @@ use bridge_e2e::sched_pages::{WAIT, add_user, login};
 use bridge_e2e::server::BridgeServer;
 use serde_json::Value;
 
-async fn js(b: &Browser, script: &str) -> anyhow::Result<Value> {
-    b.eval(&format!("return (async () => {{ {script} }})();"))
-        .await
-}
-
-async fn set_value(b: &Browser, selector: &str, value: &str) -> anyhow::Result<()> {
-    js(
-        b,
-        &format!(
-            "const e = document.querySelector({s}); e.value = {v}; e.dispatchEvent(new Event('input')); return true;",
-            s = serde_json::to_string(selector)?,
-            v = serde_json::to_string(value)?
-        ),
-    )
-    .await
-    .map(|_| ())
-}
-
 /// The meeting as the API returns it.
 async fn meeting(b: &Browser, id: &str) -> anyhow::Result<Value> {
-    js(
-        b,
-        &format!("return await (await fetch('/api/meetings/{id}')).json();"),
-    )
+    b.js(&format!(
+        "return await (await fetch('/api/meetings/{id}')).json();"
+    ))
     .await
 }
 
 async fn save(b: &Browser) -> anyhow::Result<()> {
-    js(
-        b,
-        "document.getElementById('mf-save').click(); return true;",
-    )
-    .await?;
+    b.js("document.getElementById('mf-save').click(); return true;")
+        .await?;
     b.wait_true(
         "return !!document.querySelector('#mf-info .ok');",
         WAIT,
@@ -54,7 +32,8 @@ async fn record_checkbox() -> anyhow::Result<()> {
     add_user(&server, "vp.thu", "secretary", "25")?;
     let b = Browser::launch().await?;
     login(&b, &server.http_url(), "vp.thu", "/static/schedule.html").await?;
-    js(&b, "document.getElementById('new').click(); return true;").await?;
+    b.js("document.getElementById('new').click(); return true;")
+        .await?;
     b.wait_true(
         "return !!document.querySelector('dialog .tree li[data-code=\"227\"]') || \
          !!document.querySelector('dialog .tree li[data-code=\"25\"]');",
@@ -62,31 +41,27 @@ async fn record_checkbox() -> anyhow::Result<()> {
         "the form",
     )
     .await?;
-    let label = js(
-        &b,
-        "return document.querySelector('label[for=mf-record]').textContent.trim();",
-    )
-    .await?;
+    let label = b
+        .js("return document.querySelector('label[for=mf-record]').textContent.trim();")
+        .await?;
     ensure!(label == "Ghi hình cuộc họp", "label {label}");
-    let checked = js(&b, "return document.getElementById('mf-record').checked;").await?;
+    let checked = b
+        .js("return document.getElementById('mf-record').checked;")
+        .await?;
     ensure!(
         checked == false,
         "a new meeting is not recorded unless asked"
     );
 
     // Tomorrow 09:00-10:00 in Hà Nội, one invited district.
-    let day = js(
-        &b,
-        "return new Date(Date.now() + 7 * 3600e3 + 86400e3).toISOString().slice(0, 10);",
-    )
-    .await?;
+    let day = b
+        .js("return new Date(Date.now() + 7 * 3600e3 + 86400e3).toISOString().slice(0, 10);")
+        .await?;
     let day = day.as_str().context("date")?.to_owned();
-    set_value(&b, "#mf-title", "Họp có ghi hình").await?;
-    set_value(&b, "#mf-start", &format!("{day}T09:00")).await?;
-    set_value(&b, "#mf-end", &format!("{day}T10:00")).await?;
-    js(
-        &b,
-        "document.querySelector('dialog .tree li[data-code=\"25\"] > .toggle').click(); return true;",
+    b.set_value("#mf-title", "Họp có ghi hình").await?;
+    b.set_value("#mf-start", &format!("{day}T09:00")).await?;
+    b.set_value("#mf-end", &format!("{day}T10:00")).await?;
+    b.js("document.querySelector('dialog .tree li[data-code=\"25\"] > .toggle').click(); return true;",
     )
     .await?;
     b.wait_true(
@@ -95,17 +70,13 @@ async fn record_checkbox() -> anyhow::Result<()> {
         "the districts",
     )
     .await?;
-    js(
-        &b,
-        "document.querySelector('dialog .tree li[data-code=\"227\"] > span > .opts [data-opt=unit]').click(); \
+    b.js("document.querySelector('dialog .tree li[data-code=\"227\"] > span > .opts [data-opt=unit]').click(); \
          document.getElementById('mf-record').click(); return true;",
     )
     .await?;
     save(&b).await?;
 
-    let found = js(
-        &b,
-        "const from = new Date(Date.now() - 3600e3).toISOString(); \
+    let found = b.js("const from = new Date(Date.now() - 3600e3).toISOString(); \
          const to = new Date(Date.now() + 3 * 86400e3).toISOString(); \
          const list = await (await fetch(`/api/meetings?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`)).json(); \
          return list.find(m => m.title === 'Họp có ghi hình')?.meeting ?? null;",
@@ -119,15 +90,12 @@ async fn record_checkbox() -> anyhow::Result<()> {
     ensure!(view["meeting"]["record"] == true, "{view}");
 
     // Editing shows the box ticked; unticking it is saved.
-    js(
-        &b,
-        &format!(
-            "const {{ openMeetingForm }} = await import('/static/js/sched/form.js'); \
+    b.js(&format!(
+        "const {{ openMeetingForm }} = await import('/static/js/sched/form.js'); \
              document.querySelectorAll('dialog').forEach(d => d.remove()); \
              const view = await (await fetch('/api/meetings/{id}')).json(); \
              openMeetingForm({{ user: {{ unit: '25' }}, existing: view }}); return true;"
-        ),
-    )
+    ))
     .await?;
     b.wait_true(
         "return document.getElementById('mf-title')?.value === 'Họp có ghi hình' && \
@@ -136,11 +104,8 @@ async fn record_checkbox() -> anyhow::Result<()> {
         "the edit form with the box ticked",
     )
     .await?;
-    js(
-        &b,
-        "document.getElementById('mf-record').click(); return true;",
-    )
-    .await?;
+    b.js("document.getElementById('mf-record').click(); return true;")
+        .await?;
     save(&b).await?;
     let view = meeting(&b, &id).await?;
     ensure!(view["meeting"]["record"] == false, "{view}");

@@ -31,17 +31,9 @@ fn children_in_csv(code: &str) -> anyhow::Result<usize> {
         .count())
 }
 
-/// Runs `script` as the body of an async function, so it may `await`.
-async fn js(b: &Browser, script: &str) -> anyhow::Result<Value> {
-    b.eval(&format!("return (async () => {{ {script} }})();"))
-        .await
-}
-
 /// Expands a unit in the open form's tree and waits for its children.
 async fn expand(b: &Browser, code: &str) -> anyhow::Result<()> {
-    js(
-        b,
-        &format!(
+    b.js(&format!(
             "document.querySelector('dialog .tree li[data-code=\"{code}\"] > .toggle').click(); return true;"
         ),
     )
@@ -55,23 +47,8 @@ async fn expand(b: &Browser, code: &str) -> anyhow::Result<()> {
 }
 
 async fn click_opt(b: &Browser, code: &str, opt: &str) -> anyhow::Result<()> {
-    js(
-        b,
-        &format!(
+    b.js(&format!(
             "document.querySelector('dialog .tree li[data-code=\"{code}\"] > span > .opts [data-opt={opt}]').click(); return true;"
-        ),
-    )
-    .await
-    .map(|_| ())
-}
-
-async fn set_value(b: &Browser, selector: &str, value: &str) -> anyhow::Result<()> {
-    js(
-        b,
-        &format!(
-            "const e = document.querySelector({s}); e.value = {v}; e.dispatchEvent(new Event('input')); return true;",
-            s = serde_json::to_string(selector)?,
-            v = serde_json::to_string(value)?
         ),
     )
     .await
@@ -80,11 +57,8 @@ async fn set_value(b: &Browser, selector: &str, value: &str) -> anyhow::Result<(
 
 /// Saves the open form and waits until it reports success.
 async fn save(b: &Browser) -> anyhow::Result<()> {
-    js(
-        b,
-        "document.getElementById('mf-save').click(); return true;",
-    )
-    .await?;
+    b.js("document.getElementById('mf-save').click(); return true;")
+        .await?;
     b.wait_true(
         "return !!document.querySelector('#mf-info .ok');",
         WAIT,
@@ -113,7 +87,7 @@ async fn card(b: &Browser, title: &str) -> anyhow::Result<Value> {
         &format!("the card of {title}"),
     )
     .await?;
-    js(b, &find).await
+    b.js(&find).await
 }
 
 async fn secretary_schedules_edits_and_shares_documents() -> anyhow::Result<()> {
@@ -133,67 +107,62 @@ async fn secretary_schedules_edits_and_shares_documents() -> anyhow::Result<()> 
     .await?;
 
     // Next week's Tuesday, 14:00 in Hà Nội (the browser itself runs in UTC).
-    let day = js(
-        &b,
-        "const d = new Date(Date.now() + 7 * 3600e3); \
+    let day = b
+        .js("const d = new Date(Date.now() + 7 * 3600e3); \
          d.setUTCDate(d.getUTCDate() - (d.getUTCDay() + 6) % 7 + 8); \
-         return d.toISOString().slice(0, 10);",
-    )
-    .await?;
+         return d.toISOString().slice(0, 10);")
+        .await?;
     let day = day.as_str().context("date")?.to_owned();
 
     // --- create through the form -----------------------------------------------------
-    js(&b, "document.getElementById('new').click(); return true;").await?;
+    b.js("document.getElementById('new').click(); return true;")
+        .await?;
     b.wait_true(
         "return !!document.querySelector('dialog .tree li[data-code=\"25\"]');",
         WAIT,
         "the form with the unit tree",
     )
     .await?;
-    set_value(&b, "#mf-title", "Giao ban các xã Thanh Sơn").await?;
-    set_value(&b, "#mf-start", &format!("{day}T14:00")).await?;
-    set_value(&b, "#mf-end", &format!("{day}T16:00")).await?;
-    set_value(&b, "#mf-location", "Hội trường UBND tỉnh").await?;
-    js(
-        &b,
-        "const s = document.getElementById('mf-chair'); \
-         s.value = [...s.options].find(o => o.textContent === 'ct.thu').value; return true;",
-    )
-    .await?;
-    set_value(&b, "#mf-agenda li:nth-child(1) input", "Khai mạc").await?;
-    js(
-        &b,
-        "document.getElementById('mf-add-item').click(); return true;",
-    )
-    .await?;
-    set_value(&b, "#mf-agenda li:nth-child(2) input", "Thảo luận").await?;
+    b.set_value("#mf-title", "Giao ban các xã Thanh Sơn")
+        .await?;
+    b.set_value("#mf-start", &format!("{day}T14:00")).await?;
+    b.set_value("#mf-end", &format!("{day}T16:00")).await?;
+    b.set_value("#mf-location", "Hội trường UBND tỉnh").await?;
+    b.js("const s = document.getElementById('mf-chair'); \
+         s.value = [...s.options].find(o => o.textContent === 'ct.thu').value; return true;")
+        .await?;
+    b.set_value("#mf-agenda li:nth-child(1) input", "Khai mạc")
+        .await?;
+    b.js("document.getElementById('mf-add-item').click(); return true;")
+        .await?;
+    b.set_value("#mf-agenda li:nth-child(2) input", "Thảo luận")
+        .await?;
     // All communes of Thanh Sơn, and one ward of Việt Trì found by browsing, not search.
     expand(&b, "25").await?;
     click_opt(&b, THANH_SON, "children").await?;
     expand(&b, VIET_TRI).await?;
     click_opt(&b, WARD, "unit").await?;
-    let chips = js(
-        &b,
-        "return document.querySelectorAll('dialog .chip').length;",
-    )
-    .await?;
+    let chips = b
+        .js("return document.querySelectorAll('dialog .chip').length;")
+        .await?;
     ensure!(chips == 2, "two selections picked, got {chips}");
     shot(&b, "secretary-form").await?;
     save(&b).await?;
 
     // The week view of that week shows it on Tuesday at 14:00.
-    js(&b, "document.getElementById('next').click(); return true;").await?;
+    b.js("document.getElementById('next').click(); return true;")
+        .await?;
     let c = card(&b, "Giao ban các xã Thanh Sơn").await?;
     ensure!(c["day"] == day.as_str(), "card in the column of {day}: {c}");
     ensure!(c["start"] == "14:00", "card at 14:00: {c}");
     shot(&b, "secretary-week").await?;
     let id = c["id"].as_str().context("meeting id")?.to_owned();
 
-    let view = js(
-        &b,
-        &format!("return await (await fetch('/api/meetings/{id}')).json();"),
-    )
-    .await?;
+    let view = b
+        .js(&format!(
+            "return await (await fetch('/api/meetings/{id}')).json();"
+        ))
+        .await?;
     // The communes of Thanh Sơn, the ward, and the organizing province itself.
     let want = children_in_csv(THANH_SON)? + 2;
     let got = view["invitations"].as_array().map_or(0, Vec::len);
@@ -215,12 +184,9 @@ async fn secretary_schedules_edits_and_shares_documents() -> anyhow::Result<()> 
     );
 
     // --- a document, with its progress bar ---------------------------------------------
-    js(
-        &b,
-        &format!(
-            "document.querySelector('.week .event[data-meeting=\"{id}\"]').click(); return true;"
-        ),
-    )
+    b.js(&format!(
+        "document.querySelector('.week .event[data-meeting=\"{id}\"]').click(); return true;"
+    ))
     .await?;
     b.wait_true(
         "return !!document.querySelector('dialog.meeting-detail .documents input[type=file]');",
@@ -250,11 +216,8 @@ async fn secretary_schedules_edits_and_shares_documents() -> anyhow::Result<()> 
     shot(&b, "secretary-documents").await?;
 
     // --- a concurrent edit -------------------------------------------------------------
-    js(
-        &b,
-        "document.getElementById('md-edit').click(); return true;",
-    )
-    .await?;
+    b.js("document.getElementById('md-edit').click(); return true;")
+        .await?;
     b.wait_true(
         "return document.getElementById('mf-title')?.value === 'Giao ban các xã Thanh Sơn';",
         WAIT,
@@ -262,9 +225,7 @@ async fn secretary_schedules_edits_and_shares_documents() -> anyhow::Result<()> 
     )
     .await?;
     // Someone else saves first (same account, another tab: through the API).
-    let other = js(
-        &b,
-        &format!(
+    let other = b.js(&format!(
             "const v = await (await fetch('/api/meetings/{id}')).json(); \
              const m = v.meeting; \
              const r = await fetch('/api/meetings/{id}', {{ method: 'PUT', headers: {{ 'content-type': 'application/json' }}, \
@@ -275,61 +236,55 @@ async fn secretary_schedules_edits_and_shares_documents() -> anyhow::Result<()> 
     )
     .await?;
     ensure!(other == 200, "the other edit saved: {other}");
-    set_value(&b, "#mf-title", "Tiêu đề của tôi").await?;
-    js(
-        &b,
-        "document.getElementById('mf-save').click(); return true;",
-    )
-    .await?;
+    b.set_value("#mf-title", "Tiêu đề của tôi").await?;
+    b.js("document.getElementById('mf-save').click(); return true;")
+        .await?;
     b.wait_true(
         "return !!document.getElementById('mf-reload');",
         WAIT,
         "the conflict shown",
     )
     .await?;
-    let kept = js(&b, "return document.getElementById('mf-title').value;").await?;
+    let kept = b
+        .js("return document.getElementById('mf-title').value;")
+        .await?;
     ensure!(kept == "Tiêu đề của tôi", "what was typed is kept: {kept}");
-    let msg = js(
-        &b,
-        "return document.getElementById('mf-error').textContent;",
-    )
-    .await?;
+    let msg = b
+        .js("return document.getElementById('mf-error').textContent;")
+        .await?;
     ensure!(
         msg.as_str().is_some_and(|m| m.contains("người khác sửa")),
         "a Vietnamese conflict message: {msg}"
     );
     shot(&b, "secretary-conflict").await?;
-    js(&b, "document.querySelector('dialog.meeting-form').close(); document.querySelector('dialog.meeting-form').remove(); return true;").await?;
+    b.js("document.querySelector('dialog.meeting-form').close(); document.querySelector('dialog.meeting-form').remove(); return true;").await?;
 
     // --- a weekly series -------------------------------------------------------------
-    js(&b, "document.getElementById('new').click(); return true;").await?;
+    b.js("document.getElementById('new').click(); return true;")
+        .await?;
     b.wait_true(
         "return !!document.getElementById('mf-freq');",
         WAIT,
         "a new form",
     )
     .await?;
-    set_value(&b, "#mf-title", "Họp trực tuyến hằng tuần").await?;
-    set_value(&b, "#mf-start", &format!("{day}T08:00")).await?;
-    set_value(&b, "#mf-end", &format!("{day}T09:00")).await?;
-    set_value(&b, "#mf-freq", "WEEKLY").await?;
-    js(
-        &b,
-        "document.querySelector('dialog [data-day=TU]').checked = true; return true;",
-    )
-    .await?;
-    set_value(&b, "#mf-count", "3").await?;
+    b.set_value("#mf-title", "Họp trực tuyến hằng tuần").await?;
+    b.set_value("#mf-start", &format!("{day}T08:00")).await?;
+    b.set_value("#mf-end", &format!("{day}T09:00")).await?;
+    b.set_value("#mf-freq", "WEEKLY").await?;
+    b.js("document.querySelector('dialog [data-day=TU]').checked = true; return true;")
+        .await?;
+    b.set_value("#mf-count", "3").await?;
     expand(&b, "25").await?;
     click_opt(&b, VIET_TRI, "unit").await?;
     save(&b).await?;
     for week in 0..3 {
         let c = card(&b, "Họp trực tuyến hằng tuần").await?;
         ensure!(c["start"] == "08:00", "week +{week}: {c}");
-        js(&b, "document.getElementById('next').click(); return true;").await?;
+        b.js("document.getElementById('next').click(); return true;")
+            .await?;
     }
-    let fourth = js(
-        &b,
-        "await new Promise(r => setTimeout(r, 1000)); \
+    let fourth = b.js("await new Promise(r => setTimeout(r, 1000)); \
          return [...document.querySelectorAll('.week .event')].some(e => e.textContent.includes('hằng tuần'));",
     )
     .await?;
@@ -350,12 +305,9 @@ async fn secretary_schedules_edits_and_shares_documents() -> anyhow::Result<()> 
         "the meeting on the dashboard",
     )
     .await?;
-    js(
-        &b,
-        &format!(
-            "document.querySelector('details[data-meeting=\"{id}\"]').open = true; return true;"
-        ),
-    )
+    b.js(&format!(
+        "document.querySelector('details[data-meeting=\"{id}\"]').open = true; return true;"
+    ))
     .await?;
     b.wait_true(
         &format!("return !!document.querySelector('details[data-meeting=\"{id}\"] .docs a');"),
@@ -363,14 +315,12 @@ async fn secretary_schedules_edits_and_shares_documents() -> anyhow::Result<()> 
         "the document link on the dashboard",
     )
     .await?;
-    let size = js(
-        &b,
-        &format!(
+    let size = b
+        .js(&format!(
             "const a = document.querySelector('details[data-meeting=\"{id}\"] .docs a'); \
              return (await (await fetch(a.href)).arrayBuffer()).byteLength;"
-        ),
-    )
-    .await?;
+        ))
+        .await?;
     ensure!(
         size == bytes.len(),
         "downloaded {size} bytes of {}",
