@@ -12,7 +12,8 @@
 //! - `state`: all state, owned by the loop, no sockets: connections by id, flows
 //!   (protocol, remote address) and local ICE ufrags to connections (`demux` reads
 //!   the ufrag of a first binding request), rooms, participants, published tracks.
-//! - `negotiate`: publish offer/answer, subscribe offers (one outstanding at a time),
+//! - `negotiate`: publish offer/answer, subscribe offers (one outstanding at a time,
+//!   paced by the room's size),
 //!   `media`: inbound RTP fanned out, PLI/FIR/NACK from subscribers, `lifecycle`:
 //!   join/leave/candidates/stats and containing a panicking connection, `links`:
 //!   linked rooms sharing one media group, `tap`: copies of a room's media for the

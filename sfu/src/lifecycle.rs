@@ -44,6 +44,8 @@ impl State {
                     p.subscribe = None;
                     p.subs.clear();
                     p.offer_outstanding = false;
+                    p.next_offer_at = None;
+                    p.changed_at = None;
                 }
             }
             p.send(SfuEvent::ConnectionState {
@@ -95,6 +97,8 @@ impl State {
                 subs: HashMap::new(),
                 offer_outstanding: false,
                 renegotiate_pending: false,
+                changed_at: None,
+                next_offer_at: None,
                 audio_blocked: false,
             },
         );

@@ -50,9 +50,13 @@ impl State {
         if sub.view != view {
             sub.view = view;
             // At once rather than at the next tick: a click on a thumbnail should
-            // bring its full picture as soon as a keyframe allows.
-            self.select_for(&participant.clone(), now);
-            self.announce_layers(now);
+            // bring its full picture as soon as a keyframe allows. The publishers hear
+            // of it now only if a paused layer is wanted back: announcing costs a pass
+            // over every subscription in the server, and a site joining a conference
+            // sends hundreds of views (layers nobody wants any more pause at the tick).
+            if self.select_for(&participant.clone(), now) {
+                self.announce_layers(now);
+            }
         }
         Ok(())
     }
@@ -79,10 +83,11 @@ impl State {
         Some(e.load(Ordering::Relaxed)).filter(|e| *e > 0)
     }
 
-    fn select_for(&mut self, participant: &ParticipantId, now: Instant) {
+    /// Returns true when a layer now wanted is paused at its publisher.
+    fn select_for(&mut self, participant: &ParticipantId, now: Instant) -> bool {
         let estimate = self.estimate_of(participant);
         let Some(p) = self.participants.get_mut(participant) else {
-            return;
+            return false;
         };
         let mut ids = Vec::new();
         let mut wants = Vec::new();
@@ -98,17 +103,21 @@ impl State {
         }
         let picks = layers::allocate(estimate, &wants);
         let mut keyframes = Vec::new();
+        let mut resume = false;
         for (id, pick) in ids.into_iter().zip(picks) {
             let Some(sub) = p.subs.get_mut(&id) else {
                 continue;
             };
             if sub.switch.target() != pick && sub.switch.retarget(pick) {
+                let announced = self.published.get(&id).and_then(|t| t.layers_announced);
+                resume |= pick.zip(announced).is_some_and(|(l, a)| !a[l]);
                 keyframes.extend(pick.map(|l| (id, l)));
             }
         }
         for (id, layer) in keyframes {
             self.request_keyframe(&id, layer, now);
         }
+        resume
     }
 
     /// Tells each simulcast publisher which encodings anybody receives or is about to;
@@ -116,10 +125,10 @@ impl State {
     /// to fall at once, and while the room is recorded (the recorder takes it).
     fn announce_layers(&mut self, now: Instant) {
         let recorded = self.recorded_tracks();
-        let mut needed: HashMap<TrackId, [bool; MAX_LAYERS]> = HashMap::new();
+        let mut needed: HashMap<&TrackId, [bool; MAX_LAYERS]> = HashMap::new();
         for p in self.participants.values() {
             for (id, sub) in &p.subs {
-                let n = needed.entry(id.clone()).or_default();
+                let n = needed.entry(id).or_default();
                 for l in [sub.switch.current(), sub.switch.target()]
                     .into_iter()
                     .flatten()

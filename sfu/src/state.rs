@@ -67,6 +67,11 @@ pub struct Participant {
     pub subs: HashMap<TrackId, Subscription>,
     pub offer_outstanding: bool,
     pub renegotiate_pending: bool,
+    /// Since when the subscriptions differ from the last offer (negotiate.rs paces
+    /// offers); None: the last offer is current.
+    pub changed_at: Option<Instant>,
+    /// The next subscribe offer may not go out before this.
+    pub next_offer_at: Option<Instant>,
     /// The room's chair has closed this participant's microphone: its audio is not
     /// forwarded (see gate.rs).
     pub audio_blocked: bool,
@@ -157,6 +162,8 @@ pub struct State {
     pub open_mics: HashMap<RoomId, usize>,
     /// Copies of rooms' media for the recorder (tap.rs).
     pub taps: crate::tap::Taps,
+    /// When the earliest paced subscribe offer is due (negotiate.rs).
+    pub offers_due: Option<Instant>,
 }
 
 pub const KEYFRAME_INTERVAL: Duration = Duration::from_secs(1);
@@ -193,6 +200,7 @@ impl State {
             next_selection: None,
             open_mics: HashMap::new(),
             taps: Default::default(),
+            offers_due: None,
         })
     }
 
@@ -324,6 +332,10 @@ impl State {
         for (track, layer) in released {
             self.send_keyframe_request(&track, layer, now);
         }
+        if self.offers_due.is_some_and(|t| t <= now) {
+            self.offers_due = None;
+            self.send_due_offers(now);
+        }
         if self.next_selection.is_none_or(|t| t <= now) {
             self.next_selection = Some(now + crate::simulcast::SELECTION_INTERVAL);
             self.select_layers(now);
@@ -337,7 +349,11 @@ impl State {
                 .iter()
                 .filter_map(|l| l.as_ref().and_then(|l| l.gate.next_deadline()))
         });
-        conns.chain(gates).chain(self.next_selection).min()
+        conns
+            .chain(gates)
+            .chain(self.next_selection)
+            .chain(self.offers_due)
+            .min()
     }
 
     /// Runs every touched connection until it is quiet, then collects its output.

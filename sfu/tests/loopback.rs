@@ -227,6 +227,49 @@ async fn joining_and_leaving_many_frees_everything() {
     );
 }
 
+/// Every join renegotiates every member, and applying an answer costs the media thread
+/// in proportion to the room: offers are paced, and a newcomer's microphone and camera
+/// (live a few packets apart) reach each member in one offer, not one each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newcomers_tracks_reach_each_member_in_one_offer() {
+    let sfu = common::start_sfu(false).await;
+    let mut members = Vec::new();
+    for name in ["a", "b", "c"] {
+        members.push(Client::join(&sfu, "paced", name).await);
+    }
+    assert!(wait_until(Duration::from_secs(20), || all_received(&members, 20)).await);
+    // Past every member's pace (tens of milliseconds in a room this small).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before: Vec<usize> = members
+        .iter()
+        .map(|c| c.shared.offers.lock().unwrap().len())
+        .collect();
+
+    let newcomer = Client::join(&sfu, "paced", "d").await;
+    let ok = wait_until(Duration::from_secs(20), || {
+        members
+            .iter()
+            .all(|c| c.received(&newcomer, "audio") >= 20 && c.received(&newcomer, "video") >= 20)
+    })
+    .await;
+    assert!(ok, "the members do not receive the newcomer");
+    for (c, before) in members.iter().zip(before) {
+        let offers = c.shared.offers.lock().unwrap();
+        let new: Vec<usize> = offers[before..].iter().map(Vec::len).collect();
+        // The two others' 4 tracks and the newcomer's 2, in one offer.
+        assert_eq!(
+            new,
+            vec![6],
+            "{}: track counts of the offers since the join",
+            c.id
+        );
+    }
+    for c in members.into_iter().chain([newcomer]) {
+        c.close().await;
+    }
+    sfu.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn media_flows_over_ice_tcp_alone() {
     let sfu = common::start_sfu(true).await;

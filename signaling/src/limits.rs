@@ -5,8 +5,11 @@ use crate::messages::Limits;
 use std::time::Duration;
 
 /// Largest WebSocket message (and frame) accepted; larger closes with 1009.
-/// A browser publish offer with three simulcast video layers is about 10 KiB.
-pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// A browser publish offer with three simulcast video layers is about 10 KiB, but a
+/// subscribe answer carries one m-line (about 320 bytes) per track in the room: at the
+/// room limit of 300 participants with 3 tracks each that is about 290 KB. At 64 KiB
+/// the answers of a 100-site conference were refused.
+pub const MAX_MESSAGE_BYTES: usize = 384 * 1024;
 /// Sustained client message rate (token bucket refill per second).
 pub const MESSAGES_PER_SECOND: u32 = 50;
 /// Token bucket size: a burst of trickled candidates fits easily.

@@ -23,7 +23,7 @@ async fn join_returns_joined_with_roster_and_limits() {
         json!({"microphone": false, "camera": false})
     );
     assert_eq!(joined["participants"], json!([]));
-    assert_eq!(joined["limits"]["max_message_bytes"], 65536);
+    assert_eq!(joined["limits"]["max_message_bytes"], 393_216);
     assert_eq!(joined["limits"]["messages_per_second"], 50);
     let chair_id = joined["participant"]["id"].clone();
 
@@ -166,7 +166,7 @@ async fn refused_tokens_get_error_bye_and_close() {
 }
 
 #[tokio::test]
-async fn message_over_64_kib_closes_with_1009() {
+async fn message_over_the_limit_closes_with_1009() {
     let s = start(SignalingConfig::default()).await;
     let (mut c, _) = s.join("demo", "A", Role::Member).await;
     let (mut other, _) = s.join("demo", "B", Role::Member).await;
@@ -187,8 +187,9 @@ async fn message_just_under_the_limit_is_accepted() {
     let (mut c, _) = s.join("demo", "A", Role::Member).await;
     let mut msg = json!({"type": "publish_offer", "sdp": "", "tracks": []});
     let overhead = msg.to_string().len();
-    msg["sdp"] = json!("v".repeat(64 * 1024 - overhead));
-    assert_eq!(msg.to_string().len(), 64 * 1024);
+    let limit = bridge_signaling::limits::MAX_MESSAGE_BYTES;
+    msg["sdp"] = json!("v".repeat(limit - overhead));
+    assert_eq!(msg.to_string().len(), limit);
     c.send(msg).await;
     assert_eq!(c.recv().await["type"], "publish_answer");
 }

@@ -338,9 +338,10 @@ pub async fn run(opts: &ConferenceOptions) -> anyhow::Result<ConferenceRun> {
         .map(|c| c.largest_subscribe_answer())
         .max()
         .unwrap_or(0);
+    let limit = &chair.joined["limits"]["max_message_bytes"];
     report.notes.push(format!(
         "Largest subscribe_answer a participant sent: {largest} bytes (the server's limit \
-         for a client message is 65,536)."
+         for a client message is {limit})."
     ));
     if !rejoins.is_empty() {
         report.notes.push(format!(
