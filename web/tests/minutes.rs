@@ -125,6 +125,24 @@ impl Fixture {
 }
 
 /// A meeting of the province inviting Việt Trì and Phường Dữu Lâu; returns its id.
+/// `Fixture::json` on one of a meeting's own paths (`minutes/finalize`, say).
+async fn on_meeting(
+    f: &Fixture,
+    method: &str,
+    id: &str,
+    path: &str,
+    who: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    f.json(
+        method,
+        &format!("/api/meetings/{id}/{path}"),
+        Some(who),
+        body,
+    )
+    .await
+}
+
 async fn new_meeting(f: &Fixture, sec: &str, body: Value) -> String {
     let (s, out) = f.json("POST", "/api/meetings", Some(sec), Some(body)).await;
     assert_eq!(s, StatusCode::CREATED, "{out}");
@@ -177,14 +195,7 @@ both_dbs!(
             meeting("Họp về phòng, chống thiên tai", "25", &["227", "07888"], 2),
         )
         .await;
-        let (s, rec) = f
-            .json(
-                "GET",
-                &format!("/api/meetings/{id}/minutes"),
-                Some(&sec),
-                None,
-            )
-            .await;
+        let (s, rec) = on_meeting(&f, "GET", &id, "minutes", &sec, None).await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(rec["meta"]["version"], 0);
         assert_eq!(rec["meta"]["can_edit"], true);
@@ -197,14 +208,7 @@ both_dbs!(
         assert_eq!(saved["meta"]["version"], 1);
         // A second editor still on the blank form is told, with the Vietnamese message.
         let stale = json!({"version": 0, "minutes": rec["minutes"]});
-        let (s, p) = f
-            .json(
-                "PUT",
-                &format!("/api/meetings/{id}/minutes"),
-                Some(&sec),
-                Some(stale),
-            )
-            .await;
+        let (s, p) = on_meeting(&f, "PUT", &id, "minutes", &sec, Some(stale)).await;
         assert_eq!(s, StatusCode::CONFLICT);
         assert_eq!(p["code"], "conflict");
         assert!(
@@ -214,14 +218,7 @@ both_dbs!(
                 .contains("phiên bản hiện tại là 1"),
             "{p}"
         );
-        let (_, versions) = f
-            .json(
-                "GET",
-                &format!("/api/meetings/{id}/minutes/versions"),
-                Some(&sec),
-                None,
-            )
-            .await;
+        let (_, versions) = on_meeting(&f, "GET", &id, "minutes/versions", &sec, None).await;
         assert_eq!(versions.as_array().unwrap().len(), 1);
         assert_eq!(versions[0]["author"], "vp.tinh");
 
@@ -248,40 +245,35 @@ both_dbs!(
             assert!(text.contains(expected), "missing {expected:?} in {text}");
         }
 
-        let (s, fin) = f
-            .json(
-                "POST",
-                &format!("/api/meetings/{id}/minutes/finalize"),
-                Some(&sec),
-                Some(json!({"version": 1})),
-            )
-            .await;
+        let (s, fin) = on_meeting(
+            &f,
+            "POST",
+            &id,
+            "minutes/finalize",
+            &sec,
+            Some(json!({"version": 1})),
+        )
+        .await;
         assert_eq!(s, StatusCode::OK, "{fin}");
         assert_eq!(fin["meta"]["state"], "final");
         assert_eq!(fin["meta"]["number"], json!({"seq": 1, "year": 2026}));
         // Finalizing twice and editing a final minutes are refused with what happened.
-        let (s, p) = f
-            .json(
-                "POST",
-                &format!("/api/meetings/{id}/minutes/finalize"),
-                Some(&sec),
-                Some(json!({"version": fin["meta"]["version"]})),
-            )
-            .await;
+        let (s, p) = on_meeting(
+            &f,
+            "POST",
+            &id,
+            "minutes/finalize",
+            &sec,
+            Some(json!({"version": fin["meta"]["version"]})),
+        )
+        .await;
         assert_eq!(
             (s, p["code"].as_str()),
             (StatusCode::CONFLICT, Some("already_final"))
         );
         assert!(p["detail_vi"].as_str().unwrap().contains("01/2026"), "{p}");
         let again = json!({"version": fin["meta"]["version"], "minutes": fin["minutes"]});
-        let (s, p) = f
-            .json(
-                "PUT",
-                &format!("/api/meetings/{id}/minutes"),
-                Some(&sec),
-                Some(again),
-            )
-            .await;
+        let (s, p) = on_meeting(&f, "PUT", &id, "minutes", &sec, Some(again)).await;
         assert_eq!(
             (s, p["code"].as_str()),
             (StatusCode::CONFLICT, Some("read_only"))
@@ -344,14 +336,7 @@ both_dbs!(who_may_read_and_write_the_minutes, async |f: Fixture| {
     edit_minutes(&f, &sec, &id, people).await;
     // The invited hall reads and downloads; it does not write or finalize.
     let site = f.login("site.07888").await;
-    let (s, rec) = f
-        .json(
-            "GET",
-            &format!("/api/meetings/{id}/minutes"),
-            Some(&site),
-            None,
-        )
-        .await;
+    let (s, rec) = on_meeting(&f, "GET", &id, "minutes", &site, None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(rec["meta"]["can_edit"], false);
     let (s, _, _) = f
@@ -359,26 +344,20 @@ both_dbs!(who_may_read_and_write_the_minutes, async |f: Fixture| {
         .await;
     assert_eq!(s, StatusCode::OK);
     let body = json!({"version": 1, "minutes": rec["minutes"]});
-    let (s, p) = f
-        .json(
-            "PUT",
-            &format!("/api/meetings/{id}/minutes"),
-            Some(&site),
-            Some(body),
-        )
-        .await;
+    let (s, p) = on_meeting(&f, "PUT", &id, "minutes", &site, Some(body)).await;
     assert_eq!(
         (s, p["code"].as_str()),
         (StatusCode::FORBIDDEN, Some("forbidden"))
     );
-    let (s, _) = f
-        .json(
-            "POST",
-            &format!("/api/meetings/{id}/minutes/finalize"),
-            Some(&site),
-            Some(json!({"version": 1})),
-        )
-        .await;
+    let (s, _) = on_meeting(
+        &f,
+        "POST",
+        &id,
+        "minutes/finalize",
+        &site,
+        Some(json!({"version": 1})),
+    )
+    .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     // A hall that was not invited sees nothing of it.
     let other = f.login("site.07894").await;
@@ -395,26 +374,12 @@ both_dbs!(who_may_read_and_write_the_minutes, async |f: Fixture| {
         assert_eq!(s, StatusCode::FORBIDDEN, "{uri}");
     }
     // Without a certificate configured, signing says so (503), whoever asks.
-    let (s, p) = f
-        .json(
-            "POST",
-            &format!("/api/meetings/{id}/minutes/sign"),
-            Some(&sec),
-            None,
-        )
-        .await;
+    let (s, p) = on_meeting(&f, "POST", &id, "minutes/sign", &sec, None).await;
     assert_eq!(
         (s, p["code"].as_str()),
         (StatusCode::SERVICE_UNAVAILABLE, Some("signing_disabled"))
     );
-    let (s, _) = f
-        .json(
-            "GET",
-            &format!("/api/meetings/{id}/minutes.signed.pdf"),
-            Some(&sec),
-            None,
-        )
-        .await;
+    let (s, _) = on_meeting(&f, "GET", &id, "minutes.signed.pdf", &sec, None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 });
 
@@ -426,14 +391,7 @@ both_dbs!(notice_tasks_reach_the_units, async |f: Fixture| {
         meeting("Họp kết luận", "25", &["227", "07888"], 2),
     )
     .await;
-    let (_, rec) = f
-        .json(
-            "GET",
-            &format!("/api/meetings/{id}/notice"),
-            Some(&sec),
-            None,
-        )
-        .await;
+    let (_, rec) = on_meeting(&f, "GET", &id, "notice", &sec, None).await;
     let mut doc = rec["doc"].clone();
     doc["body"] = json!(["Các đơn vị triển khai ngay các nhiệm vụ sau."]);
     doc["tasks"] = json!([
@@ -460,23 +418,25 @@ both_dbs!(notice_tasks_reach_the_units, async |f: Fixture| {
         "{p}"
     );
     doc["tasks"][0]["deadline"] = json!("2026-03-31");
-    let (s, saved) = f
-        .json(
-            "PUT",
-            &format!("/api/meetings/{id}/notice"),
-            Some(&sec),
-            Some(json!({"version": 0, "doc": doc})),
-        )
-        .await;
+    let (s, saved) = on_meeting(
+        &f,
+        "PUT",
+        &id,
+        "notice",
+        &sec,
+        Some(json!({"version": 0, "doc": doc})),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{saved}");
-    let (s, fin) = f
-        .json(
-            "POST",
-            &format!("/api/meetings/{id}/notice/finalize"),
-            Some(&sec),
-            Some(json!({"version": saved["meta"]["version"]})),
-        )
-        .await;
+    let (s, fin) = on_meeting(
+        &f,
+        "POST",
+        &id,
+        "notice/finalize",
+        &sec,
+        Some(json!({"version": saved["meta"]["version"]})),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{fin}");
 
     let (_, _, pdf) = f
@@ -584,54 +544,27 @@ async fn final_minutes_are_signed_and_verify_in_pdfsig() {
     });
     let id = new_meeting(&f, &sec, body).await;
     edit_minutes(&f, &sec, &id, people).await;
-    let (s, p) = f
-        .json(
-            "POST",
-            &format!("/api/meetings/{id}/minutes/sign"),
-            Some(&sec),
-            None,
-        )
-        .await;
+    let (s, p) = on_meeting(&f, "POST", &id, "minutes/sign", &sec, None).await;
     assert_eq!(
         (s, p["code"].as_str()),
         (StatusCode::CONFLICT, Some("not_final"))
     );
-    let (s, _) = f
-        .json(
-            "POST",
-            &format!("/api/meetings/{id}/minutes/finalize"),
-            Some(&sec),
-            Some(json!({"version": 1})),
-        )
-        .await;
+    let (s, _) = on_meeting(
+        &f,
+        "POST",
+        &id,
+        "minutes/finalize",
+        &sec,
+        Some(json!({"version": 1})),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     let site = f.login("site.07888").await;
-    let (s, _) = f
-        .json(
-            "POST",
-            &format!("/api/meetings/{id}/minutes/sign"),
-            Some(&site),
-            None,
-        )
-        .await;
+    let (s, _) = on_meeting(&f, "POST", &id, "minutes/sign", &site, None).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, out) = f
-        .json(
-            "POST",
-            &format!("/api/meetings/{id}/minutes/sign"),
-            Some(&sec),
-            None,
-        )
-        .await;
+    let (s, out) = on_meeting(&f, "POST", &id, "minutes/sign", &sec, None).await;
     assert_eq!(s, StatusCode::CREATED, "{out}");
-    let (s, p) = f
-        .json(
-            "POST",
-            &format!("/api/meetings/{id}/minutes/sign"),
-            Some(&sec),
-            None,
-        )
-        .await;
+    let (s, p) = on_meeting(&f, "POST", &id, "minutes/sign", &sec, None).await;
     assert_eq!(
         (s, p["code"].as_str()),
         (StatusCode::CONFLICT, Some("already_signed"))
@@ -652,14 +585,7 @@ async fn final_minutes_are_signed_and_verify_in_pdfsig() {
     assert!(report.contains("ETSI.CAdES.detached"), "{report}");
     assert!(report.contains("Nguyen Thi Huong"), "{report}");
     assert!(pdftotext(&signed).contains("Bà Hà Thị Ngọc Ánh, Chủ tịch"));
-    let (_, rec) = f
-        .json(
-            "GET",
-            &format!("/api/meetings/{id}/minutes"),
-            Some(&site),
-            None,
-        )
-        .await;
+    let (_, rec) = on_meeting(&f, "GET", &id, "minutes", &site, None).await;
     assert!(rec["meta"]["signed_at"].is_string(), "{rec}");
 }
 
