@@ -298,6 +298,7 @@ impl State {
             self.offers_due = Some(self.offers_due.map_or(at, |d| d.min(at)));
             return Ok(());
         }
+        // No offer has gone out on this connection yet (a failed one resets the clock).
         let first = p.next_offer_at.is_none();
         let offer = conn.pc.create_offer(None).map_err(engine::engine)?;
         conn.pc
