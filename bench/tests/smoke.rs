@@ -57,7 +57,7 @@ fn the_floor_is_measured() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_small_conference_shows_each_site_the_chair_and_the_chair_its_page() {
+async fn a_small_conference_shows_each_site_its_main_stage_and_the_chair_its_page() {
     let _serial = bridge_e2e::serial().await;
     let run = conference::run(&ConferenceOptions {
         sites: 4,
@@ -90,17 +90,27 @@ async fn a_small_conference_shows_each_site_the_chair_and_the_chair_its_page() {
 
     let (chair, sites) = details.split_first().expect("the chair's detail");
     assert!(chair.chair, "{chair:?}");
-    // The chair sees its page (2 sites) and maybe the speaker, not the whole room.
+    // The chair sees its page (2 sites, the floor holder among them), not the whole room.
     assert!((2..=3).contains(&chair.videos), "{chair:?}");
     assert!(chair.loss_pct < 100.0, "{chair:?}");
     for s in sites {
-        // Every site received the chair's video, at its best layer (main stage, no
-        // bandwidth estimate to hold it back).
-        assert!(s.chair_kbps.is_some_and(|k| k > 100.0), "{s:?}");
-        assert_eq!(s.chair_layer, Some(2), "{s:?}");
+        // Every site receives its main stage through the window: the floor holder
+        // (the first site) at its one layer, the chair at the holder itself.
+        assert!(s.main_kbps.is_some_and(|k| k > 50.0), "{s:?}");
+        // The main stage and the speaker thumbnail (a second one if the speaker changed
+        // within the window), not the whole room.
+        assert!((1..=3).contains(&s.videos), "{s:?}");
         assert!(s.loss_pct < 100.0, "{s:?}");
         assert!(s.delay_p50_ms.is_some(), "{s:?}");
     }
+    // The floor holder shows the chair on its main stage, at its best layer (no
+    // bandwidth estimate to hold it back).
+    assert!(
+        sites[0].chair_kbps.is_some_and(|k| k > 100.0),
+        "{:?}",
+        sites[0]
+    );
+    assert_eq!(sites[0].chair_layer, Some(2), "{:?}", sites[0]);
     // The first site is named as its unit is.
     assert_eq!(sites[0].name, "Thành phố Việt Trì");
     assert!(

@@ -114,6 +114,11 @@ pub enum SfuEvent {
         sdp: String,
         tracks: Vec<RemoteTrack>,
     },
+    /// The sources the offered m-lines carry now, whole (slots.rs): sent when one
+    /// changes without a new offer. An m-line not listed carries nothing.
+    Slots {
+        tracks: Vec<RemoteTrack>,
+    },
     /// A server candidate to trickle to the client: the host candidates, once per
     /// connection, right after its first description (they are in the SDP too).
     LocalCandidate {

@@ -2,6 +2,7 @@
 //! extensions and candidates the answer carries decide whether Chrome can send.
 
 use crate::api::*;
+use crate::layers::View;
 use crate::state::State;
 use std::time::Instant;
 
@@ -34,7 +35,8 @@ fn chrome_publish_offer_gets_a_usable_answer() {
     let now = Instant::now();
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let p = ParticipantId::from("chrome");
-    s.join(RoomId::from("r"), p.clone(), tx, now).unwrap();
+    s.join(RoomId::from("r"), p.clone(), tx, View::High, now)
+        .unwrap();
     let tracks = vec![
         TrackSpec {
             mid: "0".into(),
@@ -128,7 +130,8 @@ fn mangled_offers_never_panic() {
     for round in 0..300 {
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let p = ParticipantId(format!("p{round}"));
-        s.join(RoomId::from("fuzz"), p.clone(), tx, now).unwrap();
+        s.join(RoomId::from("fuzz"), p.clone(), tx, View::High, now)
+            .unwrap();
         let mut l: Vec<String> = lines.iter().map(|x| x.to_string()).collect();
         for _ in 0..(1 + next() % 4) {
             let i = (next() as usize) % l.len();
@@ -175,7 +178,8 @@ fn a_failed_connection_is_dropped_and_can_be_replaced() {
     let now = Instant::now();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let p = ParticipantId::from("p");
-    s.join(RoomId::from("r"), p.clone(), tx, now).unwrap();
+    s.join(RoomId::from("r"), p.clone(), tx, View::High, now)
+        .unwrap();
     s.publish_offer(&p, CHROME_OFFER.to_owned(), vec![], now)
         .unwrap();
     let id = s.participants[&p].publish.unwrap();
@@ -207,7 +211,8 @@ fn a_renegotiated_publish_offer_adds_a_screen() {
     let now = Instant::now();
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let p = ParticipantId::from("p");
-    s.join(RoomId::from("r"), p.clone(), tx, now).unwrap();
+    s.join(RoomId::from("r"), p.clone(), tx, View::High, now)
+        .unwrap();
     s.publish_offer(&p, CHROME_OFFER.to_owned(), vec![], now)
         .unwrap();
     let video_start = CHROME_OFFER.find("m=video").unwrap();
@@ -254,7 +259,8 @@ fn an_address_taken_by_a_forged_candidate_returns_to_its_owner() {
     for name in ["attacker", "victim"] {
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let p = ParticipantId::from(name);
-        s.join(RoomId::from("r"), p.clone(), tx, now).unwrap();
+        s.join(RoomId::from("r"), p.clone(), tx, View::High, now)
+            .unwrap();
         s.publish_offer(&p, CHROME_OFFER.to_owned(), vec![], now)
             .unwrap();
         let id = s.participants[&p].publish.unwrap();

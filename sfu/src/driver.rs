@@ -32,6 +32,7 @@ pub(crate) enum Command {
         room: RoomId,
         participant: ParticipantId,
         events: mpsc::UnboundedSender<SfuEvent>,
+        default_view: View,
         reply: oneshot::Sender<Result<(), SfuError>>,
     },
     PublishOffer {
@@ -94,6 +95,13 @@ impl Sfu {
     /// returns a handle.
     pub async fn start(config: SfuConfig) -> std::io::Result<SfuHandle> {
         let udp = std::net::UdpSocket::bind(config.udp_bind)?;
+        match crate::udp_batch::enlarge_recv_buffer(&udp) {
+            Some(got) if got < crate::udp_batch::RECV_BUFFER => tracing::warn!(
+                got,
+                "the media socket's receive buffer is small; raise net.core.rmem_max (docs/operations.md)"
+            ),
+            got => debug!(?got, "media socket receive buffer"),
+        }
         udp.set_nonblocking(true)?;
         let udp_addr = udp.local_addr()?;
         let tcp = match config.tcp_bind {
@@ -181,10 +189,25 @@ impl SfuHandle {
         participant: ParticipantId,
         events: mpsc::UnboundedSender<SfuEvent>,
     ) -> Result<(), SfuError> {
+        self.join_viewing(room, participant, events, View::High)
+            .await
+    }
+
+    /// Joins with a default for the videos the client names no `view` for: a
+    /// conference site that shows only the main stage and the speaker joins with
+    /// [`View::Off`] and is given (and renegotiated for) nothing else.
+    pub async fn join_viewing(
+        &self,
+        room: RoomId,
+        participant: ParticipantId,
+        events: mpsc::UnboundedSender<SfuEvent>,
+        default_view: View,
+    ) -> Result<(), SfuError> {
         self.call(|reply| Command::Join {
             room,
             participant,
             events,
+            default_view,
             reply,
         })
         .await
@@ -430,9 +453,10 @@ fn handle_command(state: &mut State, cmd: Command, now: Instant) {
             room,
             participant,
             events,
+            default_view,
             reply,
         } => {
-            let _ = reply.send(state.join(room, participant, events, now));
+            let _ = reply.send(state.join(room, participant, events, default_view, now));
         }
         Command::PublishOffer {
             participant,

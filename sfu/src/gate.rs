@@ -25,15 +25,15 @@ impl State {
             return Ok(());
         }
         // Each subscriber's copy resumes later without a sequence gap.
-        for (track_id, t) in &self.published {
+        for t in self.published.values() {
             if &t.owner != participant || t.source != TrackSource::Microphone {
                 continue;
             }
-            for sub in &t.subscribers {
+            for (sub, i) in &t.subscribers {
                 if let Some(s) = self
                     .participants
                     .get_mut(sub)
-                    .and_then(|p| p.subs.get_mut(track_id))
+                    .and_then(|p| p.slots.get_mut(*i))
                     .and_then(|s| s.rewriter.as_mut())
                 {
                     s.pause();
@@ -75,6 +75,8 @@ impl State {
             .observe(&owner, level, now);
         if let Some(ordered) = ranking {
             self.announce_speakers(&room, ordered);
+            // The new loudest take the audio slots now, not at the next tick.
+            self.assign_group(&room, None, now);
         }
     }
 

@@ -13,7 +13,7 @@
 //!   (protocol, remote address) and local ICE ufrags to connections (`demux` reads
 //!   the ufrag of a first binding request), rooms, participants, published tracks.
 //! - `negotiate`: publish offer/answer, subscribe offers (one outstanding at a time,
-//!   paced by the room's size),
+//!   paced by the room's size), `slots`: which track fills each subscribe m-line,
 //!   `media`: inbound RTP fanned out, PLI/FIR/NACK from subscribers, `lifecycle`:
 //!   join/leave/candidates/stats and containing a panicking connection, `links`:
 //!   linked rooms sharing one media group, `tap`: copies of a room's media for the
@@ -38,6 +38,7 @@ mod links;
 mod media;
 mod negotiate;
 mod simulcast;
+mod slots;
 pub mod speaker;
 mod state;
 mod tap;

@@ -3,6 +3,7 @@
 //! panicked inside the WebRTC stack.
 
 use crate::api::*;
+use crate::layers::View;
 use crate::state::{ConnId, Participant, State, guarded};
 use std::collections::HashMap;
 use std::time::Instant;
@@ -42,7 +43,7 @@ impl State {
                 PcKind::Publish => p.publish = None,
                 PcKind::Subscribe => {
                     p.subscribe = None;
-                    p.subs.clear();
+                    p.slots.clear();
                     p.offer_outstanding = false;
                     p.next_offer_at = None;
                     p.changed_at = None;
@@ -55,7 +56,7 @@ impl State {
         }
         for t in self.published.values_mut() {
             t.subscribers
-                .retain(|s| s != &conn.owner || conn.kind != PcKind::Subscribe);
+                .retain(|(s, _)| s != &conn.owner || conn.kind != PcKind::Subscribe);
         }
         let (owner, kind) = (conn.owner.clone(), conn.kind);
         // Dropping a connection that panicked may panic again; contain that too.
@@ -72,6 +73,7 @@ impl State {
         room: RoomId,
         participant: ParticipantId,
         events: UnboundedSender<SfuEvent>,
+        default_view: View,
         now: Instant,
     ) -> Result<(), SfuError> {
         if self.participants.contains_key(&participant) {
@@ -94,7 +96,9 @@ impl State {
                 publish: None,
                 subscribe: None,
                 specs: Vec::new(),
-                subs: HashMap::new(),
+                slots: Vec::new(),
+                views: HashMap::new(),
+                default_view,
                 offer_outstanding: false,
                 renegotiate_pending: false,
                 changed_at: None,
@@ -127,10 +131,8 @@ impl State {
         {
             self.announce_speakers(&group, ranking);
         }
-        for track in p.subs.keys() {
-            if let Some(t) = self.published.get_mut(track) {
-                t.subscribers.retain(|s| s != participant);
-            }
+        for t in self.published.values_mut() {
+            t.subscribers.retain(|(s, _)| s != participant);
         }
         let own: Vec<TrackId> = self
             .published
@@ -158,10 +160,8 @@ impl State {
         except: Option<&ParticipantId>,
         now: Instant,
     ) {
-        let members = self.group_members(self.group_of(room));
-        for m in members.iter().filter(|m| Some(*m) != except) {
-            self.renegotiate(m, now);
-        }
+        let group = self.group_of(room).clone();
+        self.assign_group(&group, except, now);
     }
 
     pub fn remote_candidate(

@@ -92,7 +92,13 @@ impl State {
                 return;
             }
         };
-        if let Some(l) = &mut t.layers[layer] {
+        // Padding alone (a browser probing bandwidth on an encoding it no longer
+        // fills, short of CPU) is no sign of life: counting it would keep a stalled
+        // layer selectable and its subscribers on a frozen picture.
+        if let Some(l) = t.layers[layer]
+            .as_mut()
+            .filter(|_| !packet.payload.is_empty())
+        {
             l.rate.add(packet.payload.len(), now);
         }
         if let Some(cache) = &mut t.cache {
@@ -120,50 +126,47 @@ impl State {
         let Some(t) = self.published.get(&track_id) else {
             return;
         };
-        // Microphones: only the group's loudest reach the subscribers (speaker.rs).
-        let group = self.group_of(&t.room);
-        let audible = !t.source.is_audio()
-            || crate::speaker::audible(
-                &t.owner,
-                self.speakers.get(group).map_or(&[][..], |d| d.ranking()),
-                self.open_mics.get(group).copied().unwrap_or(0),
-                t.in_audio_level_id.is_some(),
-            );
+        // Every slot this track fills, or takes over at its next keyframe (slots.rs).
         let video = !t.source.is_audio();
-        for sub_pid in &t.subscribers {
+        let mut taken_over = Vec::new();
+        for (sub_pid, i) in &t.subscribers {
             let Some(p) = self.participants.get_mut(sub_pid) else {
                 continue;
             };
-            let (Some(sub), Some(conn_id)) = (p.subs.get_mut(&track_id), p.subscribe) else {
+            let (Some(slot), Some(conn_id)) = (p.slots.get_mut(*i), p.subscribe) else {
                 continue;
             };
-            let (Some(rw), Some(conn)) = (sub.rewriter.as_mut(), self.conns.get_mut(&conn_id))
+            let (Some(rw), Some(conn)) = (slot.rewriter.as_mut(), self.conns.get_mut(&conn_id))
             else {
                 continue;
             };
             if !conn.connected {
                 continue;
             }
-            if video {
-                let mime = &t.codec.mime_type;
-                let keyframe = || crate::layers::is_keyframe_start(mime, &packet.payload);
-                if !sub.switch.on_packet(layer, keyframe) {
+            let keyframe = || crate::layers::is_keyframe_start(&t.codec.mime_type, &packet.payload);
+            if slot.source.as_ref() == Some(&track_id) {
+                if video && !slot.switch.on_packet(layer, keyframe) {
                     continue;
                 }
-            } else if !audible {
-                if sub.audible {
-                    sub.audible = false;
-                    rw.pause();
-                }
-                continue;
             } else {
-                sub.audible = true;
+                let Some((next, switch)) = slot.next.as_mut().filter(|(n, _)| *n == track_id)
+                else {
+                    continue;
+                };
+                if !switch.on_packet(layer, keyframe) {
+                    continue;
+                }
+                // The new source's keyframe: the slot is its from this packet on.
+                slot.switch = *switch;
+                let old = slot.source.replace(next.clone());
+                slot.next = None;
+                taken_over.push((sub_pid.clone(), *i, old));
             }
             let out = rw.forward(&packet, now);
             let bytes = out.payload.len() as u64;
             let msg = TaggedRTCMessage {
                 now,
-                message: RTCMessage::RtpPacket(sub.rtc_track_id.clone(), out),
+                message: RTCMessage::RtpPacket(slot.rtc_track_id.clone(), out),
             };
             match conn.pc.handle_write(msg) {
                 Ok(()) => {
@@ -176,6 +179,13 @@ impl State {
                 conn.touched = true;
                 self.touched.push(conn_id);
             }
+        }
+        for (participant, i, old) in taken_over {
+            if let Some(t) = old.and_then(|old| self.published.get_mut(&old)) {
+                t.subscribers
+                    .retain(|(s, j)| !(*s == participant && *j == i));
+            }
+            self.send_slots(&participant);
         }
     }
 
@@ -207,20 +217,28 @@ impl State {
             } else {
                 continue;
             };
-            let Some((track_id, layer)) = self.participants.get(&subscriber).and_then(|p| {
-                p.subs
-                    .iter()
-                    .find(|(_, s)| s.ssrc == media_ssrc)
-                    .map(|(t, s)| (t.clone(), s.switch.target().or(s.switch.current())))
-            }) else {
+            let Some(p) = self.participants.get(&subscriber) else {
+                continue;
+            };
+            let Some(i) = p.slots.iter().position(|s| s.ssrc == media_ssrc) else {
                 trace!(media_ssrc, "feedback for an unknown stream");
                 continue;
             };
             if let Some(nack) = any.downcast_ref::<TransportLayerNack>() {
-                self.answer_nack(&subscriber, &track_id, nack, now);
-            } else if let Some(layer) = layer {
-                // The layer it receives, or the one it is about to (that keyframe is
-                // the one that completes the switch).
+                self.answer_nack(&subscriber, i, nack, now);
+                continue;
+            }
+            // The source it is about to take (that keyframe completes the switch),
+            // else the layer it receives or is about to.
+            let slot = &p.slots[i];
+            let wanted = match &slot.next {
+                Some((next, switch)) => Some(next.clone()).zip(switch.target()),
+                None => slot
+                    .source
+                    .clone()
+                    .zip(slot.switch.target().or(slot.switch.current())),
+            };
+            if let Some((track_id, layer)) = wanted {
                 self.request_keyframe(&track_id, layer, now);
             }
         }
@@ -229,20 +247,20 @@ impl State {
     fn answer_nack(
         &mut self,
         subscriber: &ParticipantId,
-        track_id: &TrackId,
+        slot: usize,
         nack: &TransportLayerNack,
         now: Instant,
     ) {
-        let Some(t) = self.published.get(track_id) else {
-            return;
-        };
-        let Some(cache) = &t.cache else {
-            return;
-        };
         let Some(p) = self.participants.get_mut(subscriber) else {
             return;
         };
-        let (Some(sub), Some(conn_id)) = (p.subs.get_mut(track_id), p.subscribe) else {
+        let (Some(sub), Some(conn_id)) = (p.slots.get_mut(slot), p.subscribe) else {
+            return;
+        };
+        let Some(track_id) = sub.source.as_ref() else {
+            return;
+        };
+        let Some(cache) = self.published.get(track_id).and_then(|t| t.cache.as_ref()) else {
             return;
         };
         let (Some(rw), Some(conn)) = (sub.rewriter.as_mut(), self.conns.get_mut(&conn_id)) else {
@@ -284,15 +302,18 @@ impl State {
             return;
         };
         let tracks: Vec<(TrackId, usize)> = p
-            .subs
+            .slots
             .iter()
-            .filter(|(_, s)| s.rewriter.is_some())
-            .filter_map(|(id, s)| Some((id.clone(), s.switch.target()?)))
+            .filter(|s| s.rewriter.is_some() && !s.audio)
+            .flat_map(|s| {
+                let next = s.next.as_ref().map(|(t, sw)| (t, *sw));
+                [s.source.as_ref().map(|t| (t, s.switch)), next]
+            })
+            .flatten()
+            .filter_map(|(t, switch)| Some((t.clone(), switch.target()?)))
             .collect();
         for (t, layer) in tracks {
-            if self.published.get(&t).is_some_and(|p| !p.source.is_audio()) {
-                self.request_keyframe(&t, layer, now);
-            }
+            self.request_keyframe(&t, layer, now);
         }
     }
 

@@ -1,12 +1,12 @@
 //! Offer/answer on both connections. Publish: the client offers, we answer.
-//! Subscribe: we offer the room's live tracks, one outstanding offer at a time and
-//! paced ([`offer_interval`]): the answers are the media thread's largest cost in a
-//! conference.
+//! Subscribe: we offer the slots (slots.rs) the participant needs, one outstanding
+//! offer at a time and paced ([`offer_interval`]): the answers are the media thread's
+//! largest cost in a conference.
 
 use crate::api::*;
 use crate::engine::{self, AUDIO_LEVEL_URI};
 use crate::forward::{NackLimiter, OutParams, PacketCache, Rewriter};
-use crate::layers::{LayerSwitch, MAX_LAYERS, View};
+use crate::layers::{LayerSwitch, MAX_LAYERS};
 use crate::state::{
     CACHE_PACKETS, ConnId, Layer, MAX_RETRANSMISSIONS, Published, State, Subscription,
 };
@@ -17,7 +17,6 @@ use rtc::rtp_transceiver::RTCRtpSenderId;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 use tracing::{debug, warn};
 
@@ -186,9 +185,9 @@ impl State {
         );
     }
 
-    /// Brings a participant's subscribe connection in line with the room's live
-    /// tracks, sending a fresh offer if anything changed (or deferring it while an
-    /// offer is outstanding).
+    /// Fits a participant's slots to what it should receive (slots.rs); when a
+    /// wanted source has no slot, a paced offer adds m-lines (or waits while an offer
+    /// is outstanding).
     pub fn renegotiate(&mut self, participant: &ParticipantId, now: Instant) {
         if let Err(e) = self.try_renegotiate(participant, now) {
             warn!(%participant, error = %e, "subscribe renegotiation failed");
@@ -200,28 +199,32 @@ impl State {
         participant: &ParticipantId,
         now: Instant,
     ) -> Result<(), SfuError> {
+        let missing = self.assign(participant, now);
         let Some(p) = self.participants.get_mut(participant) else {
             return Ok(());
         };
+        if missing.is_empty() {
+            // What asked for m-lines has found a slot after all (a `view` moved).
+            if !p.offer_outstanding {
+                p.changed_at = None;
+            }
+            return Ok(());
+        }
+        let changed_at = *p.changed_at.get_or_insert(now);
         if p.offer_outstanding {
             p.renegotiate_pending = true;
             return Ok(());
         }
-        let room = p.room.clone();
-        let current: HashSet<TrackId> = p.subs.keys().cloned().collect();
-        let (subscribe, changed_at) = (p.subscribe, p.changed_at);
-        let group = self.group_of(&room);
-        // Linked rooms (links.rs) share their media: every live track of the group.
-        let desired: HashSet<TrackId> = self
-            .published
-            .iter()
-            .filter(|(_, t)| t.live && self.group_of(&t.room) == group && &t.owner != participant)
-            .map(|(id, _)| id.clone())
-            .collect();
-        if desired == current && changed_at.is_none() {
+        let at = p
+            .next_offer_at
+            .map_or(now, |t| t.max(now))
+            .max(changed_at + OFFER_FOLD);
+        if at > now {
+            self.offers_due = Some(self.offers_due.map_or(at, |d| d.min(at)));
             return Ok(());
         }
-        let members = self.group_members(group).len();
+        let (room, subscribe) = (p.room.clone(), p.subscribe);
+        let members = self.group_members(self.group_of(&room)).len();
         let conn_id = match subscribe {
             Some(id) => id,
             None => {
@@ -238,33 +241,28 @@ impl State {
         ) else {
             return Ok(());
         };
-        // The subscriptions change at once (a track gone or unlinked stops reaching
-        // this participant now); only the offer that tells its client waits its turn.
-        let changed_at = *p.changed_at.get_or_insert(now);
-        for gone in current.difference(&desired) {
-            if let Some(sub) = p.subs.remove(gone) {
-                if let Err(e) = conn.pc.remove_track(sub.sender) {
-                    debug!(error = %e, "remove_track");
-                }
-                if let Some(t) = self.published.get_mut(gone) {
-                    t.subscribers.retain(|s| s != participant);
-                }
-            }
-        }
-        for new in desired.difference(&current) {
-            let Some(t) = self.published.get(new) else {
+        for track in &missing {
+            let Some(t) = self.published.get_mut(track) else {
                 continue;
             };
-            let kind = if t.source.is_audio() {
+            let audio = t.source.is_audio();
+            let kind = if audio {
                 RtpCodecKind::Audio
             } else {
                 RtpCodecKind::Video
             };
             let ssrc = rand::random::<u32>();
-            let track = MediaStreamTrack::new(
-                t.owner.0.clone(),
-                new.0.clone(),
-                new.0.clone(),
+            let name = format!(
+                "{participant}-{}{}",
+                if audio { 'a' } else { 'v' },
+                p.slots.len()
+            );
+            // The stream id names the slot: its source changes, and a browser would
+            // try to keep the audio and video of one stream in sync.
+            let stream = MediaStreamTrack::new(
+                name.clone(),
+                name.clone(),
+                name.clone(),
                 kind,
                 vec![RTCRtpEncodingParameters {
                     rtp_coding_parameters: RTCRtpCodingParameters {
@@ -275,28 +273,21 @@ impl State {
                     ..Default::default()
                 }],
             );
-            let sender = conn.pc.add_track(track).map_err(engine::engine)?;
-            p.subs.insert(
-                new.clone(),
-                Subscription {
-                    sender,
-                    rtc_track_id: new.0.clone(),
-                    ssrc,
-                    rewriter: None,
-                    nack: NackLimiter::new(MAX_RETRANSMISSIONS, 1024),
-                    view: View::default(),
-                    switch: LayerSwitch::default(),
-                    audible: false,
-                },
-            );
-        }
-        let at = p
-            .next_offer_at
-            .map_or(now, |t| t.max(now))
-            .max(changed_at + OFFER_FOLD);
-        if at > now {
-            self.offers_due = Some(self.offers_due.map_or(at, |d| d.min(at)));
-            return Ok(());
+            let sender = conn.pc.add_track(stream).map_err(engine::engine)?;
+            t.subscribers.push((participant.clone(), p.slots.len()));
+            p.slots.push(Subscription {
+                sender,
+                rtc_track_id: name,
+                mid: None,
+                audio,
+                codec: t.codec.clone(),
+                ssrc,
+                rewriter: None,
+                nack: NackLimiter::new(MAX_RETRANSMISSIONS, 1024),
+                source: Some(track.clone()),
+                switch: LayerSwitch::default(),
+                next: None,
+            });
         }
         // No offer has gone out on this connection yet (a failed one resets the clock).
         let first = p.next_offer_at.is_none();
@@ -305,27 +296,23 @@ impl State {
             .set_local_description(now, offer.clone())
             .map_err(engine::engine)?;
         let mids = sender_mids(conn);
-        let tracks = p
-            .subs
-            .iter()
-            .filter_map(|(id, sub)| {
-                let t = self.published.get(id)?;
-                Some(RemoteTrack {
-                    track_id: id.clone(),
-                    participant_id: t.owner.clone(),
-                    source: t.source,
-                    mid: mids.iter().find(|(s, _)| *s == sub.sender)?.1.clone(),
-                })
-            })
-            .collect();
+        for slot in &mut p.slots {
+            slot.mid = mids
+                .iter()
+                .find(|(s, _)| *s == slot.sender)
+                .map(|(_, m)| m.clone());
+        }
         p.offer_outstanding = true;
         p.renegotiate_pending = false;
         p.changed_at = None;
         p.next_offer_at = Some(now + offer_interval(members));
-        p.send(SfuEvent::SubscribeOffer {
-            sdp: offer.sdp.clone(),
-            tracks,
-        });
+        let tracks = self.slot_map(participant);
+        if let Some(p) = self.participants.get(participant) {
+            p.send(SfuEvent::SubscribeOffer {
+                sdp: offer.sdp.clone(),
+                tracks,
+            });
+        }
         if first {
             self.trickle_host_candidates(participant, PcKind::Subscribe, &offer.sdp);
         }
@@ -393,11 +380,8 @@ impl State {
         p.offer_outstanding = false;
         let connected = conn.connected;
         let mut keyframes = Vec::new();
-        for (track_id, sub) in p.subs.iter_mut().filter(|(_, s)| s.rewriter.is_none()) {
-            let Some(t) = self.published.get_mut(track_id) else {
-                continue;
-            };
-            let Some(mut sender) = conn.pc.rtp_sender(sub.sender) else {
+        for slot in p.slots.iter_mut().filter(|s| s.rewriter.is_none()) {
+            let Some(mut sender) = conn.pc.rtp_sender(slot.sender) else {
                 continue;
             };
             let params = &sender.get_parameters().rtp_parameters;
@@ -407,11 +391,11 @@ impl State {
                 .find(|c| {
                     c.rtp_codec
                         .mime_type
-                        .eq_ignore_ascii_case(&t.codec.mime_type)
+                        .eq_ignore_ascii_case(&slot.codec.mime_type)
                 })
                 .map(|c| c.payload_type)
             else {
-                debug!(track = %track_id, "subscriber did not accept the codec");
+                debug!(slot = %slot.rtc_track_id, "subscriber did not accept the codec");
                 continue;
             };
             let audio_level_id = params
@@ -420,28 +404,37 @@ impl State {
                 .find(|h| h.uri == AUDIO_LEVEL_URI)
                 .and_then(|h| u8::try_from(h.id).ok());
             let out = OutParams {
-                ssrc: sub.ssrc,
+                ssrc: slot.ssrc,
                 payload_type: pt,
                 audio_level_id,
             };
-            let mut rw = Rewriter::new(out, t.codec.clock_rate, rand::random(), rand::random());
+            let mut rw = Rewriter::new(out, slot.codec.clock_rate, rand::random(), rand::random());
+            let Some(track_id) = slot.source.clone() else {
+                slot.rewriter = Some(rw);
+                continue;
+            };
+            let Some(t) = self.published.get(&track_id) else {
+                slot.rewriter = Some(rw);
+                continue;
+            };
             rw.set_in_audio_level_id(t.in_audio_level_id);
-            sub.rewriter = Some(rw);
-            t.subscribers.push(participant.clone());
-            if t.source.is_audio() {
+            slot.rewriter = Some(rw);
+            if slot.audio {
                 continue;
             }
             // A single-layer video starts at once, as it always did; a simulcast one
             // waits for a keyframe of the layer its view asks for (the periodic
             // selection then fits it to the link).
             let simulcast = t.layers[1..].iter().any(Option::is_some);
-            let start = crate::layers::allocate(None, &[crate::simulcast::want(t, sub, now)])[0];
+            let view = p.views.get(&track_id).copied().unwrap_or(p.default_view);
+            let want = crate::simulcast::want(t, view, None, now);
+            let start = crate::layers::allocate(None, &[want])[0];
             if simulcast {
-                if sub.switch.retarget(start) && connected {
+                if slot.switch.retarget(start) && connected {
                     keyframes.extend(start.map(|l| (track_id.clone(), l)));
                 }
             } else {
-                sub.switch.start(start);
+                slot.switch.start(start);
                 if connected {
                     keyframes.push((track_id.clone(), 0));
                 }
@@ -465,11 +458,13 @@ impl State {
 
 /// How long after one subscribe offer the next may follow, in a media group of
 /// `members` participants. Applying an answer costs the media thread time in
-/// proportion to the tracks in the room (rtc parses and applies the whole SDP: 36 % of
-/// that thread during the joins of a 45-site conference, measured with perf), and each
-/// join renegotiates every member: pacing each member's offers by the group's size
-/// folds a run of joins into a few offers, so the cost grows with the square of the
-/// room instead of the cube. A small meeting waits a few tens of milliseconds.
+/// proportion to the connection's m-lines (rtc parses and applies the whole SDP: 36 %
+/// of that thread during the joins of a 45-site conference, measured with perf, when
+/// every member had an m-line per track in the room). With slots a join no longer
+/// renegotiates a member that shows only some videos, but in a meeting where everyone
+/// shows everyone each join still does: pacing each member's offers by the group's
+/// size folds a run of joins into a few offers. A small meeting waits a few tens of
+/// milliseconds.
 /// Besides, an offer waits [`OFFER_FOLD`] after the change that calls for it, so a
 /// newcomer's microphone and camera, which go live a few packets apart, arrive in one.
 pub fn offer_interval(members: usize) -> Duration {

@@ -5,16 +5,16 @@
 
 use crate::api::*;
 use crate::layers::{self, MAX_LAYERS, View, Want};
-use crate::state::{Published, State, Subscription};
+use crate::state::{Published, State};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 pub const SELECTION_INTERVAL: Duration = Duration::from_millis(250);
 
-/// What the allocator needs to know of one subscription: the rate of every layer that
-/// can be chosen now (`layers::selectable`).
-pub fn want(t: &Published, sub: &Subscription, now: Instant) -> Want {
+/// What the allocator needs to know of one video a subscriber receives (or is about
+/// to): the rate of every layer that can be chosen now (`layers::selectable`).
+pub fn want(t: &Published, view: View, current: Option<usize>, now: Instant) -> Want {
     let mut rates = [None; MAX_LAYERS];
     for (i, (r, l)) in rates.iter_mut().zip(&t.layers).enumerate() {
         let paused = t.layers_announced.is_some_and(|a| !a[i]);
@@ -24,14 +24,15 @@ pub fn want(t: &Published, sub: &Subscription, now: Instant) -> Want {
             .map(|l| l.rate.rate());
     }
     Want {
-        view: sub.view,
+        view,
         rates,
-        current: sub.switch.current(),
+        current,
     }
 }
 
 impl State {
-    /// A subscriber says how it shows a video.
+    /// A subscriber says how it shows a video: any video of its media group, received
+    /// or not (a conference site joins with `default_view` off and names what it shows).
     pub fn set_view(
         &mut self,
         participant: &ParticipantId,
@@ -41,33 +42,37 @@ impl State {
     ) -> Result<(), SfuError> {
         let p = self
             .participants
-            .get_mut(participant)
+            .get(participant)
             .ok_or_else(|| SfuError::UnknownParticipant(participant.clone()))?;
-        let sub = p
-            .subs
-            .get_mut(track)
-            .ok_or_else(|| SfuError::UnknownTrack(track.clone()))?;
-        if sub.view != view {
-            sub.view = view;
-            // At once rather than at the next tick: a click on a thumbnail should
-            // bring its full picture as soon as a keyframe allows. The publishers hear
-            // of it now only if a paused layer is wanted back: announcing costs a pass
-            // over every subscription in the server, and a site joining a conference
-            // sends hundreds of views (layers nobody wants any more pause at the tick).
-            if self.select_for(&participant.clone(), now) {
-                self.announce_layers(now);
-            }
+        let known = self.published.get(track).is_some_and(|t| {
+            !t.source.is_audio() && self.group_of(&t.room) == self.group_of(&p.room)
+        });
+        if !known {
+            return Err(SfuError::UnknownTrack(track.clone()));
         }
+        if p.view_of(track) == view {
+            return Ok(());
+        }
+        if let Some(p) = self.participants.get_mut(participant) {
+            p.views.insert(track.clone(), view);
+        }
+        // At once rather than at the next tick: a click on a thumbnail should bring
+        // its full picture as soon as a keyframe allows, and a newly shown site its
+        // picture. The slots first (a new source may need an m-line), then the layers.
+        self.renegotiate(participant, now);
+        self.select_for(participant, now);
+        self.announce_layers(now);
         Ok(())
     }
 
     /// The periodic selection for everybody.
     pub fn select_layers(&mut self, now: Instant) {
         self.count_open_mics();
+        self.assign_all(now);
         let subscribers: Vec<ParticipantId> = self
             .participants
             .iter()
-            .filter(|(_, p)| !p.subs.is_empty())
+            .filter(|(_, p)| !p.slots.is_empty())
             .map(|(id, _)| id.clone())
             .collect();
         for s in &subscribers {
@@ -83,56 +88,51 @@ impl State {
         Some(e.load(Ordering::Relaxed)).filter(|e| *e > 0)
     }
 
-    /// Returns true when a layer now wanted is paused at its publisher.
-    fn select_for(&mut self, participant: &ParticipantId, now: Instant) -> bool {
+    /// Chooses the layer of every video the participant receives now.
+    fn select_for(&mut self, participant: &ParticipantId, now: Instant) {
         let estimate = self.estimate_of(participant);
         let Some(p) = self.participants.get_mut(participant) else {
-            return false;
+            return;
         };
-        let mut ids = Vec::new();
+        let mut slots = Vec::new();
         let mut wants = Vec::new();
-        for (id, sub) in &p.subs {
-            let Some(t) = self.published.get(id) else {
+        for (i, slot) in p.slots.iter().enumerate() {
+            let Some(id) = slot.source.as_ref().filter(|_| !slot.audio) else {
                 continue;
             };
-            if t.source.is_audio() || sub.rewriter.is_none() {
+            let Some(t) = self.published.get(id).filter(|_| slot.rewriter.is_some()) else {
                 continue;
-            }
-            ids.push(id.clone());
-            wants.push(want(t, sub, now));
+            };
+            slots.push(i);
+            wants.push(want(t, p.view_of(id), slot.switch.current(), now));
         }
         let picks = layers::allocate(estimate, &wants);
         let mut keyframes = Vec::new();
-        let mut resume = false;
-        for (id, pick) in ids.into_iter().zip(picks) {
-            let Some(sub) = p.subs.get_mut(&id) else {
-                continue;
-            };
-            if sub.switch.target() != pick && sub.switch.retarget(pick) {
-                let announced = self.published.get(&id).and_then(|t| t.layers_announced);
-                resume |= pick.zip(announced).is_some_and(|(l, a)| !a[l]);
-                keyframes.extend(pick.map(|l| (id, l)));
+        for (i, pick) in slots.into_iter().zip(picks) {
+            let slot = &mut p.slots[i];
+            if slot.switch.target() != pick && slot.switch.retarget(pick) {
+                keyframes.extend(slot.source.clone().zip(pick));
             }
         }
         for (id, layer) in keyframes {
             self.request_keyframe(&id, layer, now);
         }
-        resume
     }
 
     /// Tells each simulcast publisher which encodings anybody receives or is about to;
     /// the lowest stays on while anybody subscribes, so a collapsing link has somewhere
     /// to fall at once, and while the room is recorded (the recorder takes it).
-    fn announce_layers(&mut self, now: Instant) {
+    pub fn announce_layers(&mut self, now: Instant) {
         let recorded = self.recorded_tracks();
         let mut needed: HashMap<&TrackId, [bool; MAX_LAYERS]> = HashMap::new();
-        for p in self.participants.values() {
-            for (id, sub) in &p.subs {
+        for slot in self.participants.values().flat_map(|p| &p.slots) {
+            let now_and_next = [
+                slot.source.as_ref().map(|id| (id, slot.switch)),
+                slot.next.as_ref().map(|(id, s)| (id, *s)),
+            ];
+            for (id, switch) in now_and_next.into_iter().flatten() {
                 let n = needed.entry(id).or_default();
-                for l in [sub.switch.current(), sub.switch.target()]
-                    .into_iter()
-                    .flatten()
-                {
+                for l in [switch.current(), switch.target()].into_iter().flatten() {
                     n[l] = true;
                 }
             }
@@ -194,14 +194,15 @@ impl State {
         let p = self.participants.get(id)?;
         p.subscribe?;
         let mut videos: Vec<ReceivedVideo> = p
-            .subs
+            .slots
             .iter()
-            .filter(|(t, _)| self.published.get(*t).is_some_and(|t| !t.source.is_audio()))
-            .map(|(t, s)| ReceivedVideo {
+            .filter(|s| !s.audio)
+            .filter_map(|s| Some((s.source.as_ref()?, s.switch.current())))
+            .map(|(t, current)| ReceivedVideo {
                 track_id: t.clone(),
-                view: s.view,
-                layer: s.switch.current().map(|l| l as u8),
-                rid: s.switch.current().and_then(|l| {
+                view: p.view_of(t),
+                layer: current.map(|l| l as u8),
+                rid: current.and_then(|l| {
                     self.published
                         .get(t)
                         .and_then(|t| t.layers[l].as_ref())

@@ -42,20 +42,30 @@ pub struct Conn {
     pub estimate: Option<Arc<AtomicU64>>,
 }
 
+/// One m-line of a subscribe connection: a *slot*. Which published track fills it is
+/// the choice of `slots.rs` and changes without renegotiation (the [`Rewriter`] keeps
+/// the outbound stream continuous), so a conference of hundreds of sites costs each
+/// subscriber a few m-lines, not one per track in the room.
 pub struct Subscription {
     pub sender: RTCRtpSenderId,
-    /// The track id on the subscriber's connection (the TrackId's string).
+    /// The track id on the subscriber's connection (names the slot, not its source).
     pub rtc_track_id: String,
+    /// Known once the slot has been offered.
+    pub mid: Option<String>,
+    pub audio: bool,
+    /// Sources of another codec cannot share the m-line.
+    pub codec: RTCRtpCodec,
     pub ssrc: u32,
+    /// None until the subscriber's answer says how to send.
     pub rewriter: Option<Rewriter>,
     pub nack: NackLimiter,
-    /// How the subscriber shows this video (`view` message).
-    pub view: View,
-    /// Which simulcast layer it receives, and which it moves to.
+    /// The track it forwards now.
+    pub source: Option<TrackId>,
+    /// Which simulcast layer of `source` it receives, and which it moves to.
     pub switch: LayerSwitch,
-    /// Audio: forwarded at the last packet (a microphone that drops out of the three
-    /// loudest pauses its rewriter, so it resumes without a sequence gap).
-    pub audible: bool,
+    /// Video: the track that replaces `source` at its first keyframe (until then the
+    /// old picture goes on), with the layer it starts at.
+    pub next: Option<(TrackId, LayerSwitch)>,
 }
 
 pub struct Participant {
@@ -64,11 +74,16 @@ pub struct Participant {
     pub publish: Option<ConnId>,
     pub subscribe: Option<ConnId>,
     pub specs: Vec<TrackSpec>,
-    pub subs: HashMap<TrackId, Subscription>,
+    /// The subscribe connection's m-lines, never removed while it lives (their
+    /// indices are kept in `Published::subscribers`).
+    pub slots: Vec<Subscription>,
+    /// How the client shows each video (`view`); others are shown as `default_view`.
+    pub views: HashMap<TrackId, View>,
+    pub default_view: View,
     pub offer_outstanding: bool,
     pub renegotiate_pending: bool,
-    /// Since when the subscriptions differ from the last offer (negotiate.rs paces
-    /// offers); None: the last offer is current.
+    /// Since when a wanted source has found no free slot (negotiate.rs adds slots
+    /// with the next paced offer); None: every wanted source has one.
     pub changed_at: Option<Instant>,
     /// The next subscribe offer may not go out before this.
     pub next_offer_at: Option<Instant>,
@@ -81,6 +96,10 @@ impl Participant {
     pub fn send(&self, event: SfuEvent) {
         // The session may already be gone; its leave() will follow.
         let _ = self.events.send(event);
+    }
+
+    pub fn view_of(&self, track: &TrackId) -> View {
+        self.views.get(track).copied().unwrap_or(self.default_view)
     }
 }
 
@@ -99,8 +118,8 @@ pub struct Published {
     pub in_audio_level_id: Option<u8>,
     pub live: bool,
     pub cache: Option<PacketCache>,
-    /// Participants whose subscription to this track is active (answer applied).
-    pub subscribers: Vec<ParticipantId>,
+    /// The slots (participant, index in its `slots`) this track fills or is about to.
+    pub subscribers: Vec<(ParticipantId, usize)>,
 }
 
 /// One encoding of a published track.

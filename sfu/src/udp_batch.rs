@@ -67,3 +67,26 @@ fn send_some(sock: &UdpSocket, packets: &[(SocketAddr, BytesMut)]) -> std::io::R
 fn send_some(_sock: &UdpSocket, _packets: &[(SocketAddr, BytesMut)]) -> std::io::Result<usize> {
     Ok(0)
 }
+
+/// The receive buffer asked of the kernel for the one media socket. Every site's
+/// uplink lands in it: 221 sites send about 5 MB/s, so the default (208 KiB on
+/// Debian) holds 40 ms, and a media thread scheduled out for longer loses datagrams,
+/// DTLS flights among them (measured: 12 of 220 sites' handshakes never finished).
+/// The kernel caps the request at `net.core.rmem_max` (docs/operations.md).
+pub const RECV_BUFFER: usize = 4 << 20;
+
+/// Asks for [`RECV_BUFFER`]; returns what the kernel granted (Linux reports twice
+/// the usable size), or None where that cannot be set.
+#[cfg(target_os = "linux")]
+pub fn enlarge_recv_buffer(sock: &std::net::UdpSocket) -> Option<usize> {
+    use nix::sys::socket::{getsockopt, setsockopt, sockopt::RcvBuf};
+    if let Err(e) = setsockopt(sock, RcvBuf, &RECV_BUFFER) {
+        debug!(error = %e, "SO_RCVBUF");
+    }
+    getsockopt(sock, RcvBuf).ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn enlarge_recv_buffer(_sock: &std::net::UdpSocket) -> Option<usize> {
+    None
+}

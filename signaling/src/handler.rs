@@ -151,8 +151,12 @@ impl Driver {
                         return Flow::Closed;
                     }
                 }
-                Action::Join { room, participant } => {
-                    let result = self.join(room, participant).await;
+                Action::Join {
+                    room,
+                    participant,
+                    default_view,
+                } => {
+                    let result = self.join(room, participant, default_view).await;
                     queue.extend(self.session.join_done(result));
                 }
                 Action::PublishOffer { sdp, tracks } => {
@@ -264,12 +268,13 @@ impl Driver {
         &mut self,
         room: RoomId,
         participant: ParticipantInfo,
+        default_view: bridge_sfu::View,
     ) -> Result<JoinedRoom, ServerMsg> {
         let inner = &self.sig.inner;
         let id = participant.id.clone();
         inner
             .media
-            .join(room.clone(), id.clone(), self.events.clone())
+            .join(room.clone(), id.clone(), self.events.clone(), default_view)
             .await
             .map_err(|e| sfu_error(&e, "join"))?;
         let max = inner.config.max_participants_per_room;

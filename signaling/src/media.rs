@@ -16,6 +16,7 @@ pub trait MediaPlane: Send + Sync + 'static {
         room: RoomId,
         participant: ParticipantId,
         events: UnboundedSender<SfuEvent>,
+        default_view: bridge_sfu::View,
     ) -> BoxFuture<'_, Result<(), SfuError>>;
 
     fn publish_offer<'a>(

@@ -52,6 +52,10 @@ pub enum ClientMsg {
         /// the token's room (`wrong_room`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         room: Option<RoomId>,
+        /// How the client shows the videos it names no `view` for: a conference site
+        /// that shows only some joins with `off` and is sent nothing else.
+        #[serde(default)]
+        default_view: bridge_sfu::View,
     },
     PublishOffer {
         sdp: String,
@@ -161,6 +165,10 @@ pub enum ServerMsg {
     },
     SubscribeOffer {
         sdp: String,
+        tracks: Vec<RemoteTrack>,
+    },
+    /// Which source each offered m-line carries now (it changed without an offer).
+    Slots {
         tracks: Vec<RemoteTrack>,
     },
     Candidate {

@@ -54,6 +54,7 @@ pub enum Action {
     Join {
         room: RoomId,
         participant: ParticipantInfo,
+        default_view: bridge_sfu::View,
     },
     PublishOffer {
         sdp: String,
@@ -213,8 +214,13 @@ impl Session {
         let joined = matches!(self.state, State::Joined { .. });
         match msg {
             ClientMsg::Ping => vec![Action::Send(ServerMsg::Pong)],
-            ClientMsg::Join { v, token, room } => match self.state {
-                State::AwaitingJoin => self.join(v, token, room, now_unix, key),
+            ClientMsg::Join {
+                v,
+                token,
+                room,
+                default_view,
+            } => match self.state {
+                State::AwaitingJoin => self.join(v, token, room, default_view, now_unix, key),
                 _ => vec![error(
                     ErrorCode::AlreadyJoined,
                     "this session has already joined",
@@ -276,6 +282,7 @@ impl Session {
         v: u32,
         token: Option<String>,
         room: Option<RoomId>,
+        default_view: bridge_sfu::View,
         now_unix: u64,
         key: &TokenKey,
     ) -> Vec<Action> {
@@ -294,6 +301,7 @@ impl Session {
                 self.state = State::Joining;
                 vec![Action::Join {
                     room: RoomId(claims.room),
+                    default_view,
                     participant: ParticipantInfo {
                         id: self.id.clone(),
                         name: claims.name,
@@ -396,6 +404,9 @@ impl Session {
         match event {
             SfuEvent::SubscribeOffer { sdp, tracks } => {
                 vec![Action::Send(ServerMsg::SubscribeOffer { sdp, tracks })]
+            }
+            SfuEvent::Slots { tracks } => {
+                vec![Action::Send(ServerMsg::Slots { tracks })]
             }
             SfuEvent::LocalCandidate { pc, candidate } => {
                 vec![Action::Send(ServerMsg::Candidate { pc, candidate })]

@@ -38,7 +38,12 @@ fn error_code(actions: &[Action]) -> Option<ErrorCode> {
 fn joined(session: &mut Session, key: &TokenKey, t: Instant, role: Role) -> Instant {
     let msg = json!({"type": "join", "token": token(key, role)}).to_string();
     let actions = session.on_text(&msg, t, NOW_UNIX, key);
-    let [Action::Join { room, participant }] = actions.as_slice() else {
+    let [
+        Action::Join {
+            room, participant, ..
+        },
+    ] = actions.as_slice()
+    else {
         panic!("{actions:?}")
     };
     assert_eq!(room, &RoomId::from("demo"));

@@ -12,8 +12,15 @@ impl MediaPlane for SfuHandle {
         room: RoomId,
         participant: ParticipantId,
         events: UnboundedSender<SfuEvent>,
+        default_view: bridge_sfu::View,
     ) -> BoxFuture<'_, Result<(), SfuError>> {
-        Box::pin(SfuHandle::join(self, room, participant, events))
+        Box::pin(SfuHandle::join_viewing(
+            self,
+            room,
+            participant,
+            events,
+            default_view,
+        ))
     }
 
     fn publish_offer<'a>(

@@ -12,6 +12,9 @@ pub enum Kind {
 
 /// One remote stream (one participant's audio or video) as received.
 pub struct RemoteStream {
+    /// What the packets came on: the client's key for (published track, m-line). When it
+    /// changes (the participant republished, or its media moved to another subscribe
+    /// slot) the sequence accounting starts afresh.
     pub msid_track: String,
     pub packets: u64,
     pub bytes: u64,
@@ -50,6 +53,9 @@ pub struct StreamSnapshot {
 
 pub struct Received {
     streams: HashMap<(String, Kind), RemoteStream>,
+    /// Packets that arrived on an m-line the client's mid map does not list (an idle
+    /// slot, or a slot whose `slots` message has not arrived yet): audio, video.
+    unattributed: [u64; 2],
     /// Decode audio for the tone checks (on unless the client's options say otherwise).
     pub decode_audio: bool,
 }
@@ -58,6 +64,7 @@ impl Default for Received {
     fn default() -> Self {
         Received {
             streams: HashMap::new(),
+            unattributed: [0; 2],
             decode_audio: true,
         }
     }
@@ -90,7 +97,8 @@ impl Received {
                 layer: None,
             });
         if s.msid_track != msid_track {
-            // The participant republished (a new track): count it afresh.
+            // The participant republished (a new track), or its media now comes on another
+            // m-line (another slot, with its own sequence numbers): count it afresh.
             s.msid_track = msid_track.to_owned();
             s.seq.reset();
         }
@@ -126,6 +134,16 @@ impl Received {
                 }
             }
         }
+    }
+
+    /// Counts a packet that no participant can be credited with.
+    pub fn record_unattributed(&mut self, kind: Kind) {
+        self.unattributed[usize::from(kind == Kind::Video)] += 1;
+    }
+
+    /// Packets not credited to any participant so far: (audio, video).
+    pub fn unattributed(&self) -> (u64, u64) {
+        (self.unattributed[0], self.unattributed[1])
     }
 
     pub fn mark_ended(&mut self, participant: &str, kind: Kind) {

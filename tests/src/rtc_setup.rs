@@ -267,3 +267,30 @@ pub fn new_track_with_rids(
         ssrcs,
     ))
 }
+
+/// The mid of the m-line a remote track arrives on: the transceiver whose receiver holds
+/// `track`. With subscribe slots the msid no longer names the sender, so a receiver
+/// attributes media through its mid map (`subscribe_offer.tracks` and `slots`) by this
+/// mid. The mid of an m-line never changes; what it carries does. Retries briefly (the
+/// transceiver is registered just before `on_track` fires); `None` if the connection is
+/// gone or the track belongs to none of its transceivers.
+pub async fn mid_of(
+    pc: &std::sync::Weak<dyn PeerConnection>,
+    track: &Arc<dyn webrtc::media_stream::track_remote::TrackRemote>,
+) -> Option<String> {
+    for _ in 0..50 {
+        {
+            let pc = pc.upgrade()?;
+            for t in pc.get_transceivers().await {
+                if let Ok(Some(r)) = t.receiver().await
+                    && Arc::ptr_eq(r.track(), track)
+                    && let Ok(Some(mid)) = t.mid().await
+                {
+                    return Some(mid);
+                }
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    None
+}

@@ -75,8 +75,21 @@ async fn publish_connection_delivers_tone_and_video_to_an_answerer() {
     assert_eq!(offer["tracks"][0]["source"], "microphone");
     assert_eq!(offer["tracks"][1]["source"], "camera");
     let sdp = offer["sdp"].as_str().unwrap().to_owned();
-    // The answering side runs the client's own subscribe_offer handling.
+    // The answering side runs the client's own subscribe_offer handling, and credits
+    // what arrives through its mid map, as the server's `tracks` would fill it.
+    shared_b.set_sub_pc(&pc_b);
     let answer = answer_subscribe(&pc_b, sdp).await.unwrap();
+    shared_b.set_mids(
+        offer["tracks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                serde_json::json!({"track_id": format!("t-{}", t["mid"].as_str().unwrap()),
+                    "participant_id": "e2e-stream", "source": t["source"], "mid": t["mid"]})
+            })
+            .collect(),
+    );
     pc_a.set_remote_description(RTCSessionDescription::answer(answer).unwrap())
         .await
         .unwrap();

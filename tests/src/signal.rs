@@ -271,6 +271,15 @@ pub fn join_msg(token: &str) -> Value {
     json!({"type": "join", "v": 1, "token": token})
 }
 
+/// The `join` message with a `default_view` (`high`, `low` or `off`) when given.
+pub fn join_msg_viewing(token: &str, default_view: Option<&str>) -> Value {
+    let mut v = join_msg(token);
+    if let Some(q) = default_view {
+        v["default_view"] = json!(q);
+    }
+    v
+}
+
 /// The `code` of an `error` message.
 pub fn error_code(v: &Value) -> Option<&str> {
     (v.get("type")?.as_str()? == "error")

@@ -180,7 +180,11 @@ fn a_conference_of_hundreds_is_paged_25_sites_at_a_time() -> anyhow::Result<()> 
 /// The stage's plan (web/static/js/layout.js), run in the browser on the page's own
 /// module: 221 sites with a floor holder; the chair's page 2 shows the holder plus 25
 /// sites as thumbnails and asks for nothing of the other 195; a hall shows the holder
-/// and the active speaker only, one picture on a thin link, none for audio only.
+/// and the active speaker only, one picture on a thin link, none for audio only. The
+/// page joins with `default_view: "off"`, so `view` goes out only for what is shown (the
+/// holder's camera and screen share, 25 thumbnails), once; turning the page asks for
+/// the next 25 and turns the old ones off first (their slots serve the new page),
+/// except a site that left meanwhile.
 async fn paged_stage() -> anyhow::Result<()> {
     let server = BridgeServer::start().await?;
     let browser = Browser::launch().await?;
@@ -194,18 +198,39 @@ async fn paged_stage() -> anyhow::Result<()> {
                const few = m.planStage(['a', 'b', 'c'], null, 5, {grid: false}); \
                const on = (q) => Object.fromEntries([...q.views].filter(([, v]) => v !== 'off')); \
                const hall = (mode) => on(m.planStage(ids, 'p7', 0, {grid: false, speaker: 'p30', mode})); \
+               const parts = ids.map(id => ({id, tracks: [{track_id: id + '-c', source: 'camera'}, \
+                 {track_id: id + '-m', source: 'microphone'}]})); \
+               parts[7].tracks.push({track_id: 'p7-s', source: 'screen'}); \
+               parts[100].tracks.push({track_id: 'p100-s', source: 'screen'}); \
+               const sent = []; \
+               const sync = new m.ViewSync(x => sent.push(x)); \
+               const count = (list) => ({high: list.filter(x => x.quality === 'high').map(x => x.track), \
+                 low: list.filter(x => x.quality === 'low').length, off: list.filter(x => x.quality === 'off').length, \
+                 offFirst: list.every((x, i) => i === 0 || x.quality !== 'off' || list[i - 1].quality === 'off')}); \
+               sync.sync(m.trackViews(p, parts)); \
+               const first = count(sent.splice(0)); \
+               sync.sync(m.trackViews(p, parts)); \
+               const again = sent.splice(0).length; \
+               sync.sync(m.trackViews(m.planStage(ids, 'p7', 2), parts.filter(q => q.id !== 'p30'))); \
+               const next = count(sent.splice(0)); \
                return {pages: p.pages, page: p.page, shown: p.shown.size, \
                  off: views.filter(v => v === 'off').length, \
                  low: views.filter(v => v === 'low').length, \
                  holder: p.views.get('p7'), first: p.shown.has('p26'), before: p.shown.has('p25'), \
                  few: [...few.views.values()], fewPage: few.page, \
-                 hall: hall('auto'), thin: hall('thin'), audio: hall('audio')}; });",
+                 hall: hall('auto'), thin: hall('thin'), audio: hall('audio'), \
+                 sent: {first, again, next}}; });",
         )
         .await?;
     let expect = serde_json::json!({
         "pages": 9, "page": 1, "shown": 26, "off": 195, "low": 25, "holder": "high",
         "first": true, "before": false, "few": ["high", "high", "high"], "fewPage": 0,
-        "hall": {"p7": "high", "p30": "low"}, "thin": {"p7": "low"}, "audio": {}
+        "hall": {"p7": "high", "p30": "low"}, "thin": {"p7": "low"}, "audio": {},
+        "sent": {
+            "first": {"high": ["p7-c", "p7-s"], "low": 25, "off": 0, "offFirst": true},
+            "again": 0,
+            "next": {"high": [], "low": 25, "off": 24, "offFirst": true}
+        }
     });
     ensure!(plan == expect, "plan: {plan}, expected {expect}");
     browser.close().await?;

@@ -460,3 +460,144 @@ async fn a_hall_that_can_only_use_tcp_joins_over_ice_tcp() {
         x.close().await;
     }
 }
+
+/// A hall that shows one video: it joins with `default_view: off`, gets the audio but
+/// no video, then names one camera with `view` (from the room's published tracks, not
+/// from what it receives) and gets that one only; it moves its main stage to another
+/// camera and the media is credited to the new sender, through the mid map however the
+/// server refills the m-line (a new offer or a `slots` message).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hall_that_shows_one_video_gets_only_that_one() {
+    use bridge_e2e::client::Quality;
+    let _serial = bridge_e2e::serial().await;
+    let server = BridgeServer::start().await.unwrap();
+    let a = Client::join(&server, ROOM, "Tỉnh Phú Thọ", opts(440.0))
+        .await
+        .unwrap();
+    let b = Client::join(&server, ROOM, "Huyện Tân Sơn", opts(660.0))
+        .await
+        .unwrap();
+    let hall_opts = ClientOptions {
+        default_view: Some(Quality::Off),
+        ..ClientOptions::silent()
+    };
+    let hall = Client::join(&server, ROOM, "Hội trường", hall_opts)
+        .await
+        .unwrap();
+    // The audio comes as ever; no video yet.
+    hears(&hall, &a, 440.0).await;
+    hears(&hall, &b, 660.0).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for p in [&a, &b] {
+        assert!(
+            hall.stream(&p.id, Kind::Video).is_none(),
+            "video from {} without a view: {:?}; m-lines {:?}",
+            p.id,
+            hall.stream(&p.id, Kind::Video),
+            hall.subscribed_tracks()
+        );
+    }
+
+    // The main stage: a's camera, known from the room, not from what the hall receives.
+    let track_of = |p: &Client| {
+        hall.video_track_of(&p.id)
+            .unwrap_or_else(|| panic!("no camera of {} in {:?}", p.id, hall.published_tracks()))
+    };
+    hall.view(&track_of(&a), Quality::High).unwrap();
+    let got_video = |from: &Client, min: u64| {
+        hall.stream(&from.id, Kind::Video)
+            .is_some_and(|v| v.packets >= min && v.keyframes >= 1)
+    };
+    wait_until(WAIT, "the hall to get a's video", || got_video(&a, 50))
+        .await
+        .unwrap_or_else(|e| panic!("{e}; m-lines {:?}", hall.subscribed_tracks()));
+    assert!(
+        hall.stream(&b.id, Kind::Video).is_none(),
+        "b's video unasked"
+    );
+
+    // A keyframe request for a's video reaches a (on the m-line that carries it).
+    let kf = a.keyframe_requests();
+    let deadline = Instant::now() + WAIT;
+    while a.keyframe_requests() == kf {
+        assert!(Instant::now() < deadline, "no keyframe request reached a");
+        hall.request_keyframe(&a.id).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(
+        hall.request_keyframe(&b.id).await.is_err(),
+        "no m-line carries b's video"
+    );
+
+    // The main stage moves to b: b's video takes over the m-line at b's next keyframe
+    // (the server asks b for one), and a `slots` message (or an offer) names b. As a
+    // page does, the new video is asked for before the old one is let go.
+    hall.view(&track_of(&b), Quality::High).unwrap();
+    hall.view(&track_of(&a), Quality::Off).unwrap();
+    let fail = |e: anyhow::Error| -> ! {
+        panic!(
+            "{e}; {} slots messages; b's video at the hall {:?}; unattributed {:?}; m-lines {:?}",
+            hall.slots_messages(),
+            hall.stream(&b.id, Kind::Video),
+            hall.unattributed(),
+            hall.subscribed_tracks()
+        )
+    };
+    wait_until(WAIT, "the hall to get b's video", || {
+        hall.stream(&b.id, Kind::Video)
+            .is_some_and(|v| v.packets >= 50)
+    })
+    .await
+    .unwrap_or_else(|e| fail(e));
+    // The keyframe that began b on a reused m-line travels faster than the `slots`
+    // message naming b, so it may have been counted as a's: a keyframe b sends now is
+    // b's.
+    let first_keyframe_was_bs = got_video(&b, 1);
+    let deadline = Instant::now() + WAIT;
+    while !got_video(&b, 50) {
+        if Instant::now() > deadline {
+            fail(anyhow::anyhow!("no keyframe from b at the hall"));
+        }
+        hall.request_keyframe(&b.id).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let a_before = hall.stream(&a.id, Kind::Video).map_or(0, |v| v.packets);
+    let b_before = hall.stream(&b.id, Kind::Video).map_or(0, |v| v.packets);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        hall.stream(&a.id, Kind::Video).map_or(0, |v| v.packets),
+        a_before,
+        "a's video goes on after its view went off; m-lines {:?}",
+        hall.subscribed_tracks()
+    );
+    assert!(
+        hall.stream(&b.id, Kind::Video).map_or(0, |v| v.packets) > b_before + 20,
+        "b's video stalled"
+    );
+    println!(
+        "hall: {} subscribe offers, {} slots messages, unattributed packets (audio, video) \
+         {:?}, the keyframe that began b counted as b's: {first_keyframe_was_bs}",
+        hall.subscribe_offers(),
+        hall.slots_messages(),
+        hall.unattributed()
+    );
+
+    // A view must name a track published in the room.
+    hall.view("no-such-track", Quality::High).unwrap();
+    wait_until(WAIT, "bad_message for an unknown track", || {
+        hall.errors().iter().any(|e| e["code"] == "bad_message")
+    })
+    .await
+    .unwrap();
+
+    for mut x in [a, b, hall] {
+        assert!(
+            x.failures().is_empty(),
+            "{} client failures: {:?}",
+            x.id,
+            x.failures()
+        );
+        x.close().await;
+    }
+}

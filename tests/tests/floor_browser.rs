@@ -1,6 +1,8 @@
 //! Chairing in real Chromium against the real binary: a chair page and two site pages in
 //! one room. A site raises its hand, the chair sees it and gives it the floor, and the
-//! other site's main stage shows the floor holder's video, large and playing.
+//! other site's main stage shows the floor holder's video, large and playing. That site
+//! is on a thin link (one picture): its one video slot passes from A to the chair and
+//! back to A (`slots`), and the picture follows without a new m-line.
 
 use anyhow::{Context, ensure};
 use bridge_e2e::browser::{Browser, run_serial};
@@ -37,11 +39,37 @@ async fn floor_in_the_browser() -> anyhow::Result<()> {
     browser
         .wait_true(CONNECTED, WAIT, "site B connected")
         .await?;
+    // B chooses a thin link: only the main stage, at its lowest layer. Before the chair
+    // comes, that is A; the page (joined with `default_view: "off"`) asks for A only.
+    browser
+        .eval("document.getElementById('btn-link').click(); return true;")
+        .await?;
+    let a_on_b = format!(
+        "const a = window.bridge.participants.find(p => p.name === {}); \
+         return !!a && window.bridge.inbound().then(l => l.some(s => \
+           s.kind === 'video' && s.participant_id === a.id && s.source === 'camera' && s.framesDecoded > 0));",
+        serde_json::to_string(a_name)?
+    );
+    browser
+        .wait_true(&a_on_b, WAIT, "A's camera decoded on B's thin link")
+        .await?;
     let chair = browser
         .open_window(&server.join_url(room, "Chủ tịch UBND tỉnh", "chair"))
         .await?;
     browser
         .wait_true(CONNECTED, WAIT, "the chair connected")
+        .await?;
+    // The chair's camera is now B's main stage: it takes A's slot (`slots`), no new m-line.
+    browser.switch(&site_b).await?;
+    browser
+        .wait_true(
+            "const chair = window.bridge.participants.find(p => p.role === 'chair'); \
+             const cams = Object.entries(window.bridge.receiving).filter(([, s]) => s.includes('camera')).map(([p]) => p); \
+             return !!chair && cams.length === 1 && cams[0] === chair.id && window.bridge.inbound().then(l => \
+               new Set(l.filter(s => s.kind === 'video').map(s => s.mid)).size === 1);",
+            WAIT,
+            "the chair's camera in B's one video slot",
+        )
         .await?;
 
     // Site A, now in a moderated room, raises its hand.
@@ -179,6 +207,26 @@ async fn floor_in_the_browser() -> anyhow::Result<()> {
         "the main stage is larger than the other tiles: {sizes}"
     );
     shot(&browser, "site-main-stage").await?;
+
+    // B's one picture went from A to the chair and back to A on one m-line: its
+    // subscribe connection received video on a single mid, A's camera now, and the
+    // chair's tile shows its initials.
+    let slots = browser
+        .eval(
+            "const chair = window.bridge.participants.find(p => p.role === 'chair'); \
+             const tile = document.querySelector(`#grid .tile[data-participant-id=\"${chair.id}\"][data-source=\"camera\"]`); \
+             return window.bridge.inbound().then(l => { \
+               const v = l.filter(s => s.kind === 'video'); \
+               return { mids: [...new Set(v.map(s => s.mid))].length, \
+                 now: [...new Set(v.map(s => s.participant_id))], \
+                 chairShown: !!tile && !tile.classList.contains('no-video'), \
+                 cameras: Object.entries(window.bridge.receiving).filter(([, s]) => s.includes('camera')).map(([p]) => p) }; });"
+        )
+        .await?;
+    let want = serde_json::json!({
+        "mids": 1, "now": [a_id], "chairShown": false, "cameras": [a_id]
+    });
+    ensure!(slots == want, "B's video slot: {slots}, want {want}");
 
     // A itself is told it has the floor.
     browser.switch(&site_a).await?;

@@ -1,5 +1,7 @@
 //! What each participant of the conference received in the window: the videos it got,
-//! their loss, the chair's layer and rate at each site; written beside the report.
+//! their loss, the chair's layer and rate and the main stage's rate at each site;
+//! written beside the report. Media is credited to senders through each client's mid map
+//! (`subscribe_offer.tracks` and `slots`).
 
 use super::ConferenceOptions;
 use crate::report::{Report, percentile};
@@ -22,9 +24,13 @@ pub struct SubscriberDetail {
     pub loss_pct: f64,
     pub delay_p50_ms: Option<f64>,
     /// At a site: the chair's simulcast layer (0 = q … 2 = f) last received, and its
-    /// rate over the window.
+    /// rate over the window (the chair is the main stage until the floor moves to a
+    /// site, then a thumbnail while it is the latest speaker).
     pub chair_layer: Option<u8>,
     pub chair_kbps: Option<f64>,
+    /// At a site: the rate of its main stage over the window (the floor holder's
+    /// video, or the chair's at the holder itself and without a holder).
+    pub main_kbps: Option<f64>,
 }
 
 /// Video bytes received so far, per subscriber and sender.
@@ -65,13 +71,20 @@ pub fn collect(
                 delays.extend(c.delays_us(&p).iter().map(|us| f64::from(*us) / 1e3));
             }
             let is_chair = c.id == chair_id;
+            let kbps = |p: &str| {
+                let v = c.stream(p, Kind::Video)?;
+                let b0 = before.get(p).copied().unwrap_or(0);
+                Some(v.bytes.saturating_sub(b0) as f64 * 8.0 / secs / 1e3)
+            };
             let chair_video = (!is_chair)
                 .then(|| c.stream(chair_id, Kind::Video))
                 .flatten();
-            let chair_kbps = chair_video.as_ref().map(|v| {
-                let b0 = before.get(chair_id).copied().unwrap_or(0);
-                v.bytes.saturating_sub(b0) as f64 * 8.0 / secs / 1e3
-            });
+            let chair_kbps = (!is_chair).then(|| kbps(chair_id)).flatten();
+            let main = c
+                .floor_holder()
+                .filter(|h| *h != c.id)
+                .unwrap_or_else(|| chair_id.to_owned());
+            let main_kbps = (!is_chair).then(|| kbps(&main)).flatten();
             SubscriberDetail {
                 name: (*name).to_owned(),
                 chair: is_chair,
@@ -87,6 +100,7 @@ pub fn collect(
                 delay_p50_ms: percentile(&mut delays, 50.0),
                 chair_layer: chair_video.and_then(|v| v.layer),
                 chair_kbps,
+                main_kbps,
             }
         })
         .collect()
@@ -105,6 +119,11 @@ pub fn notes(
         layers[d.chair_layer.map_or(3, |l| usize::from(l).min(2))] += 1;
     }
     let mut kbps: Vec<f64> = sites.iter().filter_map(|d| d.chair_kbps).collect();
+    let mut main_kbps: Vec<f64> = sites.iter().filter_map(|d| d.main_kbps).collect();
+    let no_main = sites
+        .iter()
+        .filter(|d| d.main_kbps.is_none_or(|k| k <= 0.0))
+        .count();
     let worst = sites
         .iter()
         .max_by(|a, b| a.loss_pct.total_cmp(&b.loss_pct));
@@ -130,8 +149,13 @@ pub fn notes(
             percentile(&mut kbps, 50.0).unwrap_or(0.0)
         ),
         format!(
+            "Main stage at the sites in the window (the floor holder's video; the chair's at \
+             the holder): p50 {:.0} kbit/s; {no_main} sites received none of it.",
+            percentile(&mut main_kbps, 50.0).unwrap_or(0.0)
+        ),
+        format!(
             "The chair received {on_page} videos in the window (its page of {}, plus the \
-             speaker when not on the page).",
+             floor holder when not on the page).",
             opts.page.min(opts.sites)
         ),
     ];

@@ -1,10 +1,12 @@
 //! The Phú Thọ conference through the real `bridge` binary: the province (the first unit
 //! of `units-phu-tho.csv`) chairs, publishing three simulcast encodings (≈150/500/1500
 //! kbit/s) and Opus in talk spurts; N sites (the next N units, named as in the file)
-//! each publish one low layer (≈150 kbit/s) and Opus in talk spurts. Each site shows the
-//! chair on its main stage and the latest other speaker as a thumbnail; the chair shows
-//! a page of 25 sites ([`views`]). Once everyone is in, the chair gives the floor to the
-//! first site, so a second microphone is heard and the speaker ranking moves.
+//! each publish one low layer (≈150 kbit/s) and Opus in talk spurts. Everyone joins with
+//! `default_view: off` and names what it shows: each site the main stage (the chair, the
+//! floor holder once there is one) and the latest other speaker as a thumbnail; the chair
+//! a page of 25 sites and the floor holder ([`views`]). Once every site shows the chair,
+//! the chair gives the floor to the first site, so a second microphone is heard, the
+//! speaker ranking moves and the sites' main stage changes.
 //! Measured as [`crate::fanout`] measures, with every participant a subscriber.
 
 mod detail;
@@ -13,7 +15,7 @@ pub mod views;
 use crate::measure::{self, Counters, Memory, Samples, Window};
 use crate::report::Report;
 use anyhow::bail;
-use bridge_e2e::client::{Client, ClientOptions, TalkSpurts, wait_until};
+use bridge_e2e::client::{Client, ClientOptions, Quality, TalkSpurts, wait_until};
 use bridge_e2e::recv::Kind;
 use bridge_e2e::server::BridgeServer;
 pub use detail::{SubscriberDetail, write_details};
@@ -87,6 +89,8 @@ fn speaker(talk_s: u64, pause_s: u64, tone: f32, video: Option<u32>) -> ClientOp
         // Nobody listens to the load generator's audio; decoding it would only take
         // the cores the server needs.
         decode_audio: false,
+        // A hall or the chair's console shows a few videos; it names them with `view`.
+        default_view: Some(Quality::Off),
         ..Default::default()
     }
 }
@@ -95,20 +99,32 @@ fn speaker(talk_s: u64, pause_s: u64, tone: f32, video: Option<u32>) -> ClientOp
 const STALE: Duration = Duration::from_secs(45);
 
 /// A site's connections and client-side failures, for messages.
-fn state_of(name: &str, c: &Client) -> String {
+fn state_of(name: &str, c: &Client, chair: &str) -> String {
     let chair_track = c
         .subscribed_tracks()
         .iter()
-        .any(|t| t["source"] == "camera" && t["participant_id"] != c.id.as_str());
+        .any(|t| t["source"] == "camera" && t["participant_id"] == chair);
+    let (ua, uv) = c.unattributed();
     format!(
-        "{name} (publish {:?}, subscribe {:?}, {} subscribe offers, {} senders heard, \
-         videos offered: {chair_track}, failures {:?})",
+        "{name} (publish {:?}, subscribe {:?}, {} subscribe offers, {} slots messages, \
+         {} senders heard, an m-line carries the chair's camera: {chair_track}, chair's \
+         video {:?}, packets on unlisted m-lines: {ua} audio {uv} video, failures {:?})",
         c.publish_state(),
         c.subscribe_state(),
         c.subscribe_offers(),
+        c.slots_messages(),
         c.senders_seen().len(),
+        c.stream(chair, Kind::Video)
+            .map(|v| (v.packets, v.keyframes)),
         c.failures()
     )
+}
+
+/// True once `c` received the chair's video, credited through its mid map: a keyframe
+/// (a picture can start) on the m-line that carries the chair's camera.
+fn has_chair_video(c: &Client, chair: &str) -> bool {
+    c.stream(chair, Kind::Video)
+        .is_some_and(|v| v.keyframes > 0)
 }
 
 /// Bails out naming the first participant the server disconnected.
@@ -195,7 +211,7 @@ pub async fn run(opts: &ConferenceOptions) -> anyhow::Result<ConferenceRun> {
     let mut tries = vec![0u32; sites.len()];
     loop {
         let missing: Vec<usize> = (0..sites.len())
-            .filter(|&i| sites[i].stream(&chair.id, Kind::Video).is_none())
+            .filter(|&i| !has_chair_video(&sites[i], &chair.id))
             .collect();
         if missing.is_empty() {
             break;
@@ -212,7 +228,7 @@ pub async fn run(opts: &ConferenceOptions) -> anyhow::Result<ConferenceRun> {
         if Instant::now() > deadline {
             let who: Vec<String> = missing
                 .iter()
-                .map(|&i| state_of(&site_units[i].1, &sites[i]))
+                .map(|&i| state_of(&site_units[i].1, &sites[i], &chair.id))
                 .collect();
             bail!(
                 "no video from the chair ({} keyframe requests reached it) at {} sites: {}",
@@ -223,8 +239,16 @@ pub async fn run(opts: &ConferenceOptions) -> anyhow::Result<ConferenceRun> {
         }
         for i in missing {
             let s = &sites[i];
+            // The chair's video arrives without its keyframe (the keyframe that began it
+            // on a reused m-line came before the `slots` message naming the chair): ask
+            // for one, as a decoder would.
+            if s.stream(&chair.id, Kind::Video)
+                .is_some_and(|v| v.first_at.elapsed() > Duration::from_secs(2))
+            {
+                let _ = s.request_keyframe(&chair.id).await;
+            }
             if tries[i] < 2 && s.joined_at.elapsed() > STALE {
-                eprintln!("{}", state_of(&site_units[i].1, s));
+                eprintln!("{}", state_of(&site_units[i].1, s, &chair.id));
             }
             let broken = !s.failures().is_empty()
                 || [s.publish_state(), s.subscribe_state()].iter().any(|st| {
@@ -238,7 +262,7 @@ pub async fn run(opts: &ConferenceOptions) -> anyhow::Result<ConferenceRun> {
                 continue;
             }
             tries[i] += 1;
-            rejoins.push(state_of(&site_units[i].1, s));
+            rejoins.push(state_of(&site_units[i].1, s, &chair.id));
             let fresh = Arc::new(join_site(i).await?);
             director.replace(&s.id, fresh.clone(), site_layout());
             let old = std::mem::replace(&mut sites[i], fresh);

@@ -1,9 +1,11 @@
-//! Who shows whom in the conference, as the room page of each participant would: a site
-//! shows the main stage (the chair) at `high` and the latest speaker other than the
-//! chair and itself as a thumbnail (`low`), every other video `off`; the chair shows its
-//! page of sites as thumbnails and the latest speaker at `high`. The `view` messages are
-//! paced under the server's signaling rate limit (50 messages/s, bursts of 100): a site
-//! joining a full room has some 200 videos to turn off.
+//! Who shows whom in the conference, as the room page of each participant would. Every
+//! participant joins with `default_view: off` and sends a `view` only for what it shows:
+//! a site shows the main stage (the floor holder, else the chair) at `high` and the
+//! latest speaker other than the main stage and itself as a thumbnail (`low`); the chair
+//! shows its page of sites as thumbnails and the floor holder at `high`. Track ids come
+//! from what the room publishes (`joined`, `track_published`), received or not. The
+//! `view` messages are paced under the server's signaling rate limit (50 messages/s,
+//! bursts of 100).
 
 use bridge_e2e::client::{Client, Quality};
 use std::collections::{HashMap, HashSet};
@@ -16,7 +18,7 @@ const BURST: f64 = 40.0;
 const TICK: Duration = Duration::from_millis(100);
 
 pub enum Layout {
-    /// A site: the chair is its main stage.
+    /// A site: the floor holder, else the chair, is its main stage.
     Site { chair: String },
     /// The chair: these sites are on its page.
     Chair { page: HashSet<String> },
@@ -25,12 +27,12 @@ pub enum Layout {
 /// One participant's layout and what it told the server so far.
 pub struct Viewer {
     layout: Layout,
-    /// Per track, the quality last sent; absent means `high`, where every video starts.
+    /// Per track, the quality last sent; absent means `off` (the default we joined with).
     sent: HashMap<String, Quality>,
     /// The latest speaker besides the main stage and ourselves; it stays shown while
     /// silent until another one speaks, as a room page keeps its speaker tile.
     speaker: Option<String>,
-    offers_seen: u64,
+    room_seen: Option<u64>,
     speakers_seen: Vec<String>,
     pending: Vec<(String, Quality)>,
     tokens: f64,
@@ -44,7 +46,7 @@ impl Viewer {
             layout,
             sent: HashMap::new(),
             speaker: None,
-            offers_seen: 0,
+            room_seen: None,
             speakers_seen: Vec::new(),
             pending: Vec::new(),
             tokens: BURST,
@@ -53,44 +55,57 @@ impl Viewer {
         }
     }
 
-    fn wanted(&self, participant: &str) -> Quality {
-        let speaking = self.speaker.as_deref() == Some(participant);
+    /// The participant on our main stage: the floor holder unless that is us, else the
+    /// chair (a site), or the floor holder alone (the chair's console).
+    fn main_stage(&self, me: &str, holder: Option<&str>) -> Option<String> {
+        let holder = holder.filter(|h| *h != me);
         match &self.layout {
-            Layout::Site { chair } if chair == participant => Quality::High,
-            Layout::Site { .. } if speaking => Quality::Low,
-            Layout::Chair { .. } if speaking => Quality::High,
+            Layout::Site { chair } => Some(holder.unwrap_or(chair).to_owned()),
+            Layout::Chair { .. } => holder.map(str::to_owned),
+        }
+    }
+
+    fn wanted(&self, participant: &str, main: Option<&str>) -> Quality {
+        if main == Some(participant) {
+            return Quality::High;
+        }
+        match &self.layout {
+            Layout::Site { .. } if self.speaker.as_deref() == Some(participant) => Quality::Low,
             Layout::Chair { page } if page.contains(participant) => Quality::Low,
             _ => Quality::Off,
         }
     }
 
-    /// Recomputes what to send when the tracks or the speakers changed, then sends what
-    /// the rate allows.
+    /// Recomputes what to send when the room (tracks, floor) or the speakers changed,
+    /// then sends what the rate allows.
     pub fn tick(&mut self, c: &Client) -> anyhow::Result<()> {
-        let offers = c.subscribe_offers();
+        let room = c.room_version();
         let speakers = c.active_speakers();
-        if offers != self.offers_seen || speakers != self.speakers_seen {
-            self.offers_seen = offers;
-            let main = match &self.layout {
-                Layout::Site { chair } => Some(chair.as_str()),
-                Layout::Chair { .. } => None,
-            };
+        if Some(room) != self.room_seen || speakers != self.speakers_seen {
+            self.room_seen = Some(room);
+            let holder = c.floor_holder();
+            let main = self.main_stage(&c.id, holder.as_deref());
             if let Some(p) = speakers
                 .iter()
-                .find(|p| **p != c.id && Some(p.as_str()) != main)
+                .find(|p| **p != c.id && Some(p.as_str()) != main.as_deref())
             {
                 self.speaker = Some(p.clone());
             }
             self.speakers_seen = speakers;
-            let mut pending: Vec<(String, Quality)> = c
-                .subscribed_tracks()
+            let cameras: Vec<_> = c
+                .published_tracks()
+                .into_iter()
+                .filter(|t| t.source == "camera" && t.participant_id != c.id)
+                .collect();
+            // Tracks no longer published need no view.
+            let live: HashSet<&str> = cameras.iter().map(|t| t.track_id.as_str()).collect();
+            self.sent.retain(|t, _| live.contains(t.as_str()));
+            let mut pending: Vec<(String, Quality)> = cameras
                 .iter()
-                .filter(|t| t["source"] == "camera")
                 .filter_map(|t| {
-                    let track = t["track_id"].as_str()?;
-                    let q = self.wanted(t["participant_id"].as_str()?);
-                    let now = self.sent.get(track).copied().unwrap_or(Quality::High);
-                    (q != now).then(|| (track.to_owned(), q))
+                    let q = self.wanted(&t.participant_id, main.as_deref());
+                    let now = self.sent.get(&t.track_id).copied().unwrap_or(Quality::Off);
+                    (q != now).then(|| (t.track_id.clone(), q))
                 })
                 .collect();
             // What should be seen goes first; turning videos off can wait a tick.
@@ -116,7 +131,7 @@ impl Viewer {
     }
 
     pub fn settled(&self) -> bool {
-        self.pending.is_empty()
+        self.room_seen.is_some() && self.pending.is_empty()
     }
 }
 

@@ -1,6 +1,8 @@
 //! A test participant built on the async `webrtc` crate, talking to the SFU
 //! directly through its handle (no WebSocket): it publishes Opus + VP8 with
-//! synthetic payloads and counts what it receives, per remote participant.
+//! synthetic payloads and counts what it receives, per remote participant: each packet
+//! is credited to the participant whose source its m-line carries at that moment (the
+//! mid map of the latest applied subscribe offer or `Slots` event).
 #![allow(dead_code)]
 
 pub mod proxy;
@@ -14,7 +16,7 @@ use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
@@ -33,7 +35,41 @@ pub struct Shared {
     pub pub_state: Mutex<Option<RTCPeerConnectionState>>,
     pub sub_state: Mutex<Option<RTCPeerConnectionState>>,
     pub offers: Mutex<Vec<Vec<RemoteTrack>>>,
+    /// Every `Slots` event, in order.
+    pub slots: Mutex<Vec<Vec<RemoteTrack>>>,
+    /// mid -> the publisher whose source that m-line of the subscribe connection carries
+    /// now: replaced by each applied offer's `tracks` and by each `Slots` event.
+    pub mids: Mutex<HashMap<String, String>>,
+    /// Packets that arrived on an m-line the map did not list ("audio"/"video").
+    pub unattributed: Mutex<HashMap<&'static str, u64>>,
     pub failures: Mutex<Vec<String>>,
+    /// The subscribe connection, to find the mid of each remote track.
+    pub sub_pc: OnceLock<Weak<dyn PeerConnection>>,
+}
+
+impl Shared {
+    /// Replaces the mid map with what `tracks` say the m-lines carry.
+    pub fn set_mids(&self, tracks: &[RemoteTrack]) {
+        *self.mids.lock().unwrap() = mid_map(tracks);
+    }
+
+    /// Who the m-line `mid` carries now.
+    pub fn carried(&self, mid: Option<&str>) -> Option<String> {
+        self.mids.lock().unwrap().get(mid?).cloned()
+    }
+}
+
+/// mid -> publisher id, from a subscribe offer's or a `Slots` event's tracks.
+pub fn mid_map(tracks: &[RemoteTrack]) -> HashMap<String, String> {
+    tracks
+        .iter()
+        .map(|t| (t.mid.clone(), t.participant_id.0.clone()))
+        .collect()
+}
+
+/// The mid of a remote track of `shared`'s subscribe connection.
+pub async fn track_mid(shared: &Shared, track: &Arc<dyn TrackRemote>) -> Option<String> {
+    bridge_e2e::rtc_setup::mid_of(shared.sub_pc.get()?, track).await
 }
 
 struct Handler {
@@ -65,21 +101,33 @@ impl PeerConnectionEventHandler for Handler {
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
         let shared = self.shared.clone();
         tokio::spawn(async move {
-            let from = track.stream_id().await.to_string();
             let kind = match track.kind().await {
                 RtpCodecKind::Audio => "audio",
                 _ => "video",
             };
+            let mid = track_mid(&shared, &track).await;
+            if mid.is_none() {
+                shared
+                    .failures
+                    .lock()
+                    .unwrap()
+                    .push(format!("no mid for a remote {kind} track"));
+            }
             while let Some(ev) = track.poll().await {
                 match ev {
-                    TrackRemoteEvent::OnRtpPacket(_) => {
-                        *shared
-                            .received
-                            .lock()
-                            .unwrap()
-                            .entry((from.clone(), kind))
-                            .or_default() += 1;
-                    }
+                    TrackRemoteEvent::OnRtpPacket(_) => match shared.carried(mid.as_deref()) {
+                        Some(from) => {
+                            *shared
+                                .received
+                                .lock()
+                                .unwrap()
+                                .entry((from, kind))
+                                .or_default() += 1;
+                        }
+                        None => {
+                            *shared.unattributed.lock().unwrap().entry(kind).or_default() += 1;
+                        }
+                    },
                     TrackRemoteEvent::OnEnded => break,
                     _ => {}
                 }
@@ -99,6 +147,8 @@ pub struct Publish {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
     pub publish: Option<Publish>,
+    /// How it shows the videos it names no view for (`SfuHandle::join_viewing`).
+    pub default_view: View,
     /// ICE-TCP only.
     pub tcp: bool,
     /// Route the subscribe connection through this UDP proxy (see `proxy`).
@@ -168,6 +218,7 @@ impl Client {
     pub async fn join_with(sfu: &SfuHandle, room: &str, id: &str, opts: Options) -> Client {
         let Options {
             publish,
+            default_view,
             tcp,
             sub_via,
         } = opts;
@@ -175,7 +226,7 @@ impl Client {
         let shared = Arc::new(Shared::default());
         let mut tasks = Vec::new();
         let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
-        sfu.join(RoomId::from(room), id.clone(), ev_tx)
+        sfu.join_viewing(RoomId::from(room), id.clone(), ev_tx, default_view)
             .await
             .unwrap();
 
@@ -189,6 +240,7 @@ impl Client {
             tcp,
         )
         .await;
+        let _ = shared.sub_pc.set(Arc::downgrade(&sub_pc));
         if sub_via.is_none() {
             tasks.push(forward_candidates(
                 sfu.clone(),
@@ -205,14 +257,19 @@ impl Client {
         }
         let server_host = format!("127.0.0.1 {} typ host", sfu.udp_addr().port());
 
-        // Subscribe offers are answered in order as they come.
+        // Subscribe offers are answered in order as they come; a `Slots` event waits
+        // behind the offer being applied, so an older offer never overwrites it.
         {
             let (sfu, id, sub_pc, shared) =
                 (sfu.clone(), id.clone(), sub_pc.clone(), shared.clone());
             tasks.push(tokio::spawn(async move {
                 while let Some(ev) = ev_rx.recv().await {
+                    if let SfuEvent::Slots { tracks } = &ev {
+                        shared.set_mids(tracks);
+                        shared.slots.lock().unwrap().push(tracks.clone());
+                    }
                     if let SfuEvent::SubscribeOffer { sdp, tracks } = ev {
-                        shared.offers.lock().unwrap().push(tracks);
+                        shared.offers.lock().unwrap().push(tracks.clone());
                         let sdp = match sub_via {
                             Some(proxy) => sdp.replace(
                                 &server_host,
@@ -232,6 +289,9 @@ impl Client {
                             Ok::<_, webrtc::error::Error>(sub_pc.local_description().await)
                         }
                         .await;
+                        if matches!(res, Ok(Some(_))) {
+                            shared.set_mids(&tracks);
+                        }
                         match res {
                             Ok(Some(answer)) => {
                                 let sdp = if sub_via.is_some() {

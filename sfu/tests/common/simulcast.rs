@@ -5,6 +5,9 @@
 //!
 //! Every fake VP8 frame carries its layer (`LAYER_MARK + layer` in its second byte), so a
 //! subscriber sees which encoding it is given although the SFU rewrites the SSRC.
+//!
+//! What arrives is credited to a publisher through the subscribe connection's mid map
+//! (the latest applied offer's `tracks`, or a later `Slots` event), looked up per packet.
 
 use super::proxy::Throttle;
 use bridge_e2e::media::{SeqStats, ToneEncoder};
@@ -28,7 +31,7 @@ use rtc::rtp_transceiver::rtp_sender::{
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use webrtc::media_stream::track_local::TrackLocal;
@@ -115,6 +118,11 @@ pub struct Got {
     max_ext: Option<i64>,
     /// Video frames that could not be attributed to a layer (a broken frame start).
     pub unmarked: u64,
+    /// The m-line it arrives on; when the publisher moves to another slot the sequence
+    /// numbers are another stream's, so the sequence accounting starts afresh.
+    pub mid: Option<String>,
+    /// Times it moved to another m-line.
+    pub moves: u64,
 }
 
 #[derive(Default)]
@@ -126,6 +134,11 @@ pub struct Shared {
     pub events: Mutex<Vec<(Instant, SfuEvent)>>,
     /// The `active` flags of our simulcast track, as the server last asked.
     pub layers_active: Mutex<[bool; 3]>,
+    /// mid -> the publisher that m-line carries now (offers' `tracks`, `Slots`).
+    pub mids: Mutex<HashMap<String, String>>,
+    /// Packets on an m-line the map did not list ("audio"/"video").
+    pub unattributed: Mutex<HashMap<&'static str, u64>>,
+    pub sub_pc: OnceLock<Weak<dyn PeerConnection>>,
 }
 
 struct Handler {
@@ -157,16 +170,36 @@ impl PeerConnectionEventHandler for Handler {
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
         let shared = self.shared.clone();
         tokio::spawn(async move {
-            let from = track.stream_id().await.to_string();
             let kind = match track.kind().await {
                 RtpCodecKind::Audio => "audio",
                 _ => "video",
             };
+            let mid = match shared.sub_pc.get() {
+                Some(pc) => bridge_e2e::rtc_setup::mid_of(pc, &track).await,
+                None => None,
+            };
             while let Some(ev) = track.poll().await {
                 match ev {
                     TrackRemoteEvent::OnRtpPacket(p) => {
+                        let from = mid
+                            .as_ref()
+                            .and_then(|m| shared.mids.lock().unwrap().get(m).cloned());
+                        let Some(from) = from else {
+                            *shared.unattributed.lock().unwrap().entry(kind).or_default() += 1;
+                            continue;
+                        };
                         let mut all = shared.got.lock().unwrap();
-                        let g = all.entry((from.clone(), kind)).or_default();
+                        let g = all.entry((from, kind)).or_default();
+                        if g.mid != mid {
+                            if g.mid.is_some() {
+                                g.moves += 1;
+                                g.seq.reset();
+                                g.max_ext = None;
+                                g.seqs.clear();
+                                g.frames.clear();
+                            }
+                            g.mid = mid.clone();
+                        }
                         g.packets += 1;
                         g.seq.record(p.header.sequence_number);
                         let seq = p.header.sequence_number;
@@ -309,6 +342,7 @@ impl Participant {
             twcc,
         )
         .await;
+        let _ = shared.sub_pc.set(Arc::downgrade(&sub_pc));
         let proxy = via.map(|t| t.relay.addr);
         if proxy.is_none() {
             tasks.push(forward_candidates(
@@ -336,7 +370,11 @@ impl Participant {
                             *slot = *on;
                         }
                     }
-                    if let SfuEvent::SubscribeOffer { sdp, .. } = &ev {
+                    // In order: a `Slots` event waits behind the offer being applied.
+                    if let SfuEvent::Slots { tracks } = &ev {
+                        *shared.mids.lock().unwrap() = super::mid_map(tracks);
+                    }
+                    if let SfuEvent::SubscribeOffer { sdp, tracks } = &ev {
                         let sdp = match proxy {
                             Some(p) => sdp
                                 .replace(&server_host, &format!("127.0.0.1 {} typ host", p.port())),
@@ -352,6 +390,7 @@ impl Participant {
                         }
                         .await;
                         if let Ok(Some(answer)) = res {
+                            *shared.mids.lock().unwrap() = super::mid_map(tracks);
                             let sdp = if proxy.is_some() {
                                 answer
                                     .sdp

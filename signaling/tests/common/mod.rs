@@ -44,6 +44,7 @@ impl MediaPlane for FakeMedia {
         room: RoomId,
         participant: ParticipantId,
         events: UnboundedSender<SfuEvent>,
+        _default_view: bridge_sfu::View,
     ) -> BoxFuture<'_, Result<(), SfuError>> {
         self.log(format!("join {room} {participant}"));
         self.events.lock().unwrap().insert(participant, events);

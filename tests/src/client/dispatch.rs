@@ -1,5 +1,9 @@
 //! The client's dispatcher: server messages applied in order (descriptions,
-//! candidates, layers), the rest recorded for the test to read.
+//! candidates, the mid map, layers), the rest recorded for the test to read.
+//!
+//! One message at a time: a `slots` message that arrives while a `subscribe_offer` is
+//! being applied waits in the channel until the offer's mid map is in place, so an
+//! offer never overwrites a newer `slots` map.
 
 use super::*;
 
@@ -35,15 +39,19 @@ pub(super) async fn dispatch(
         if let Ok(mut e) = shared.events.lock() {
             e.push(msg.clone());
         }
+        let room_changed = shared.room.lock().is_ok_and(|mut r| r.apply(&msg));
+        if room_changed {
+            shared.room_version.fetch_add(1, Ordering::Relaxed);
+        }
         match ty.as_str() {
             "subscribe_offer" => {
                 shared.subscribe_offers.fetch_add(1, Ordering::Relaxed);
-                if let Ok(mut t) = shared.sub_tracks.lock() {
-                    *t = msg["tracks"].as_array().cloned().unwrap_or_default();
-                }
+                let tracks = msg["tracks"].as_array().cloned().unwrap_or_default();
                 let sdp = msg["sdp"].as_str().unwrap_or_default().to_owned();
                 match answer_subscribe(&sub_pc, sdp.clone()).await {
                     Ok(answer) => {
+                        // Applied: its m-lines carry what its `tracks` say.
+                        shared.set_mids(tracks);
                         if tcp_only && !sub_tcp_dialed {
                             sub_tcp_dialed = true;
                             dial_tcp_candidates_in(&sub_pc, &sdp, &shared).await;
@@ -125,6 +133,10 @@ pub(super) async fn dispatch(
                 {
                     *c = Some(t.to_owned());
                 }
+            }
+            "slots" => {
+                shared.slots_messages.fetch_add(1, Ordering::Relaxed);
+                shared.set_mids(msg["tracks"].as_array().cloned().unwrap_or_default());
             }
             "layers" => apply_layers(&shared, &msg),
             "active_speakers" => {

@@ -1,21 +1,25 @@
 //! A Rust WebRTC participant that speaks docs/protocol.md: one signaling WebSocket,
 //! a publish connection (it offers a sendonly Opus tone and sendonly fake VP8 video)
-//! and a subscribe connection (the server offers; it answers and records every remote
-//! track by the participant id carried as the msid stream id).
+//! and a subscribe connection (the server offers; it answers). Every packet received is
+//! credited to the participant whose source its m-line carries at that moment, per the
+//! mid map of the latest applied `subscribe_offer` or `slots` message ([`slots`]).
 
 mod dispatch;
 mod observe;
 mod options;
+mod slots;
 
 #[cfg(test)]
 pub(crate) use dispatch::answer_subscribe;
 use dispatch::dispatch;
 pub use options::{ClientOptions, Quality, TalkSpurts};
+pub use slots::PublishedTrack;
+use slots::{MidMap, Room};
 
 use crate::publish::{self, Publisher};
 use crate::recv::{Kind, Received, StreamSnapshot};
 use crate::rtc_setup::{build_pc, build_pc_with};
-use crate::signal::{Incoming, Signal, SignalSender, Tasks, error_code, join_msg};
+use crate::signal::{Incoming, Signal, SignalSender, Tasks, error_code, join_msg_viewing};
 use anyhow::{Context, anyhow, bail};
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use serde_json::{Value, json};
@@ -37,8 +41,17 @@ pub struct Shared {
     /// Every server message after `joined`, in arrival order (pongs excluded).
     events: Mutex<Vec<Value>>,
     pub(crate) received: Mutex<Received>,
-    /// The `tracks` of the latest `subscribe_offer`.
-    sub_tracks: Mutex<Vec<Value>>,
+    /// What each m-line of the subscribe connection carries now: the `tracks` of the
+    /// latest applied `subscribe_offer`, or of a later `slots` message.
+    mids: Mutex<MidMap>,
+    /// `slots` messages applied.
+    slots_messages: AtomicU64,
+    /// The subscribe connection, to find the mid of a remote track.
+    sub_pc: std::sync::OnceLock<std::sync::Weak<dyn PeerConnection>>,
+    /// The tracks published in the room and the floor holder, from the signaling.
+    room: Mutex<Room>,
+    /// Bumped whenever `room` changes.
+    room_version: AtomicU64,
     /// Things that went wrong on the client side (a failed setRemoteDescription, ...).
     failures: Mutex<Vec<String>>,
     /// Set when the server closed the socket: the close code, if any.
@@ -48,7 +61,8 @@ pub struct Shared {
     pub(crate) keyframe_requests: AtomicU64,
     pongs: AtomicU64,
     subscribe_offers: AtomicU64,
-    /// The video tracks received, by participant, to send them keyframe requests.
+    /// The video tracks of the subscribe connection, by mid, to send keyframe requests
+    /// to whatever an m-line carries.
     video_tracks: Mutex<std::collections::HashMap<String, Arc<dyn TrackRemote>>>,
     /// Our participant id, from `joined`.
     me: std::sync::OnceLock<String>,
@@ -76,6 +90,18 @@ impl Shared {
     /// Keyframe requests (PLI/FIR) that reached the published video so far.
     pub fn keyframe_requests(&self) -> u64 {
         self.keyframe_requests.load(Ordering::Relaxed)
+    }
+
+    /// Replaces the mid map (an applied subscribe offer's `tracks`, or `slots`).
+    pub(crate) fn set_mids(&self, tracks: Vec<Value>) {
+        if let Ok(mut m) = self.mids.lock() {
+            *m = MidMap::from_tracks(tracks);
+        }
+    }
+
+    /// The subscribe connection whose remote tracks this client records.
+    pub(crate) fn set_sub_pc(&self, pc: &Arc<dyn PeerConnection>) {
+        let _ = self.sub_pc.set(Arc::downgrade(pc));
     }
 
     fn fail(&self, what: String) {
@@ -147,36 +173,68 @@ impl PeerConnectionEventHandler for PcHandler {
     }
 
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        // Only the subscribe connection receives media.
+        if self.pc != "subscribe" {
+            return;
+        }
         let shared = self.shared.clone();
         tokio::spawn(async move { record_track(track, shared).await });
     }
 }
 
+/// Counts a remote track's packets. The track's m-line (mid) is found once; which
+/// participant a packet is credited to is looked up in the mid map as it arrives, since
+/// the server may move another source into the slot at any time (`slots`).
 async fn record_track(track: Arc<dyn TrackRemote>, shared: Arc<Shared>) {
-    let participant = track.stream_id().await.to_string();
-    let msid_track = track.track_id().await.to_string();
     let kind = match track.kind().await {
         RtpCodecKind::Audio => Kind::Audio,
         _ => Kind::Video,
     };
+    let mid = match shared.sub_pc.get() {
+        Some(pc) => crate::rtc_setup::mid_of(pc, &track).await,
+        None => None,
+    };
+    if mid.is_none() {
+        shared.fail(format!(
+            "no mid for the remote {kind:?} track {}",
+            track.track_id().await
+        ));
+    }
     if kind == Kind::Video
+        && let Some(mid) = &mid
         && let Ok(mut v) = shared.video_tracks.lock()
     {
-        v.insert(participant.clone(), track.clone());
+        v.insert(mid.clone(), track.clone());
     }
+    let carried = || {
+        let mid = mid.as_deref()?;
+        shared.mids.lock().ok()?.get(mid)
+    };
     while let Some(ev) = track.poll().await {
         match ev {
             TrackRemoteEvent::OnRtpPacket(pkt) => {
+                let now = carried();
                 if let Ok(mut r) = shared.received.lock() {
-                    r.record(&participant, kind, &msid_track, &pkt);
+                    match now {
+                        Some(c) => r.record(&c.participant, kind, &c.key, &pkt),
+                        None => r.record_unattributed(kind),
+                    }
                 }
             }
             TrackRemoteEvent::OnEnded => break,
             _ => {}
         }
     }
-    if let Ok(mut r) = shared.received.lock() {
-        r.mark_ended(&participant, kind);
+    if let Some(c) = carried()
+        && let Ok(mut r) = shared.received.lock()
+    {
+        r.mark_ended(&c.participant, kind);
+    }
+    if let Some(mid) = &mid
+        && let Ok(mut v) = shared.video_tracks.lock()
+        && v.get(mid).is_some_and(|t| Arc::ptr_eq(t, &track))
+    {
+        v.remove(mid);
     }
 }
 
@@ -248,7 +306,10 @@ impl Client {
         token: &str,
         opts: ClientOptions,
     ) -> anyhow::Result<Self> {
-        signal.send_json(&join_msg(token))?;
+        signal.send_json(&join_msg_viewing(
+            token,
+            opts.default_view.map(Quality::as_str),
+        ))?;
         let mut early = Vec::new();
         let joined = loop {
             match signal.recv_timeout(Duration::from_secs(20)).await {
@@ -278,6 +339,9 @@ impl Client {
         if let Ok(mut r) = shared.received.lock() {
             r.decode_audio = opts.decode_audio;
         }
+        if let Ok(mut room) = shared.room.lock() {
+            *room = Room::from_joined(&joined);
+        }
         let sub_gate = Arc::new(Mutex::new(Gate::default()));
         let sub_pc = build_pc(
             Arc::new(PcHandler {
@@ -290,6 +354,7 @@ impl Client {
         )
         .await
         .context("building the subscribe connection")?;
+        shared.set_sub_pc(&sub_pc);
         let publishing =
             opts.tone_hz.is_some() || opts.video_bps.is_some() || opts.simulcast.is_some();
         let pub_gate = Arc::new(Mutex::new(Gate::default()));

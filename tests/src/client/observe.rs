@@ -60,13 +60,66 @@ impl Client {
         self.shared.sub_state.lock().ok().and_then(|s| *s)
     }
 
-    /// The `tracks` of the latest subscribe offer.
+    /// What the subscribe connection's m-lines carry now, as the server listed it
+    /// (`{track_id, participant_id, source, mid}`): the `tracks` of the latest applied
+    /// subscribe offer, or of a later `slots` message.
     pub fn subscribed_tracks(&self) -> Vec<Value> {
         self.shared
-            .sub_tracks
+            .mids
             .lock()
-            .map(|t| t.clone())
+            .map(|m| m.raw.clone())
             .unwrap_or_default()
+    }
+
+    /// `slots` messages applied so far.
+    pub fn slots_messages(&self) -> u64 {
+        self.shared.slots_messages.load(Ordering::Relaxed)
+    }
+
+    /// Packets that arrived on an m-line the mid map did not list at the time
+    /// (credited to nobody): (audio, video).
+    pub fn unattributed(&self) -> (u64, u64) {
+        self.shared
+            .received
+            .lock()
+            .map(|r| r.unattributed())
+            .unwrap_or_default()
+    }
+
+    /// Every track published in the room (and rooms linked with it), ours included,
+    /// whether we receive it or not: the tracks a `view` may name.
+    pub fn published_tracks(&self) -> Vec<PublishedTrack> {
+        self.shared
+            .room
+            .lock()
+            .map(|r| r.tracks.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The track id of `participant`'s published `source` (`camera`, `microphone`,
+    /// `screen`).
+    pub fn published_track_of(&self, participant: &str, source: &str) -> Option<String> {
+        self.shared.room.lock().ok().and_then(|r| {
+            r.tracks
+                .values()
+                .find(|t| t.participant_id == participant && t.source == source)
+                .map(|t| t.track_id.clone())
+        })
+    }
+
+    /// Who holds the floor (from `joined.floor` and `floor` messages).
+    pub fn floor_holder(&self) -> Option<String> {
+        self.shared
+            .room
+            .lock()
+            .ok()
+            .and_then(|r| r.floor_holder.clone())
+    }
+
+    /// Bumped whenever the published tracks or the floor holder change, so a poller can
+    /// tell cheaply that it has something to recompute.
+    pub fn room_version(&self) -> u64 {
+        self.shared.room_version.load(Ordering::Relaxed)
     }
 
     pub fn stream(&self, participant: &str, kind: Kind) -> Option<StreamSnapshot> {
@@ -103,15 +156,23 @@ impl Client {
         self.shared.received.lock().ok()?.first_video_at()
     }
 
-    /// Sends a picture loss indication for `participant`'s video, as a decoder would.
+    /// Sends a picture loss indication for `participant`'s video, as a decoder would: on
+    /// the m-line that carries it now (per the mid map).
     pub async fn request_keyframe(&self, participant: &str) -> anyhow::Result<()> {
+        let mid = self
+            .shared
+            .mids
+            .lock()
+            .ok()
+            .and_then(|m| m.video_mid_of(participant))
+            .with_context(|| format!("no m-line carries video from {participant}"))?;
         let track = self
             .shared
             .video_tracks
             .lock()
             .ok()
-            .and_then(|v| v.get(participant).cloned())
-            .with_context(|| format!("no video from {participant}"))?;
+            .and_then(|v| v.get(&mid).cloned())
+            .with_context(|| format!("no video yet on mid {mid} (from {participant})"))?;
         let ssrc = track.ssrcs().await.first().copied().context("no SSRC")?;
         let pli = rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication {
             sender_ssrc: 0,
@@ -155,20 +216,23 @@ impl Client {
         self.sender.send_json(v)
     }
 
-    /// Tells the server how we show the video `track` (docs/protocol.md, `view`).
+    /// Tells the server how we show the video `track` (docs/protocol.md, `view`): any
+    /// video track published in the room, received or not.
     pub fn view(&self, track: &str, quality: Quality) -> anyhow::Result<()> {
         self.sender
             .send_json(&json!({"type": "view", "track": track, "quality": quality.as_str()}))
     }
 
-    /// The track id of `participant`'s camera among the tracks we receive (per the
-    /// latest subscribe offer).
+    /// The track id of `participant`'s camera: as published in the room, else as an
+    /// m-line we receive carries it.
     pub fn video_track_of(&self, participant: &str) -> Option<String> {
-        self.subscribed_tracks()
-            .iter()
-            .find(|t| t["participant_id"] == participant && t["source"] == "camera")
-            .and_then(|t| t["track_id"].as_str())
-            .map(str::to_owned)
+        self.published_track_of(participant, "camera").or_else(|| {
+            self.subscribed_tracks()
+                .iter()
+                .find(|t| t["participant_id"] == participant && t["source"] == "camera")
+                .and_then(|t| t["track_id"].as_str())
+                .map(str::to_owned)
+        })
     }
 
     /// Our simulcast encodings the server has paused (lowest first), and how many

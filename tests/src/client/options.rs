@@ -27,6 +27,11 @@ pub struct ClientOptions {
     /// Decode received audio (for the tone checks). A load generator turns it off: its
     /// many clients would spend the cores the server needs.
     pub decode_audio: bool,
+    /// Sent in `join` as `default_view`: how we show every video we sent no `view` for.
+    /// `None` sends nothing (the server's default, `high`). A client that shows only
+    /// some videos joins with `Some(Quality::Off)` and sends a `view` for each it shows
+    /// ([`super::Client::view`]).
+    pub default_view: Option<Quality>,
 }
 
 /// Speech as the active-speaker detector sees it: the tone (a loud audio level) for
@@ -68,6 +73,7 @@ impl Default for ClientOptions {
             simulcast: None,
             talk_spurts: None,
             decode_audio: true,
+            default_view: None,
         }
     }
 }

@@ -7,7 +7,7 @@ import { getLocalMedia, Publisher, Subscriber } from "./media.js";
 import { InboundQuality, OutboundQuality, inbound, outbound } from "./stats.js";
 import { RoomUi } from "./ui.js";
 import { exposeState } from "./debug.js";
-import { LINK_MODES, planStage, ViewSync } from "./layout.js";
+import { LINK_MODES, planStage, trackViews, ViewSync } from "./layout.js";
 import { icon } from "./icons.js";
 import { floorNotice, onQuality, renderChair, renderLinks, renderRollCall, stageHolder } from "./chair.js";
 
@@ -92,16 +92,9 @@ function selfMuted() {
   return { microphone: !state.local.micOn, camera: !state.local.camOn };
 }
 
+// The page joins with `default_view: "off"` and asks for every video it shows, by the
+// track ids of the roster (`joined`, `track_published`), received yet or not.
 const views = new ViewSync(send);
-
-/** Participant id -> the camera track id we receive of it. */
-function receivedCameras() {
-  const out = new Map();
-  for (const info of state.subscriber?.mids.values() ?? []) {
-    if (info?.source === "camera") out.set(info.participant_id, info.track_id);
-  }
-  return out;
-}
 
 function render() {
   const models = [];
@@ -123,10 +116,8 @@ function render() {
     models.push({ key: "self:screen", participantId: self?.id ?? "self", name: selfName, isSelf: true,
       muted: selfMuted(), videoTrack: state.local.screen, screen: true });
   }
-  const audio = new Map();
   for (const p of state.participants.values()) {
     const r = state.remote.get(p.id) ?? {};
-    if (r.microphone) audio.set(p.id, r.microphone);
     if (!plan.shown.has(p.id)) continue;
     const muted = { microphone: !!p.muted?.microphone, camera: !!p.muted?.camera };
     // A video asked `off` receives nothing: show the avatar, not a frozen picture.
@@ -139,9 +130,10 @@ function render() {
     }
   }
   ui.syncTiles(models, holder ? (holder === self?.id ? "self:main" : `${holder}:main`) : null);
-  views.sync(plan.views, receivedCameras());
+  views.sync(trackViews(plan, state.participants.values()));
   renderStagePages(plan);
-  ui.syncAudio(audio);
+  // By slot (mid), not by participant: an audio slot passes between the loudest speakers.
+  ui.syncAudio(state.subscriber?.audioTracks() ?? new Map());
   const people = [];
   if (self) people.push({ ...self, isSelf: true, muted: selfMuted() });
   for (const p of state.participants.values()) {
@@ -195,7 +187,9 @@ async function connect() {
     scheduleReconnect();
     return;
   }
-  sig.send({ type: "join", v: 1, token, room: pathRoom || undefined });
+  // `default_view: "off"`: the server forwards a video only once the page asks for it
+  // (`view`, layout.js), so a hall of a 221-site conference receives the stage only.
+  sig.send({ type: "join", v: 1, token, room: pathRoom || undefined, default_view: "off" });
 }
 
 function onClose() {
@@ -267,6 +261,7 @@ async function onJoined(msg) {
   state.notice = null;
   state.participants.clear();
   for (const p of msg.participants ?? []) state.participants.set(p.id, p);
+  views.reset(); // a new session: nothing asked for yet
   state.floor = msg.floor ?? null;
   notice(null);
   if (typeof msg.title === "string" && msg.title) state.room = msg.title;
@@ -275,8 +270,10 @@ async function onJoined(msg) {
   ui.setRoom(state.room);
   setConn("connected");
   // Created before any await: the server may send subscribe_offer right after joined.
-  state.subscriber = new Subscriber(send, onTracks);
-  watchPc(state.subscriber.pc);
+  // A closed session's late `slots` or answer must not bring its tracks back.
+  const sub = new Subscriber(send, (list) => { if (state.subscriber === sub) onTracks(list); });
+  state.subscriber = sub;
+  watchPc(sub.pc);
   render();
   await publish();
 }
@@ -323,6 +320,9 @@ function onMessage(msg) {
       break;
     case "subscribe_offer":
       state.subscriber?.handleOffer(msg).catch((e) => console.warn("subscribe_offer", e));
+      break;
+    case "slots":
+      state.subscriber?.handleSlots(msg).catch((e) => console.warn("slots", e));
       break;
     case "candidate": {
       const target = msg.pc === "publish" ? state.publisher : msg.pc === "subscribe" ? state.subscriber : null;
@@ -483,11 +483,32 @@ function stopScreen() {
   state.publisher?.stopScreen().catch((e) => console.warn("stop screen", e));
 }
 
+/** Inbound figures per slot and occupant, folded per participant: the sum of what
+ *  arrives, the worst loss. A slot's byte counters run on from one occupant to the
+ *  next, so figures are never taken across a change of hands. */
+function perParticipant(bySlot) {
+  const out = new Map();
+  for (const [key, v] of bySlot) {
+    const pid = key.slice(0, key.lastIndexOf("\n"));
+    const acc = out.get(pid);
+    if (!acc) {
+      out.set(pid, { ...v });
+      continue;
+    }
+    if (v.kbps !== null) acc.kbps = (acc.kbps ?? 0) + v.kbps;
+    if (v.loss !== null) acc.loss = Math.max(acc.loss ?? 0, v.loss);
+  }
+  return out;
+}
+
 async function sampleStats() {
   const sub = state.subscriber;
   if (sub) {
-    const q = inboundQ.update(await sub.pc.getStats(), (mid) => sub.participantForMid(mid));
-    for (const [pid, v] of q) state.quality.set(`${pid}:main`, v);
+    const q = inboundQ.update(await sub.pc.getStats(), (mid) => {
+      const pid = sub.participantForMid(mid);
+      return pid === null ? null : `${pid}\n${mid}`;
+    });
+    for (const [pid, v] of perParticipant(q)) state.quality.set(`${pid}:main`, v);
   }
   const pub = state.publisher;
   if (pub) state.quality.set("self:main", outboundQ.update(await pub.pc.getStats()));

@@ -54,26 +54,50 @@ export function planStage(remote, holder, page, opts = {}) {
   return { shown: onPage, page: p, pages, views };
 }
 
-/** Sends `view` for every received camera whose view changed; forgets tracks no longer
- *  received, so a track subscribed again (which starts at `high`) is told again. */
+/**
+ * Track id -> how the page shows it, for every video published by `participants`: a
+ * camera as the plan says; a screen share at its best while its participant is on the
+ * stage, else not at all (the page shows no screen of a site off the stage).
+ * @param {{shown: Set<string>, views: Map<string, string>}} plan from planStage
+ * @param {Iterable<{id: string, tracks?: Array<{track_id: string, source: string}>}>} participants
+ * @returns {Map<string, "high"|"low"|"off">}
+ */
+export function trackViews(plan, participants) {
+  const out = new Map();
+  for (const p of participants) {
+    for (const tr of p.tracks ?? []) {
+      if (typeof tr?.track_id !== "string") continue;
+      if (tr.source === "camera") out.set(tr.track_id, plan.views.get(p.id) ?? "off");
+      else if (tr.source === "screen") out.set(tr.track_id, plan.shown.has(p.id) ? "high" : "off");
+    }
+  }
+  return out;
+}
+
+/** Sends `view` for every published video whose wanted view differs from the last one
+ *  sent. The page joins with `default_view: "off"`, so a track never sent a view is
+ *  off: only what the stage shows is asked for. Tracks no longer published are
+ *  forgotten; `reset` on every join (the server starts afresh). */
 export class ViewSync {
   constructor(send) {
     this.send = send;
     this.sent = new Map(); // track_id -> view
   }
 
-  /**
-   * @param {Map<string, string>} views participant id -> view
-   * @param {Map<string, string>} cameraTrack participant id -> camera track_id we receive
-   */
-  sync(views, cameraTrack) {
-    const live = new Set(cameraTrack.values());
-    for (const track of [...this.sent.keys()]) if (!live.has(track)) this.sent.delete(track);
-    for (const [pid, view] of views) {
-      const track = cameraTrack.get(pid);
-      if (!track) continue;
-      const was = this.sent.get(track) ?? "high";
-      if (was !== view) this.send({ type: "view", track, quality: view });
+  reset() {
+    this.sent.clear();
+  }
+
+  /** @param {Map<string, string>} wanted track_id -> view, every video published in the room (trackViews) */
+  sync(wanted) {
+    for (const track of [...this.sent.keys()]) if (!wanted.has(track)) this.sent.delete(track);
+    const changed = [...wanted].filter(([track, view]) => (this.sent.get(track) ?? "off") !== view);
+    // What is no longer shown first: its slot is free by the time the server hears
+    // what is, so a new page of thumbnails takes the old page's slots instead of
+    // asking for new m-lines (a renegotiation) beyond the server's limit.
+    changed.sort(([, a], [, b]) => (a === "off" ? 0 : 1) - (b === "off" ? 0 : 1));
+    for (const [track, view] of changed) {
+      this.send({ type: "view", track, quality: view });
       this.sent.set(track, view);
     }
   }

@@ -220,6 +220,19 @@ export class Publisher {
   }
 }
 
+/** The mid -> {track_id, participant_id, source, mid} map of a `subscribe_offer`'s or
+ *  a `slots` message's `tracks`. */
+function midMap(tracks) {
+  const list = Array.isArray(tracks) ? tracks : [];
+  return new Map(list.filter((t) => t && typeof t.mid === "string").map((t) => [t.mid, t]));
+}
+
+/**
+ * The subscribe connection: a bounded set of reusable m-lines ("slots"). Which
+ * participant's track fills a slot is the server's choice and changes without
+ * renegotiation (`slots`), so the same MediaStreamTrack may show one participant now
+ * and another later; the stream ids of the offer do not name participants.
+ */
 export class Subscriber {
   /**
    * @param {(msg: object) => void} send
@@ -230,7 +243,9 @@ export class Subscriber {
     this.onTracks = onTracks;
     this.pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" });
     this.candidates = new CandidateBuffer(this.pc);
-    this.mids = new Map(); // mid -> {participant_id, source, track_id}
+    // mid -> {track_id, participant_id, source, mid}: who fills each slot now. Looked
+    // up whenever media is attributed (tiles, speaking, stats), never kept per track.
+    this.mids = new Map();
     this.chain = Promise.resolve();
     this.pc.onicecandidate = (ev) => {
       if (ev.candidate) this.send({ type: "candidate", pc: "subscribe", candidate: candidateJson(ev.candidate) });
@@ -243,9 +258,20 @@ export class Subscriber {
     return this.chain;
   }
 
+  /** The server's `slots`: the full mid -> source map, changed without an offer (a
+   *  slot now carries another participant's track, or none). Queued behind any offer
+   *  in flight, so that offer's older `tracks` cannot overwrite it afterwards. */
+  handleSlots(msg) {
+    const run = () => {
+      this.mids = midMap(msg.tracks);
+      this.onTracks(this.liveTracks());
+    };
+    this.chain = this.chain.then(run, run);
+    return this.chain;
+  }
+
   async answer(msg) {
-    const tracks = Array.isArray(msg.tracks) ? msg.tracks : [];
-    this.mids = new Map(tracks.filter((t) => t && typeof t.mid === "string").map((t) => [t.mid, t]));
+    this.mids = midMap(msg.tracks);
     await this.pc.setRemoteDescription({ type: "offer", sdp: msg.sdp });
     const answer = await this.pc.createAnswer();
     await this.pc.setLocalDescription(answer);
@@ -254,13 +280,28 @@ export class Subscriber {
     this.onTracks(this.liveTracks());
   }
 
-  /** Tracks we currently receive, each mapped to its participant through the offer's `tracks`. */
+  /** Tracks we currently receive, each mapped to its participant through the mid map
+   *  (the offer's `tracks`, then `slots`). An m-line the map does not list is an idle
+   *  slot: it carries nothing now and is not reported. */
   liveTracks() {
     const out = [];
     for (const tr of this.pc.getTransceivers()) {
       const info = tr.mid !== null ? this.mids.get(tr.mid) : undefined;
-      if (!info || tr.stopped || tr.currentDirection === "inactive") continue;
+      if (!info || tr.stopped || tr.currentDirection === "inactive" || !tr.receiver.track) continue;
       out.push({ participantId: info.participant_id, source: info.source, track: tr.receiver.track, mid: tr.mid });
+    }
+    return out;
+  }
+
+  /** Mid -> track of every audio m-line that can carry sound, idle slots included: an
+   *  audio slot passes from one speaker to the next without a new element (or a new
+   *  autoplay refusal), and an idle one plays silence. */
+  audioTracks() {
+    const out = new Map();
+    for (const tr of this.pc.getTransceivers()) {
+      if (tr.mid === null || tr.stopped || tr.receiver.track?.kind !== "audio") continue;
+      if (tr.currentDirection !== "recvonly" && tr.currentDirection !== "sendrecv") continue;
+      out.set(tr.mid, tr.receiver.track);
     }
     return out;
   }
@@ -277,7 +318,7 @@ export class Subscriber {
     return out;
   }
 
-  /** The offer's `tracks` entry for a mid: {track_id, participant_id, source, mid}. */
+  /** The mid map's entry for a mid: {track_id, participant_id, source, mid}, or null (idle). */
   trackForMid(mid) {
     return this.mids.get(mid) ?? null;
   }

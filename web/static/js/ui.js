@@ -25,7 +25,7 @@ export class RoomUi {
   constructor() {
     this.grid = $("grid");
     this.tiles = new Map(); // key -> figure element
-    this.audios = new Map(); // participantId -> audio element
+    this.audios = new Map(); // mid of the subscribe connection's audio slot -> audio element
     this.soundButton = $("sound");
     this.soundButton.addEventListener("click", () => this.resumeAudio());
     new ResizeObserver(() => this.layout()).observe($("stage"));
@@ -211,24 +211,26 @@ export class RoomUi {
     this.grid.style.setProperty("--tile-w", `${Math.floor(best)}px`);
   }
 
-  /** One <audio> per remote participant; video elements stay muted. */
-  syncAudio(tracksByParticipant) {
+  /** One <audio> per audio slot (mid) of the subscribe connection, whoever speaks in
+   *  it now: a slot passing to another speaker keeps its element and keeps playing.
+   *  Video elements stay muted. */
+  syncAudio(tracksByMid) {
     const box = $("audio");
-    for (const [pid, el] of this.audios) {
-      if (!tracksByParticipant.has(pid)) {
+    for (const [mid, el] of this.audios) {
+      if (!tracksByMid.has(mid)) {
         el.srcObject = null;
         el.remove();
-        this.audios.delete(pid);
+        this.audios.delete(mid);
       }
     }
-    for (const [pid, track] of tracksByParticipant) {
-      let el = this.audios.get(pid);
+    for (const [mid, track] of tracksByMid) {
+      let el = this.audios.get(mid);
       if (!el) {
         el = document.createElement("audio");
         el.autoplay = true;
-        el.dataset.participantId = pid;
+        el.dataset.mid = mid;
         box.appendChild(el);
-        this.audios.set(pid, el);
+        this.audios.set(mid, el);
       }
       if (el._track !== track) {
         el._track = track;
