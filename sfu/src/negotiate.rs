@@ -427,8 +427,7 @@ impl State {
             // selection then fits it to the link).
             let simulcast = t.layers[1..].iter().any(Option::is_some);
             let view = p.views.get(&track_id).copied().unwrap_or(p.default_view);
-            let want = crate::simulcast::want(t, view, None, now);
-            let start = crate::layers::allocate(None, &[want])[0];
+            let start = crate::simulcast::start_layer(t, view, now);
             if simulcast {
                 if slot.switch.retarget(start) && connected {
                     keyframes.extend(start.map(|l| (track_id.clone(), l)));

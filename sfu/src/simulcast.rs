@@ -12,6 +12,12 @@ use std::time::{Duration, Instant};
 
 pub const SELECTION_INTERVAL: Duration = Duration::from_millis(250);
 
+/// The layer a video newly given to a subscriber starts at: its view's alone (the
+/// periodic selection then fits it to the link estimate).
+pub fn start_layer(t: &Published, view: View, now: Instant) -> Option<usize> {
+    layers::allocate(None, &[want(t, view, None, now)])[0]
+}
+
 /// What the allocator needs to know of one video a subscriber receives (or is about
 /// to): the rate of every layer that can be chosen now (`layers::selectable`).
 pub fn want(t: &Published, view: View, current: Option<usize>, now: Instant) -> Want {

@@ -12,7 +12,7 @@
 //! slot at its first keyframe, the old picture going on until then.
 
 use crate::api::*;
-use crate::layers::{self, LayerSwitch, View};
+use crate::layers::{LayerSwitch, View};
 use crate::state::State;
 use std::time::Instant;
 
@@ -209,13 +209,8 @@ impl State {
                     changed = true;
                 }
                 Some(_) => {
-                    let want = crate::simulcast::want(
-                        t,
-                        p.views.get(&w).copied().unwrap_or(p.default_view),
-                        None,
-                        now,
-                    );
-                    let start = layers::allocate(None, &[want])[0];
+                    let view = p.views.get(&w).copied().unwrap_or(p.default_view);
+                    let start = crate::simulcast::start_layer(t, view, now);
                     let mut switch = LayerSwitch::default();
                     switch.retarget(start);
                     if connected {
