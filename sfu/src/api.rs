@@ -186,6 +186,10 @@ pub struct SfuConfig {
     pub udp_bind: SocketAddr,
     /// Where the ICE-TCP listener binds (passive candidates), if any.
     pub tcp_bind: Option<SocketAddr>,
+    /// Ports of other TCP listeners (the HTTPS port) that hand ICE-TCP connections over
+    /// with [`SfuHandle::accept_ice_tcp`]; announced as passive candidates too, so a hall
+    /// whose firewall lets only TCP 443 out still reaches the media plane.
+    pub shared_tcp_ports: Vec<u16>,
     /// Addresses announced in host candidates. Empty means: the bound address,
     /// or 127.0.0.1 when bound to the unspecified address.
     pub announce_ips: Vec<IpAddr>,
@@ -198,6 +202,7 @@ impl Default for SfuConfig {
         Self {
             udp_bind: SocketAddr::from(([0, 0, 0, 0], 50000)),
             tcp_bind: Some(SocketAddr::from(([0, 0, 0, 0], 50000))),
+            shared_tcp_ports: Vec::new(),
             announce_ips: Vec::new(),
             max_participants_per_room: 300,
             max_tracks_per_participant: 3,

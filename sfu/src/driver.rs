@@ -23,6 +23,9 @@ pub struct Sfu;
 #[derive(Clone)]
 pub struct SfuHandle {
     tx: mpsc::UnboundedSender<Command>,
+    /// Where ICE-TCP connections (from the media port's listener or handed over by
+    /// another listener) report to the media loop.
+    tcp_events: mpsc::UnboundedSender<TcpEvent>,
     udp_addr: SocketAddr,
     tcp_addr: Option<SocketAddr>,
 }
@@ -115,6 +118,8 @@ impl Sfu {
         let tcp_addr = tcp.as_ref().map(|l| l.local_addr()).transpose()?;
         let state = State::new(config, udp_addr, tcp_addr).map_err(std::io::Error::other)?;
         let (tx, rx) = mpsc::unbounded_channel();
+        let (tcp_events, tcp_rx) = mpsc::unbounded_channel();
+        let loop_tcp_events = tcp_events.clone();
         let (ready_tx, ready_rx) = oneshot::channel();
         std::thread::Builder::new()
             .name("sfu-media".to_owned())
@@ -142,7 +147,7 @@ impl Sfu {
                     }
                 };
                 let _ = ready_tx.send(Ok(()));
-                let reply = rt.block_on(run(state, udp, tcp, rx));
+                let reply = rt.block_on(run(state, udp, tcp, rx, loop_tcp_events, tcp_rx));
                 // Dropping the runtime drops the sockets and every TCP task.
                 drop(rt);
                 if let Some(reply) = reply {
@@ -154,6 +159,7 @@ impl Sfu {
             .map_err(|_| std::io::Error::other("media loop did not start"))??;
         Ok(SfuHandle {
             tx,
+            tcp_events,
             udp_addr,
             tcp_addr,
         })
@@ -167,6 +173,14 @@ impl SfuHandle {
 
     pub fn tcp_addr(&self) -> Option<SocketAddr> {
         self.tcp_addr
+    }
+
+    /// Takes an ICE-TCP connection that another listener accepted and recognised by
+    /// its first bytes (an RFC 4571 frame holding a STUN binding request); `local_port`
+    /// is the port it arrived on, one of [`SfuConfig::shared_tcp_ports`]. Nothing of the
+    /// stream may have been read: peek only.
+    pub fn accept_ice_tcp(&self, stream: tokio::net::TcpStream, peer: SocketAddr, local_port: u16) {
+        crate::tcp::spawn_connection(stream, peer, local_port, self.tcp_events.clone());
     }
 
     pub(crate) fn send(&self, cmd: Command) -> Result<(), SfuError> {
@@ -355,8 +369,9 @@ async fn run(
     udp: UdpSocket,
     tcp: Option<TcpListener>,
     mut rx: mpsc::UnboundedReceiver<Command>,
+    tcp_tx: mpsc::UnboundedSender<TcpEvent>,
+    mut tcp_rx: mpsc::UnboundedReceiver<TcpEvent>,
 ) -> Option<oneshot::Sender<()>> {
-    let (tcp_tx, mut tcp_rx) = mpsc::unbounded_channel();
     if let Some(listener) = tcp {
         tokio::spawn(accept_tcp(listener, tcp_tx));
     }
@@ -402,14 +417,16 @@ async fn run(
                     }
                 }
                 Some(ev) = tcp_rx.recv() => match ev {
-                    TcpEvent::Opened(peer, w) => {
-                        debug!(%peer, "ICE-TCP connection opened");
+                    TcpEvent::Opened(peer, local_port, w) => {
+                        debug!(%peer, local_port, "ICE-TCP connection opened");
                         tcp_writers.insert(peer, w);
+                        state.tcp_ports.insert(peer, local_port);
                     }
                     TcpEvent::Frame(peer, frame) => state.handle_datagram(
                         Instant::now(), TransportProtocol::TCP, peer, &frame),
                     TcpEvent::Closed(peer) => {
                         tcp_writers.remove(&peer);
+                        state.tcp_ports.remove(&peer);
                         state.forget_flow((TransportProtocol::TCP, peer));
                     }
                 },

@@ -246,11 +246,11 @@ pub fn build_pc(
 }
 
 /// Host candidates for every announced address on the shared UDP port (and the
-/// ICE-TCP port, passive).
+/// ICE-TCP ports, passive).
 pub fn host_candidates(
     announce: &[std::net::IpAddr],
     udp: SocketAddr,
-    tcp: Option<SocketAddr>,
+    tcp_ports: &[u16],
 ) -> Result<Vec<IceCandidate>, SfuError> {
     let mut out = Vec::new();
     for ip in announce {
@@ -264,12 +264,12 @@ pub fn host_candidates(
             },
             ..Default::default()
         }];
-        if let Some(tcp) = tcp {
+        for &port in tcp_ports {
             configs.push(CandidateHostConfig {
                 base_config: CandidateConfig {
                     network: "tcp".to_owned(),
                     address: ip.to_string(),
-                    port: tcp.port(),
+                    port,
                     component: 1,
                     ..Default::default()
                 },

@@ -158,6 +158,9 @@ pub struct State {
     pub config: SfuConfig,
     pub udp_local: SocketAddr,
     pub tcp_local: Option<SocketAddr>,
+    /// The local port of each open ICE-TCP connection (the media port's listener or
+    /// a shared one such as HTTPS), by remote address.
+    pub tcp_ports: HashMap<SocketAddr, u16>,
     pub announce: Vec<IpAddr>,
     pub candidates: Vec<IceCandidate>,
     pub conns: HashMap<ConnId, Conn>,
@@ -197,11 +200,17 @@ impl State {
         tcp_local: Option<SocketAddr>,
     ) -> Result<Self, SfuError> {
         let announce = announced_ips(&config, udp_local);
-        let candidates = engine::host_candidates(&announce, udp_local, tcp_local)?;
+        let tcp_ports: Vec<u16> = tcp_local
+            .map(|a| a.port())
+            .into_iter()
+            .chain(config.shared_tcp_ports.iter().copied())
+            .collect();
+        let candidates = engine::host_candidates(&announce, udp_local, &tcp_ports)?;
         Ok(Self {
             config,
             udp_local,
             tcp_local,
+            tcp_ports: HashMap::new(),
             announce,
             candidates,
             conns: HashMap::new(),
@@ -227,7 +236,12 @@ impl State {
     /// most likely used (the socket may be bound to the unspecified address).
     fn local_for(&self, proto: TransportProtocol, peer: SocketAddr) -> SocketAddr {
         let port = match proto {
-            TransportProtocol::TCP => self.tcp_local.map_or(0, |a| a.port()),
+            TransportProtocol::TCP => self
+                .tcp_ports
+                .get(&peer)
+                .copied()
+                .or(self.tcp_local.map(|a| a.port()))
+                .unwrap_or(0),
             _ => self.udp_local.port(),
         };
         let ip = self

@@ -13,7 +13,8 @@ use tracing::{debug, warn};
 
 /// What the TCP connection tasks tell the loop.
 pub enum TcpEvent {
-    Opened(SocketAddr, mpsc::UnboundedSender<Vec<u8>>),
+    /// A connection from this remote address arrived on this local port.
+    Opened(SocketAddr, u16, mpsc::UnboundedSender<Vec<u8>>),
     Frame(SocketAddr, Vec<u8>),
     Closed(SocketAddr),
 }
@@ -24,6 +25,7 @@ const MAX_TCP_CONNECTIONS: usize = 2048;
 const TCP_IDLE: Duration = Duration::from_secs(30);
 
 pub async fn accept_tcp(listener: TcpListener, events: mpsc::UnboundedSender<TcpEvent>) {
+    let local_port = listener.local_addr().map_or(0, |a| a.port());
     let open = std::sync::Arc::new(());
     loop {
         match listener.accept().await {
@@ -37,7 +39,7 @@ pub async fn accept_tcp(listener: TcpListener, events: mpsc::UnboundedSender<Tcp
                 let token = open.clone();
                 let events = events.clone();
                 tokio::spawn(async move {
-                    serve_tcp(stream, peer, events).await;
+                    serve_tcp(stream, peer, local_port, events).await;
                     drop(token);
                 });
             }
@@ -49,15 +51,30 @@ pub async fn accept_tcp(listener: TcpListener, events: mpsc::UnboundedSender<Tcp
     }
 }
 
+/// Serves a connection that another listener accepted (see `SfuHandle::accept_ice_tcp`).
+pub fn spawn_connection(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    local_port: u16,
+    events: mpsc::UnboundedSender<TcpEvent>,
+) {
+    let _ = stream.set_nodelay(true);
+    tokio::spawn(serve_tcp(stream, peer, local_port, events));
+}
+
 /// One ICE-TCP connection: RFC 4571 frames in both directions.
 async fn serve_tcp(
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
+    local_port: u16,
     events: mpsc::UnboundedSender<TcpEvent>,
 ) {
     let (mut rd, mut wr) = stream.into_split();
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Vec<u8>>();
-    if events.send(TcpEvent::Opened(peer, out_tx)).is_err() {
+    if events
+        .send(TcpEvent::Opened(peer, local_port, out_tx))
+        .is_err()
+    {
         return;
     }
     let writer = tokio::spawn(async move {

@@ -23,6 +23,8 @@ pub struct BridgeServer {
     pub http: SocketAddr,
     pub udp: SocketAddr,
     pub tcp: Option<SocketAddr>,
+    /// The HTTPS listener (shared with ICE-TCP), when started with TLS.
+    pub https: Option<SocketAddr>,
     child: Mutex<Child>,
     data: tempfile::TempDir,
 }
@@ -74,6 +76,7 @@ impl BridgeServer {
             http: SocketAddr::from(([127, 0, 0, 1], 0)),
             udp: SocketAddr::from(([127, 0, 0, 1], 0)),
             tcp: None,
+            https: None,
             child: Mutex::new(child),
             data,
         };
@@ -84,9 +87,13 @@ impl BridgeServer {
         server.http = http;
         server.udp = udp;
         server.tcp = tcp;
+        server.https = parse_https(&line);
 
-        let client = reqwest::Client::new();
-        let url = format!("{}/healthz", server.http_url());
+        // Readiness only: a self-signed certificate is the test's to check, not this loop's.
+        let client = reqwest::Client::builder()
+            .danger_accept_invalid_certs(true)
+            .build()?;
+        let url = format!("{}/healthz", server.base_url());
         loop {
             if let Ok(resp) = client
                 .get(&url)
@@ -111,6 +118,14 @@ impl BridgeServer {
     /// `http://127.0.0.1:PORT`
     pub fn http_url(&self) -> String {
         format!("http://{}", self.http)
+    }
+
+    /// What people open: the HTTPS address when the server has one, else `http_url`.
+    pub fn base_url(&self) -> String {
+        match self.https {
+            Some(https) => format!("https://{https}"),
+            None => self.http_url(),
+        }
     }
 
     /// `ws://127.0.0.1:PORT/ws`
@@ -197,7 +212,7 @@ impl BridgeServer {
             .arg("--data")
             .arg(self.data.path())
             .args(["--room", room, "--name", name, "--role", role])
-            .args(["--base-url", &self.http_url()]);
+            .args(["--base-url", &self.base_url()]);
         if let Some(ttl) = ttl {
             cmd.args(["--ttl", ttl]);
         }
@@ -304,6 +319,13 @@ fn wait_for_listening(
             }
         }
     }
+}
+
+/// The `https=ADDR` of the listening line, when TLS is on.
+pub fn parse_https(line: &str) -> Option<SocketAddr> {
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix("https="))
+        .and_then(|v| v.parse().ok())
 }
 
 /// Parses `listening http=ADDR udp=ADDR tcp=ADDR` (tcp optional).

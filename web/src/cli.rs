@@ -100,9 +100,40 @@ pub struct ServeArgs {
     /// Without it, media binds on the HTTP address's IP.
     #[arg(long, value_name = "IP")]
     pub public_ip: Option<IpAddr>,
-    /// Base of the printed demo links (default: http://HTTP-ADDR).
+    /// Base of the printed links, and whether session cookies are `Secure` (default:
+    /// https://PUBLIC-IP[:PORT] with TLS, else http://HTTP-ADDR).
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
+    /// Serve HTTPS with a certificate made once and kept in the data directory
+    /// (`tls/`), for a pilot on a LAN; its fingerprint is printed at start.
+    #[arg(long, value_name = "MODE", value_enum, conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub tls: Option<TlsMode>,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); reloaded on SIGHUP
+    /// and when the file changes.
+    #[arg(
+        long,
+        value_name = "PEM",
+        env = "BRIDGE_TLS_CERT",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(
+        long,
+        value_name = "PEM",
+        env = "BRIDGE_TLS_KEY",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// Where HTTPS listens when TLS is on; ICE-TCP for halls that may reach only this
+    /// port is accepted on it too (default: the HTTP address's IP, port 8443; use
+    /// 0.0.0.0:443 on a server that halls reach through strict firewalls).
+    #[arg(long, value_name = "ADDR")]
+    pub https: Option<SocketAddr>,
+    /// A DNS name the self-signed certificate covers besides localhost and the
+    /// server's addresses (repeatable).
+    #[arg(long = "tls-name", value_name = "NAME")]
+    pub tls_names: Vec<String>,
     /// Largest document a secretary may attach to a meeting, in MB.
     #[arg(long, value_name = "MB", env = "BRIDGE_MAX_UPLOAD_MB", default_value_t = 50,
           value_parser = clap::value_parser!(u64).range(1..=4096))]
@@ -126,6 +157,29 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub data: DataArg,
 }
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// A self-signed certificate kept in the data directory.
+    SelfSigned,
+}
+
+impl ServeArgs {
+    /// Whether HTTPS is served (and plain HTTP only redirects to it).
+    pub fn tls_on(&self) -> bool {
+        self.tls.is_some() || self.tls_cert.is_some()
+    }
+
+    /// The HTTPS address: `--https`, else the HTTP address's IP on port 8443.
+    pub fn https_addr(&self) -> SocketAddr {
+        self.https
+            .unwrap_or_else(|| SocketAddr::new(self.http.ip(), DEFAULT_HTTPS_PORT))
+    }
+}
+
+/// The HTTPS port when none is given: an unprivileged one, so a first try as an
+/// ordinary user works; production servers listen on 443 (docs/operations.md).
+pub const DEFAULT_HTTPS_PORT: u16 = 8443;
 
 #[derive(Args, Debug, Clone)]
 pub struct TokenArgs {

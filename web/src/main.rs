@@ -7,11 +7,13 @@ mod assets;
 mod attendance;
 mod cli;
 mod error;
+mod listen;
 mod recording;
 mod rooms;
 mod router;
 mod sched;
 mod serve;
+mod tls;
 mod ttl;
 
 use clap::Parser;

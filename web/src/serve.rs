@@ -40,8 +40,9 @@ pub fn main(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// Where media binds and what it announces: the HTTP address decides reachability
-/// (loopback stays loopback), unless a public IP is given.
-fn sfu_config(args: &ServeArgs) -> SfuConfig {
+/// (loopback stays loopback), unless a public IP is given. The HTTPS port, when there
+/// is one, carries ICE-TCP too.
+fn sfu_config(args: &ServeArgs, https: Option<SocketAddr>) -> SfuConfig {
     let ip = match args.public_ip {
         Some(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         None => args.http.ip(),
@@ -50,8 +51,58 @@ fn sfu_config(args: &ServeArgs) -> SfuConfig {
     SfuConfig {
         udp_bind: SocketAddr::new(ip, args.media_port),
         tcp_bind: Some(SocketAddr::new(ip, tcp_port)),
+        shared_tcp_ports: https.map(|a| a.port()).into_iter().collect(),
         announce_ips: args.public_ip.into_iter().collect(),
         ..SfuConfig::default()
+    }
+}
+
+/// The address people type: the public IP, else the one the server listens on.
+fn public_host(args: &ServeArgs, bound: SocketAddr) -> String {
+    let ip = args
+        .public_ip
+        .or(Some(bound.ip()).filter(|ip| !ip.is_unspecified()))
+        .or(Some(args.http.ip()).filter(|ip| !ip.is_unspecified()));
+    match ip {
+        Some(IpAddr::V6(v6)) => format!("[{v6}]"),
+        Some(ip) => ip.to_string(),
+        None => "localhost".to_owned(),
+    }
+}
+
+/// The names the self-signed certificate covers: localhost, loopback, every address
+/// the server is reached at, and the `--tls-name`s.
+fn self_signed_names(args: &ServeArgs, https: SocketAddr) -> Vec<String> {
+    let mut names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
+    let ips = [Some(https.ip()), Some(args.http.ip()), args.public_ip];
+    for ip in ips.into_iter().flatten() {
+        if !ip.is_unspecified() {
+            names.push(ip.to_string());
+        }
+    }
+    names.extend(args.tls_names.iter().cloned());
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|n| seen.insert(n.clone()));
+    names
+}
+
+/// The certificate HTTPS presents, loaded (or made) before anything listens.
+fn certificate(
+    args: &ServeArgs,
+    https: SocketAddr,
+) -> anyhow::Result<(Arc<crate::tls::CertStore>, crate::tls::CertSummary)> {
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => crate::tls::serve_files(crate::tls::CertFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        })
+        .context("--tls-cert/--tls-key"),
+        _ => crate::tls::self_signed(&args.data.dir.join("tls"), &self_signed_names(args, https))
+            .context("the self-signed certificate (--tls self-signed)"),
     }
 }
 
@@ -70,7 +121,28 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let db = crate::sched::open(&args.data).await?;
     let accounts = crate::sched::seed_first_run(&db).await?;
 
-    let config = sfu_config(&args);
+    let listener = tokio::net::TcpListener::bind(args.http)
+        .await
+        .with_context(|| format!("listening on {}", args.http))?;
+    let http = listener.local_addr()?;
+    let https_listener = match args.tls_on() {
+        true => Some(
+            tokio::net::TcpListener::bind(args.https_addr())
+                .await
+                .with_context(|| format!("listening for HTTPS on {}", args.https_addr()))?,
+        ),
+        false => None,
+    };
+    let https = https_listener
+        .as_ref()
+        .map(|l| l.local_addr())
+        .transpose()?;
+    let tls = match https {
+        Some(addr) => Some(certificate(&args, addr)?),
+        None => None,
+    };
+
+    let config = sfu_config(&args, https);
     let sfu: SfuHandle = Sfu::start(config.clone())
         .await
         .with_context(|| format!("starting the media plane on {}", config.udp_bind))?;
@@ -86,20 +158,24 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
         recorder: Some(recorder),
     }));
 
-    let listener = tokio::net::TcpListener::bind(args.http)
-        .await
-        .with_context(|| format!("listening on {}", args.http))?;
-    let http = listener.local_addr()?;
     let tcp = sfu
         .tcp_addr()
         .map_or_else(|| "none".to_owned(), |a| a.to_string());
-    let base = args
-        .base_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{http}"));
+    let base = args.base_url.clone().unwrap_or_else(|| match https {
+        Some(a) if a.port() == 443 => format!("https://{}", public_host(&args, a)),
+        Some(a) => format!("https://{}:{}", public_host(&args, a), a.port()),
+        None => format!("http://{http}"),
+    });
     // Whoever started us may have closed our stdout (`bridge serve | head`): the
     // server goes on, and the logs say so.
-    if let Err(e) = print_banner(&key, http, sfu.udp_addr(), &tcp, &base) {
+    let listening = Listening {
+        http,
+        udp: sfu.udp_addr(),
+        tcp: &tcp,
+        https,
+        cert: tls.as_ref().map(|(_, summary)| summary),
+    };
+    if let Err(e) = print_banner(&key, &listening, &base) {
         tracing::warn!(error = %e, "could not print the start banner");
     }
     if let Err(e) = print_accounts(&accounts, &base) {
@@ -128,29 +204,72 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
     })
     .nest("/api", crate::api::router(api));
     let stopping = signaling.clone();
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down: closing every session");
-            stopping.shutdown().await;
-        })
-        .await
-        .context("serving HTTP")?;
+    let shutdown = async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: closing every session");
+        stopping.shutdown().await;
+    };
+    match (https_listener, tls) {
+        (Some(https_listener), Some((certs, _))) => {
+            let host = public_host(&args, http);
+            let port = https.map_or(443, |a| a.port());
+            // Plain HTTP only sends people to HTTPS; it ends with the process.
+            tokio::spawn(async move {
+                let redirect = crate::listen::redirect_to_https(port, host);
+                if let Err(e) = axum::serve(listener, redirect).await {
+                    tracing::error!(error = %e, "serving the HTTP redirect");
+                }
+            });
+            let incoming = crate::listen::https(https_listener, certs.server_config(), sfu.clone())
+                .context("the HTTPS listener")?;
+            axum::serve(incoming, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .context("serving HTTPS")?;
+        }
+        _ => axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP")?,
+    }
     sfu.shutdown().await;
     tracing::info!("stopped");
     Ok(())
 }
 
-fn print_banner(
-    key: &TokenKey,
+/// Where the server listens, for the start banner.
+struct Listening<'a> {
     http: SocketAddr,
     udp: SocketAddr,
-    tcp: &str,
-    base: &str,
-) -> anyhow::Result<()> {
+    tcp: &'a str,
+    https: Option<SocketAddr>,
+    cert: Option<&'a crate::tls::CertSummary>,
+}
+
+fn print_banner(key: &TokenKey, at: &Listening<'_>, base: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
+    let Listening { http, udp, tcp, .. } = at;
     // Machine-readable first line: the test harness parses it.
-    writeln!(out, "listening http={http} udp={udp} tcp={tcp}")?;
+    match at.https {
+        Some(https) => writeln!(
+            out,
+            "listening http={http} udp={udp} tcp={tcp} https={https}"
+        )?,
+        None => writeln!(out, "listening http={http} udp={udp} tcp={tcp}")?,
+    }
+    if let Some(cert) = at.cert {
+        if !cert.names.is_empty() {
+            writeln!(
+                out,
+                "HTTPS: chứng chỉ tự ký / self-signed certificate for {}",
+                cert.names.join(", ")
+            )?;
+        }
+        writeln!(out, "  SHA-256 {}", cert.fingerprint)?;
+        if let Some(spki) = &cert.spki_sha256 {
+            writeln!(out, "  SPKI SHA-256 (base64) {spki}")?;
+        }
+    }
     writeln!(
         out,
         "Mở trình duyệt / Open: {}/",

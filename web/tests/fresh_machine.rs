@@ -40,7 +40,10 @@ fn dependents(args: &[&str], package: &str) -> Option<String> {
 fn the_bridge_binary_builds_without_cmake() {
     // The check the README promises: `cargo run --release` needs no cmake.
     let found = dependents(&["-p", "bridge-web", "-e", "normal,build"], "cmake");
-    assert!(found.is_none(), "cmake is back in the bridge's build:\n{found:?}");
+    assert!(
+        found.is_none(),
+        "cmake is back in the bridge's build:\n{found:?}"
+    );
 }
 
 #[test]
@@ -57,14 +60,8 @@ fn no_crate_of_the_workspace_needs_cmake_or_system_headers() {
 
 #[test]
 fn sqlite_is_compiled_in_not_taken_from_the_system() {
-    let (ok, stdout, stderr) = cargo_tree(&[
-        "-p",
-        "bridge-web",
-        "-e",
-        "features",
-        "-i",
-        "libsqlite3-sys",
-    ]);
+    let (ok, stdout, stderr) =
+        cargo_tree(&["-p", "bridge-web", "-e", "features", "-i", "libsqlite3-sys"]);
     assert!(ok, "cargo tree failed: {stderr}");
     assert!(
         stdout.contains("libsqlite3-sys feature \"bundled\""),
