@@ -4,19 +4,26 @@
 //! than one browser per page, see docs/testing.md). ChromeDriver runs as a child
 //! on a free loopback port; the browser gets a fresh profile directory. Missing Chromium
 //! or ChromeDriver is an error, never a skip: CI installs both (scripts/test).
+//! [`Browser::launch_in`] runs both inside a hall's network namespace ([`crate::netns`]).
 
+use crate::netns::HallNet;
 use anyhow::{Context, anyhow, bail};
 use fantoccini::wd::{Capabilities, WindowHandle};
 use fantoccini::{Client, ClientBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 const CHROMIUM: &[&str] = &["/usr/lib/chromium/chromium", "/usr/bin/chromium"];
 const CHROMEDRIVER: &[&str] = &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"];
 const DRIVER_START_TIMEOUT: Duration = Duration::from_secs(20);
+/// Ports for ChromeDriver inside halls' namespaces, from its own default up: a fresh
+/// namespace has every port free, but one hall may get more than one browser.
+static NEXT_HALL_DRIVER_PORT: AtomicU16 = AtomicU16::new(9515);
 
 /// Chromium honours only the last `--disable-features`, so every feature goes in this one.
 const DISABLED_FEATURES: &str =
@@ -93,14 +100,57 @@ impl Browser {
     /// Like [`Browser::launch`]; with `auto_grant_media` false, camera and microphone
     /// follow the permissions set with [`Browser::set_permission`] per origin.
     pub async fn launch_with(auto_grant_media: bool) -> anyhow::Result<Self> {
+        Self::launch_args(auto_grant_media, &[]).await
+    }
+
+    /// Like [`Browser::launch_with`], with `extra_chromium_args` after the usual flags
+    /// (a certificate pin, say).
+    pub async fn launch_args(
+        auto_grant_media: bool,
+        extra_chromium_args: &[String],
+    ) -> anyhow::Result<Self> {
+        let port = free_port()?;
+        Self::start(
+            |bin: &Path| Command::new(bin),
+            SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            auto_grant_media,
+            extra_chromium_args,
+        )
+        .await
+    }
+
+    /// Like [`Browser::launch`], with ChromeDriver, and so Chromium, inside the hall's
+    /// namespace: the browser reaches the server at `net.server_ip`, the test reaches the
+    /// driver at `net.hall_ip`. `extra_chromium_args` come after the usual flags (not a
+    /// second `--disable-features`: Chromium honours only the last one).
+    pub async fn launch_in(net: &HallNet, extra_chromium_args: &[String]) -> anyhow::Result<Self> {
+        let driver = |bin: &Path| {
+            let mut cmd = net.command(bin);
+            // The test's connections come from the root namespace's end of the veth.
+            cmd.arg(format!("--allowed-ips={}", net.server_ip))
+                .arg("--allowed-origins=*");
+            cmd
+        };
+        let port = NEXT_HALL_DRIVER_PORT.fetch_add(1, Ordering::Relaxed);
+        let addr = SocketAddr::from((net.hall_ip, port));
+        Self::start(driver, addr, true, extra_chromium_args).await
+    }
+
+    /// Starts ChromeDriver (`driver` turns its binary into the command to run) listening on
+    /// `addr`'s port, waits until `addr` answers, and opens a Chromium session through it.
+    async fn start(
+        driver: impl FnOnce(&Path) -> Command,
+        addr: SocketAddr,
+        auto_grant_media: bool,
+        extra_chromium_args: &[String],
+    ) -> anyhow::Result<Self> {
         let chromium = find_binary(CHROMIUM, "Chromium")?;
         let driver_bin = find_binary(CHROMEDRIVER, "ChromeDriver")?;
         let profile = tempfile::Builder::new()
             .prefix("bridge-chromium-")
             .tempdir()?;
-        let port = free_port()?;
-        let driver = Command::new(&driver_bin)
-            .arg(format!("--port={port}"))
+        let driver = driver(&driver_bin)
+            .arg(format!("--port={}", addr.port()))
             .arg(format!(
                 "--log-path={}",
                 profile.path().join("chromedriver.log").display()
@@ -114,7 +164,6 @@ impl Browser {
         let mut partial = PartialBrowser {
             driver: Some(driver),
         };
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let deadline = Instant::now() + DRIVER_START_TIMEOUT;
         while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
             if Instant::now() > deadline {
@@ -123,14 +172,17 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
 
+        let mut args = chromium_args(profile.path(), auto_grant_media);
+        args.extend_from_slice(extra_chromium_args);
         let caps: Capabilities = serde_json::from_value(json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": chromium,
-                "args": chromium_args(profile.path(), auto_grant_media),
+                "args": args,
             },
         }))?;
-        let client = ClientBuilder::native()
+        // ChromeDriver is plain HTTP: no TLS connector needed.
+        let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(caps)
             .connect(&format!("http://{addr}"))
             .await
@@ -263,12 +315,16 @@ impl Browser {
 pub fn run_serial<F: std::future::Future<Output = anyhow::Result<()>>>(
     test: F,
 ) -> anyhow::Result<()> {
-    let _serial = crate::serial();
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?
-        .block_on(test)
+        .block_on(async {
+            // Taken inside the runtime: the lock is async, and an unawaited future of it
+            // would hold nothing.
+            let _serial = crate::serial().await;
+            test.await
+        })
 }
 
 /// A JSON array's items (none for anything else).

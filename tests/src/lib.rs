@@ -7,9 +7,11 @@ pub mod browser;
 pub mod client;
 pub mod hearing;
 pub mod media;
+pub mod netns;
 pub mod publish;
 pub mod readers;
 pub mod recv;
+pub mod room_page;
 pub mod rtc_setup;
 pub mod sched_pages;
 #[cfg(test)]

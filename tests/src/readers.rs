@@ -1,6 +1,6 @@
 //! Independent readers of what the bridge produces (the tests never check a format
 //! with our own parser alone): ffprobe for recordings, poppler for PDFs and
-//! signatures, LibreOffice for DOCX.
+//! signatures, LibreOffice for DOCX, OpenSSL for certificates.
 
 use anyhow::{Context, ensure};
 use serde_json::Value;
@@ -80,4 +80,46 @@ pub fn docx_text(docx: &[u8]) -> anyhow::Result<String> {
         .context("soffice (Debian package libreoffice-writer-nogui)")?;
     ensure!(out.status.success(), "soffice: {out:?}");
     Ok(std::fs::read_to_string(dir.path().join("doc.txt"))?)
+}
+
+/// Runs `openssl ARGS` with `stdin`, returns its standard output; fails with its
+/// standard error. OpenSSL reads and makes certificates independently of rustls.
+pub fn openssl(args: &[&str], stdin: &[u8]) -> anyhow::Result<Vec<u8>> {
+    use std::io::Write;
+    let mut child = Command::new("openssl")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .context("running openssl (scripts/test installs it)")?;
+    if let Some(mut input) = child.stdin.take() {
+        input.write_all(stdin)?;
+    }
+    let out = child.wait_with_output()?;
+    ensure!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(out.stdout)
+}
+
+/// base64 SHA-256 of a PEM certificate's public key, the pin Chromium's
+/// `--ignore-certificate-errors-spki-list` takes, computed by OpenSSL.
+pub fn spki_sha256_base64(cert_pem: &Path) -> anyhow::Result<String> {
+    let pubkey = openssl(
+        &[
+            "x509",
+            "-pubkey",
+            "-noout",
+            "-in",
+            &cert_pem.to_string_lossy(),
+        ],
+        b"",
+    )?;
+    let der = openssl(&["pkey", "-pubin", "-outform", "der"], &pubkey)?;
+    let digest = openssl(&["dgst", "-sha256", "-binary"], &der)?;
+    let b64 = openssl(&["base64", "-A"], &digest)?;
+    Ok(String::from_utf8_lossy(&b64).trim().to_owned())
 }

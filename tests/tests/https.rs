@@ -3,6 +3,7 @@
 //! made and read by OpenSSL, an independent implementation.
 
 use anyhow::{Context, ensure};
+use bridge_e2e::readers;
 use bridge_e2e::sched_pages::{PASSWORD, add_user};
 use bridge_e2e::server::BridgeServer;
 use std::path::Path;
@@ -10,20 +11,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn openssl(args: &[&str], stdin: Option<&[u8]>) -> anyhow::Result<String> {
-    use std::io::Write;
-    let mut child = Command::new("openssl")
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .context("running openssl (scripts/test installs it)")?;
-    if let Some(mut input) = child.stdin.take() {
-        input.write_all(stdin.unwrap_or_default())?;
-    }
-    let out = child.wait_with_output()?;
-    ensure!(out.status.success(), "openssl {args:?}: {out:?}");
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    let out = readers::openssl(args, stdin.unwrap_or_default())?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// A certificate for 127.0.0.1 made by OpenSSL; returns its SHA-256 fingerprint.
@@ -31,9 +20,23 @@ fn make_cert(cert: &Path, key: &Path, cn: &str) -> anyhow::Result<String> {
     let (cert_s, key_s) = (cert.to_string_lossy(), key.to_string_lossy());
     openssl(
         &[
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-days", "2", "-subj", &format!("/CN={cn}"),
-            "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", &key_s, "-out", &cert_s,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={cn}"),
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            &key_s,
+            "-out",
+            &cert_s,
         ],
         None,
     )?;
@@ -42,7 +45,14 @@ fn make_cert(cert: &Path, key: &Path, cn: &str) -> anyhow::Result<String> {
 
 fn fingerprint_of_file(cert: &Path) -> anyhow::Result<String> {
     let out = openssl(
-        &["x509", "-noout", "-fingerprint", "-sha256", "-in", &cert.to_string_lossy()],
+        &[
+            "x509",
+            "-noout",
+            "-fingerprint",
+            "-sha256",
+            "-in",
+            &cert.to_string_lossy(),
+        ],
         None,
     )?;
     parse_fingerprint(&out)
@@ -50,14 +60,20 @@ fn fingerprint_of_file(cert: &Path) -> anyhow::Result<String> {
 
 fn parse_fingerprint(out: &str) -> anyhow::Result<String> {
     out.lines()
-        .find_map(|l| l.split_once("Fingerprint=").map(|(_, f)| f.trim().to_owned()))
+        .find_map(|l| {
+            l.split_once("Fingerprint=")
+                .map(|(_, f)| f.trim().to_owned())
+        })
         .with_context(|| format!("no fingerprint in {out:?}"))
 }
 
 /// The fingerprint of the certificate the server presents now, as OpenSSL sees it.
 fn served_fingerprint(addr: std::net::SocketAddr) -> anyhow::Result<String> {
     let pem = openssl(&["s_client", "-connect", &addr.to_string()], Some(b""))?;
-    let out = openssl(&["x509", "-noout", "-fingerprint", "-sha256"], Some(pem.as_bytes()))?;
+    let out = openssl(
+        &["x509", "-noout", "-fingerprint", "-sha256"],
+        Some(pem.as_bytes()),
+    )?;
     parse_fingerprint(&out)
 }
 
@@ -73,7 +89,10 @@ async fn wait_for_fingerprint(
         if got == want {
             return Ok(start.elapsed());
         }
-        ensure!(start.elapsed() < within, "{what}: still serving {got} after {within:?}");
+        ensure!(
+            start.elapsed() < within,
+            "{what}: still serving {got} after {within:?}"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
@@ -96,8 +115,15 @@ async fn self_signed_https_serves_the_pages_and_plain_http_redirects() -> anyhow
         .add_root_certificate(ca)
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
-    let page = trusting.get(format!("https://{https}/static/login.html")).send().await?;
-    ensure!(page.status() == 200, "login page over HTTPS: {}", page.status());
+    let page = trusting
+        .get(format!("https://{https}/static/login.html"))
+        .send()
+        .await?;
+    ensure!(
+        page.status() == 200,
+        "login page over HTTPS: {}",
+        page.status()
+    );
 
     // Plain HTTP answers every path with a redirect to the same path on HTTPS.
     let plain = trusting
@@ -105,13 +131,24 @@ async fn self_signed_https_serves_the_pages_and_plain_http_redirects() -> anyhow
         .send()
         .await?;
     ensure!(plain.status() == 308, "plain HTTP: {}", plain.status());
-    let location = plain.headers().get("location").context("no Location")?.to_str()?;
+    let location = plain
+        .headers()
+        .get("location")
+        .context("no Location")?
+        .to_str()?;
     ensure!(
         location == format!("https://127.0.0.1:{}/r/demo?t=abc", https.port()),
         "redirected to {location}"
     );
-    let health = trusting.get(format!("http://{}/healthz", server.http)).send().await?;
-    ensure!(health.status() == 308, "plain HTTP serves /healthz: {}", health.status());
+    let health = trusting
+        .get(format!("http://{}/healthz", server.http))
+        .send()
+        .await?;
+    ensure!(
+        health.status() == 308,
+        "plain HTTP serves /healthz: {}",
+        health.status()
+    );
 
     // A session cookie made over HTTPS is Secure.
     add_user(&server, "vp.thu", "secretary", "25")?;
@@ -126,11 +163,17 @@ async fn self_signed_https_serves_the_pages_and_plain_http_redirects() -> anyhow
         .get("set-cookie")
         .context("no session cookie")?
         .to_str()?;
-    ensure!(cookie.contains("Secure"), "session cookie without Secure: {cookie}");
+    ensure!(
+        cookie.contains("Secure"),
+        "session cookie without Secure: {cookie}"
+    );
 
     // Join links printed by `bridge token` use the HTTPS base.
     let link = server.join_url("demo", "Xã Thanh Sơn", "member");
-    ensure!(link.starts_with(&format!("https://{https}/r/demo?t=")), "{link}");
+    ensure!(
+        link.starts_with(&format!("https://{https}/r/demo?t=")),
+        "{link}"
+    );
     Ok(())
 }
 
@@ -149,7 +192,10 @@ async fn a_renewed_certificate_is_served_without_a_restart() -> anyhow::Result<(
     ])
     .await?;
     let https = server.https.context("no https= in the listening line")?;
-    ensure!(served_fingerprint(https)? == first, "the given certificate is not served");
+    ensure!(
+        served_fingerprint(https)? == first,
+        "the given certificate is not served"
+    );
 
     // Renewed, and the operator (or certbot's deploy hook) sends SIGHUP.
     let second = make_cert(&cert, &key, "second")?;
@@ -162,19 +208,31 @@ async fn a_renewed_certificate_is_served_without_a_restart() -> anyhow::Result<(
 
     // Renewed again, nobody signals: the files' change is noticed by itself.
     let third = make_cert(&cert, &key, "third")?;
-    let took =
-        wait_for_fingerprint(https, &third, Duration::from_secs(20), "after a file change").await?;
+    let took = wait_for_fingerprint(
+        https,
+        &third,
+        Duration::from_secs(20),
+        "after a file change",
+    )
+    .await?;
     eprintln!("renewed certificate served {took:?} after the files changed");
 
     // A broken renewal (a key of another certificate) keeps the working one.
     let other = tempfile::tempdir()?;
-    make_cert(&other.path().join("c.pem"), &other.path().join("k.pem"), "stray")?;
+    make_cert(
+        &other.path().join("c.pem"),
+        &other.path().join("k.pem"),
+        "stray",
+    )?;
     std::fs::copy(other.path().join("k.pem"), &key)?;
     Command::new("kill")
         .args(["-HUP", &server.pid().to_string()])
         .status()?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     ensure!(server.is_alive(), "a broken renewal stopped the server");
-    ensure!(served_fingerprint(https)? == third, "a broken renewal replaced the certificate");
+    ensure!(
+        served_fingerprint(https)? == third,
+        "a broken renewal replaced the certificate"
+    );
     Ok(())
 }

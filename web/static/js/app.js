@@ -4,7 +4,7 @@
 import { applyI18n, bindLangSwitch, onLangChange, t, has } from "./i18n.js";
 import { Signaling, wsUrlForPage } from "./signaling.js";
 import { getLocalMedia, Publisher, Subscriber } from "./media.js";
-import { InboundQuality, OutboundQuality, inbound, outbound } from "./stats.js";
+import { InboundQuality, OutboundQuality, inbound, outbound, selectedPath } from "./stats.js";
 import { RoomUi } from "./ui.js";
 import { exposeState } from "./debug.js";
 import { LINK_MODES, planStage, trackViews, ViewSync } from "./layout.js";
@@ -540,6 +540,12 @@ async function currentInbound() {
   return inbound(await sub.pc.getStats(), (mid) => sub.trackForMid(mid));
 }
 
+/** The path each of our two connections takes ({publish, subscribe}), for support. */
+async function currentPaths() {
+  const path = async (c) => (c ? selectedPath(await c.pc.getStats()) : null);
+  return { publish: await path(state.publisher), subscribe: await path(state.subscriber) };
+}
+
 const NO_MEDIA = () => ({ stream: new MediaStream(), mode: "none", error: null });
 
 /** The role claim of the join token. Unverified (the server verifies): only a UI hint. */
@@ -572,7 +578,7 @@ function start() {
   });
   $("btn-leave").addEventListener("click", () => leave());
   $("rejoin").addEventListener("click", () => window.location.reload());
-  exposeState(state, currentInbound, async () => (state.publisher ? outbound(await state.publisher.pc.getStats()) : []));
+  exposeState(state, currentInbound, async () => (state.publisher ? outbound(await state.publisher.pc.getStats()) : []), currentPaths);
   render();
   if (!token) return fail("token_missing");
   if (!window.RTCPeerConnection || !window.WebSocket) return fail("unsupported");

@@ -12,7 +12,7 @@ function copyParticipant(p) {
   };
 }
 
-export function exposeState(state, inbound, outbound) {
+export function exposeState(state, inbound, outbound, paths) {
   const view = {
     /** idle | connecting | connected | reconnecting | closed | error */
     get state() {
@@ -51,6 +51,10 @@ export function exposeState(state, inbound, outbound) {
     /** Outbound RTP figures of our publish connection (packetsSent, framesEncoded…), a Promise. */
     outbound() {
       return outbound();
+    },
+    /** {publish, subscribe}: each connection's chosen path ({protocol, remotePort, …}), a Promise. */
+    paths() {
+      return paths();
     },
   };
   Object.defineProperty(window, "bridge", { value: Object.freeze(view), writable: false, configurable: false });

@@ -34,6 +34,29 @@ function round(x, digits) {
   return Math.round(x * f) / f;
 }
 
+/**
+ * The path a connection's media takes: the selected candidate pair's protocol and the
+ * server's address and port ("udp" to the media port, or "tcp" to the media or HTTPS
+ * port for a hall behind a strict firewall). Null before ICE has chosen.
+ */
+export function selectedPath(report) {
+  let path = null;
+  report.forEach((s) => {
+    if (s.type !== "transport" || !s.selectedCandidatePairId) return;
+    const pair = report.get(s.selectedCandidatePairId);
+    const local = pair && report.get(pair.localCandidateId);
+    const remote = pair && report.get(pair.remoteCandidateId);
+    if (!local || !remote) return;
+    path = {
+      protocol: local.protocol ?? remote.protocol ?? null,
+      localType: local.candidateType ?? null,
+      remoteAddress: remote.address ?? remote.ip ?? null,
+      remotePort: remote.port ?? null,
+    };
+  });
+  return path;
+}
+
 /** Receive-side quality per participant of the subscribe connection. */
 export class InboundQuality {
   constructor() {
