@@ -72,7 +72,6 @@ fn mk_list(path: &Path, var: &str) -> Vec<String> {
         if !inside {
             if let Some(rest) = line.strip_prefix(var) {
                 if rest.trim_start().starts_with('=') {
-                    inside = true;
                     let after = rest.trim_start().trim_start_matches('=');
                     out.extend(words(after));
                     inside = line.ends_with('\\');
