@@ -5,7 +5,7 @@
 use crate::api::*;
 use crate::layers::View;
 use crate::state::State;
-use crate::tcp::{TcpEvent, accept_tcp};
+use crate::tcp::{TcpEvent, TcpSlots, accept_tcp};
 use bytes::BytesMut;
 use rtc::shared::TransportProtocol;
 use rtc::shared::tcp_framing::frame_packet;
@@ -26,6 +26,7 @@ pub struct SfuHandle {
     /// Where ICE-TCP connections (from the media port's listener or handed over by
     /// another listener) report to the media loop.
     tcp_events: mpsc::UnboundedSender<TcpEvent>,
+    tcp_slots: TcpSlots,
     udp_addr: SocketAddr,
     tcp_addr: Option<SocketAddr>,
 }
@@ -120,6 +121,8 @@ impl Sfu {
         let (tx, rx) = mpsc::unbounded_channel();
         let (tcp_events, tcp_rx) = mpsc::unbounded_channel();
         let loop_tcp_events = tcp_events.clone();
+        let tcp_slots = TcpSlots::default();
+        let loop_tcp_slots = tcp_slots.clone();
         let (ready_tx, ready_rx) = oneshot::channel();
         std::thread::Builder::new()
             .name("sfu-media".to_owned())
@@ -147,7 +150,14 @@ impl Sfu {
                     }
                 };
                 let _ = ready_tx.send(Ok(()));
-                let reply = rt.block_on(run(state, udp, tcp, rx, loop_tcp_events, tcp_rx));
+                let reply = rt.block_on(run(
+                    state,
+                    udp,
+                    tcp,
+                    rx,
+                    (loop_tcp_slots, loop_tcp_events),
+                    tcp_rx,
+                ));
                 // Dropping the runtime drops the sockets and every TCP task.
                 drop(rt);
                 if let Some(reply) = reply {
@@ -160,6 +170,7 @@ impl Sfu {
         Ok(SfuHandle {
             tx,
             tcp_events,
+            tcp_slots,
             udp_addr,
             tcp_addr,
         })
@@ -180,7 +191,13 @@ impl SfuHandle {
     /// is the port it arrived on, one of [`SfuConfig::shared_tcp_ports`]. Nothing of the
     /// stream may have been read: peek only.
     pub fn accept_ice_tcp(&self, stream: tokio::net::TcpStream, peer: SocketAddr, local_port: u16) {
-        crate::tcp::spawn_connection(stream, peer, local_port, self.tcp_events.clone());
+        crate::tcp::spawn_connection(
+            stream,
+            peer,
+            local_port,
+            &self.tcp_slots,
+            self.tcp_events.clone(),
+        );
     }
 
     pub(crate) fn send(&self, cmd: Command) -> Result<(), SfuError> {
@@ -369,11 +386,11 @@ async fn run(
     udp: UdpSocket,
     tcp: Option<TcpListener>,
     mut rx: mpsc::UnboundedReceiver<Command>,
-    tcp_tx: mpsc::UnboundedSender<TcpEvent>,
+    (tcp_slots, tcp_tx): (TcpSlots, mpsc::UnboundedSender<TcpEvent>),
     mut tcp_rx: mpsc::UnboundedReceiver<TcpEvent>,
 ) -> Option<oneshot::Sender<()>> {
     if let Some(listener) = tcp {
-        tokio::spawn(accept_tcp(listener, tcp_tx));
+        tokio::spawn(accept_tcp(listener, tcp_slots, tcp_tx));
     }
     let mut tcp_writers: HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>> = HashMap::new();
     let mut buf = vec![0u8; MAX_DATAGRAM];

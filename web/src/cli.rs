@@ -34,6 +34,17 @@ pub enum Command {
     /// Scheduler accounts.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Print the demo room's two join links again (a chair and a hall, valid 12 h).
+    DemoLinks(DemoLinksArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DemoLinksArgs {
+    #[command(flatten)]
+    pub data: DataArg,
+    /// The server's address as people open it, e.g. https://10.0.0.5.
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080")]
+    pub base_url: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -235,6 +246,42 @@ pub fn now_unix() -> u64 {
 /// `http://HOST/r/ROOM?t=TOKEN`
 pub fn join_url(base_url: &str, room: &str, token: &str) -> String {
     format!("{}/r/{room}?t={token}", base_url.trim_end_matches('/'))
+}
+
+/// The demo room and its two links, valid this long.
+const DEMO_ROOM: &str = "demo";
+const DEMO_TTL: Duration = Duration::from_secs(12 * 3600);
+
+/// The demo room's heading and its chair and hall links, one line each.
+pub fn demo_links(key: &TokenKey, base_url: &str) -> anyhow::Result<Vec<String>> {
+    let mut lines = vec![format!(
+        "Phòng họp thử / Demo room \"{DEMO_ROOM}\" (links valid 12 h):"
+    )];
+    for (name, role) in [
+        ("Tỉnh Phú Thọ", Role::Chair),
+        ("Xã Thanh Sơn", Role::Member),
+    ] {
+        let grant = Grant {
+            room: DEMO_ROOM.into(),
+            name: name.into(),
+            role,
+            unit: None,
+        };
+        let token = key.mint(grant, now_unix(), DEMO_TTL)?;
+        lines.push(format!(
+            "  {name} ({role}): {}",
+            join_url(base_url, DEMO_ROOM, &token)
+        ));
+    }
+    Ok(lines)
+}
+
+pub fn print_demo_links(args: DemoLinksArgs) -> anyhow::Result<()> {
+    let key = TokenKey::load_or_create(&args.data.dir).context("loading the token secret")?;
+    for line in demo_links(&key, &args.base_url)? {
+        println!("{line}");
+    }
+    Ok(())
 }
 
 pub fn token(args: TokenArgs) -> anyhow::Result<()> {

@@ -7,6 +7,7 @@ mod assets;
 mod attendance;
 mod cli;
 mod error;
+mod http_serve;
 mod listen;
 mod recording;
 mod rooms;
@@ -22,6 +23,7 @@ fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     let result = match cli.command.unwrap_or(cli::Command::Serve(cli.serve)) {
         cli::Command::Token(args) => cli::token(args),
+        cli::Command::DemoLinks(args) => cli::print_demo_links(args),
         cli::Command::Serve(args) => serve::main(args),
         cli::Command::Units(cli::UnitsCommand::Import(args)) => sched::units_import(args),
         cli::Command::Users(cli::UsersCommand::Add(args)) => sched::users_add(args),

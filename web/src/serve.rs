@@ -1,24 +1,25 @@
 //! `bridge serve`: start the media plane, signaling and HTTP; print where to go;
 //! on Ctrl-C / SIGTERM say `bye` to every session, stop the media plane, exit 0.
 
-use crate::cli::{ServeArgs, join_url, now_unix};
+use crate::cli::ServeArgs;
+use crate::http_serve::{HttpLimits, serve};
 use crate::router::{AppState, app};
 use anyhow::Context;
 use bridge_scheduler::documents::DocumentStore;
 use bridge_sfu::SfuConfig;
 use bridge_signaling::{MediaPlane, Signaling, SignalingConfig};
-use bridge_token::{Grant, Role, TokenKey};
+use bridge_token::TokenKey;
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
 use bridge_sfu::{Sfu, SfuHandle};
 
-/// The demo room and its two links, valid this long.
-const DEMO_ROOM: &str = "demo";
-const DEMO_TTL: Duration = Duration::from_secs(12 * 3600);
+/// Below this many open files a conference of a province's 221 sites (a few sockets
+/// each) and its web pages may run out.
+const MIN_OPEN_FILES: u64 = 4096;
+
 /// The WebRTC crates log every dropped packet with its bytes, and the ICE agent
 /// warns twice every 200 ms for a connection whose client never sent a candidate:
 /// one stuck hall must not flood the log.
@@ -107,6 +108,14 @@ fn certificate(
 }
 
 async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    match crate::http_serve::raise_open_file_limit() {
+        Some(n) if n < MIN_OPEN_FILES => tracing::warn!(
+            open_files = n,
+            "the open-file limit is low for a conference server; raise it (docs/operations.md)"
+        ),
+        Some(_) => {}
+        None => tracing::warn!("could not read or raise the open-file limit"),
+    }
     std::fs::create_dir_all(&args.data.dir)
         .with_context(|| format!("creating the data directory {}", args.data.dir.display()))?;
     let key = TokenKey::load_or_create(&args.data.dir).context("loading the token secret")?;
@@ -175,7 +184,7 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
         https,
         cert: tls.as_ref().map(|(_, summary)| summary),
     };
-    if let Err(e) = print_banner(&key, &listening, &base) {
+    if let Err(e) = print_banner(&key, &listening, &base, !accounts.is_empty()) {
         tracing::warn!(error = %e, "could not print the start banner");
     }
     if let Err(e) = print_accounts(&accounts, &base) {
@@ -203,6 +212,7 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
         signaling: signaling.clone(),
     })
     .nest("/api", crate::api::router(api));
+    let limits = HttpLimits::default();
     let stopping = signaling.clone();
     let shutdown = async move {
         shutdown_signal().await;
@@ -214,23 +224,13 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
             let host = public_host(&args, http);
             let port = https.map_or(443, |a| a.port());
             // Plain HTTP only sends people to HTTPS; it ends with the process.
-            tokio::spawn(async move {
-                let redirect = crate::listen::redirect_to_https(port, host);
-                if let Err(e) = axum::serve(listener, redirect).await {
-                    tracing::error!(error = %e, "serving the HTTP redirect");
-                }
-            });
+            let redirect = crate::listen::redirect_to_https(port, host);
+            tokio::spawn(serve(listener, redirect, limits, std::future::pending()));
             let incoming = crate::listen::https(https_listener, certs.server_config(), sfu.clone())
                 .context("the HTTPS listener")?;
-            axum::serve(incoming, router)
-                .with_graceful_shutdown(shutdown)
-                .await
-                .context("serving HTTPS")?;
+            serve(incoming, router, limits, shutdown).await;
         }
-        _ => axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving HTTP")?,
+        _ => serve(listener, router, limits, shutdown).await,
     }
     sfu.shutdown().await;
     tracing::info!("stopped");
@@ -246,7 +246,12 @@ struct Listening<'a> {
     cert: Option<&'a crate::tls::CertSummary>,
 }
 
-fn print_banner(key: &TokenKey, at: &Listening<'_>, base: &str) -> anyhow::Result<()> {
+fn print_banner(
+    key: &TokenKey,
+    at: &Listening<'_>,
+    base: &str,
+    first_run: bool,
+) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     let Listening { http, udp, tcp, .. } = at;
     // Machine-readable first line: the test harness parses it.
@@ -275,25 +280,16 @@ fn print_banner(key: &TokenKey, at: &Listening<'_>, base: &str) -> anyhow::Resul
         "Mở trình duyệt / Open: {}/",
         base.trim_end_matches('/')
     )?;
-    writeln!(
-        out,
-        "Phòng họp thử / Demo room \"{DEMO_ROOM}\" (links valid 12 h):"
-    )?;
-    for (name, role) in [
-        ("Tỉnh Phú Thọ", Role::Chair),
-        ("Xã Thanh Sơn", Role::Member),
-    ] {
-        let grant = Grant {
-            room: DEMO_ROOM.into(),
-            name: name.into(),
-            role,
-            unit: None,
-        };
-        let token = key.mint(grant, now_unix(), DEMO_TTL)?;
+    // A chair link in every start's output would reach whoever reads the logs: only the
+    // first run prints them; `bridge demo-links` prints them again on demand.
+    if first_run {
+        for line in crate::cli::demo_links(key, base)? {
+            writeln!(out, "{line}")?;
+        }
+    } else {
         writeln!(
             out,
-            "  {name} ({role}): {}",
-            join_url(base, DEMO_ROOM, &token)
+            "Phòng họp thử / Demo room: `bridge demo-links` in liên kết / prints its links"
         )?;
     }
     out.flush()?;

@@ -8,6 +8,7 @@ mod auth;
 mod documents;
 mod events;
 mod invite_mail;
+mod login_guard;
 mod meetings;
 mod minutes;
 mod minutes_files;
@@ -60,6 +61,8 @@ pub struct ApiState {
     pub clock: Arc<dyn Fn() -> OffsetDateTime + Send + Sync>,
     /// Signs final minutes (PAdES); `None` answers 503 on the signing route.
     pub signer: Option<SharedSigner>,
+    /// Bounds Argon2 work and slows password guessing (login_guard.rs).
+    pub login_guard: Arc<login_guard::LoginGuard>,
 }
 
 impl ApiState {
@@ -76,6 +79,7 @@ impl ApiState {
             mail: None,
             clock: Arc::new(OffsetDateTime::now_utc),
             signer: None,
+            login_guard: Arc::default(),
         }
     }
 
