@@ -2,10 +2,11 @@
 //! plane's events, timers and shutdown into a [`Session`] and carrying out its actions.
 
 use crate::Signaling;
-use crate::directory::RoomEvent;
+use crate::directory::{LinkPermission, RoomEvent};
 use crate::limits::SEND_TIMEOUT;
 use crate::messages::{ErrorCode, LeaveReason, ParticipantInfo, ServerMsg};
 use crate::roster::{Gates, Refused};
+use crate::roster_links::LinkError;
 use crate::session::{Action, JoinedRoom, Session, close_code, sfu_error};
 use crate::speaking::SpeakingClock;
 use axum::extract::State;
@@ -350,30 +351,16 @@ impl Driver {
         }
     }
 
-    /// A chair links `child` into its room, or unlinks it: the roster checks who asks,
-    /// the media plane checks the shape of the tree, then the roster tells everyone.
+    /// A chair links `child` into its room, or unlinks it: the roster checks who asks
+    /// and what the tree allows, the directory which rooms this conference may hold,
+    /// the media plane the shape of the tree; then the roster tells everyone.
     async fn link(&self, room: &RoomId, child: RoomId, linked: bool) -> Result<(), ServerMsg> {
         let inner = &self.sig.inner;
         let request = if linked { "link_room" } else { "unlink_room" };
+        let refused = |e: LinkError| ServerMsg::error(e.code(), e.to_string(), Some(request));
         let id = self.session.participant_id();
-        inner
-            .roster
-            .may_link(room, id, &child, linked)
-            .map_err(|e| ServerMsg::error(ErrorCode::Forbidden, e.to_string(), Some(request)))?;
-        if linked {
-            inner
-                .media
-                .link(&child, room)
-                .await
-                .map_err(|e| sfu_error(&e, request))?;
-            let title = match inner.directory.get() {
-                Some(d) => d.describe(&child).await.and_then(|i| i.title),
-                None => None,
-            };
-            tracing::info!(%room, %child, by = %id, "room linked");
-            let gates = inner.roster.linked(child, room.clone(), title);
-            self.apply_gates(gates).await;
-        } else {
+        if !linked {
+            inner.roster.may_unlink(room, id, &child).map_err(refused)?;
             inner
                 .media
                 .unlink(&child)
@@ -382,7 +369,30 @@ impl Driver {
             tracing::info!(%room, %child, by = %id, "room unlinked");
             let gates = inner.roster.unlinked(&child).unwrap_or_default();
             self.apply_gates(gates).await;
+            return Ok(());
         }
+        inner.roster.may_link(room, id, &child).map_err(refused)?;
+        let directory = inner.directory.get();
+        if let Some(d) = directory {
+            if let LinkPermission::Refused(why) = d.may_pull_in(room, &child).await {
+                tracing::info!(%room, %child, by = %id, %why, "link refused by the directory");
+                return Err(refused(LinkError::OutOfReach(why)));
+            }
+            // The tree may have changed while the directory was asked.
+            inner.roster.may_link(room, id, &child).map_err(refused)?;
+        }
+        inner
+            .media
+            .link(&child, room)
+            .await
+            .map_err(|e| sfu_error(&e, request))?;
+        let title = match directory {
+            Some(d) => d.describe(&child).await.and_then(|i| i.title),
+            None => None,
+        };
+        tracing::info!(%room, %child, by = %id, "room linked");
+        let gates = inner.roster.linked(child, room.clone(), title);
+        self.apply_gates(gates).await;
         Ok(())
     }
 

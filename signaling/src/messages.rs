@@ -343,8 +343,13 @@ pub enum ErrorCode {
     InvalidCandidate,
     TooManyTracks,
     Forbidden,
-    /// A link that would make a cycle, go too deep, or name this very room.
+    /// A link that would make a cycle or go too deep.
     LinkRefused,
+    /// A `link_room` / `unlink_room` room id that is not 1–64 letters, digits, '-', '_'.
+    InvalidRoom,
+    /// A room this conference may not pull in: a meeting's room, a room leading its
+    /// own conference, or one outside the conference's units.
+    NotLinkable,
     RateLimited,
     Internal,
 }

@@ -1,10 +1,11 @@
 //! The roster's side of linked rooms: a conference pulls other rooms in, and everyone
 //! in the link tree sees everyone else (the media plane forwards between them, see
-//! the SFU's links.rs). Links are checked by the media plane first (cycles, depth);
-//! here every walk up the tree is bounded anyway.
+//! the SFU's links.rs). Who may link what is checked here first (`may_link`), then
+//! by the room directory (which rooms a conference may hold), then by the media plane
+//! (cycles, depth); every walk up the tree is bounded anyway.
 
 use crate::chair::ChairError;
-use crate::messages::{LeaveReason, LinkedRoom, ParticipantInfo, RoomLinks, ServerMsg};
+use crate::messages::{ErrorCode, LeaveReason, LinkedRoom, ParticipantInfo, RoomLinks, ServerMsg};
 use crate::quality::SiteQuality;
 use crate::rollcall::Qualities;
 use crate::roster::{Gates, Rooms, Roster};
@@ -228,36 +229,132 @@ impl Rooms {
     }
 }
 
+/// Why a chair may not link or unlink a room (docs/protocol.md, "Linked rooms").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    /// Never names the id: it is whatever a peer sent, possibly megabytes of it.
+    #[error("a room id is 1 to 64 letters, digits, '-' or '_'")]
+    InvalidRoom,
+    #[error(transparent)]
+    Chair(#[from] ChairError),
+    #[error("this room is not linked into a conference")]
+    NotLinked,
+    #[error("a meeting's room is never linked into another room")]
+    MeetingRoom,
+    #[error(
+        "that room leads a conference of its own; its chair must release the rooms linked into it first"
+    )]
+    LeadsConference,
+    /// The directory's answer: the room is not one this conference may hold.
+    #[error("{0}")]
+    OutOfReach(String),
+}
+
+impl LinkError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            LinkError::InvalidRoom => ErrorCode::InvalidRoom,
+            LinkError::Chair(_) | LinkError::NotLinked => ErrorCode::Forbidden,
+            LinkError::MeetingRoom | LinkError::LeadsConference | LinkError::OutOfReach(_) => {
+                ErrorCode::NotLinkable
+            }
+        }
+    }
+}
+
+/// A meeting's room leads its meeting's conference; linking it under another room
+/// would hand the meeting to that room's chairs.
+fn is_meeting_room(room: &RoomId) -> bool {
+    room.0.starts_with("m-")
+}
+
+impl Rooms {
+    fn is_chair(&self, room: &RoomId, actor: &ParticipantId) -> bool {
+        self.map
+            .get(room)
+            .and_then(|r| r.members.iter().find(|m| &m.info.id == actor))
+            .is_some_and(|m| m.info.role == Role::Chair)
+    }
+
+    /// The rules of `link_room` that need no directory; see [`Roster::may_link`].
+    fn check_link(
+        &self,
+        room: &RoomId,
+        actor: &ParticipantId,
+        child: &RoomId,
+    ) -> Result<(), LinkError> {
+        if !bridge_token::is_valid_room(&child.0) {
+            return Err(LinkError::InvalidRoom);
+        }
+        if !self.is_chair(room, actor) {
+            return Err(ChairError::NotChair.into());
+        }
+        if child == room {
+            return Err(ChairError::LinkSelf.into());
+        }
+        if is_meeting_room(child) {
+            return Err(LinkError::MeetingRoom);
+        }
+        match self.parent(child) {
+            Some(parent) if parent == room => return Ok(()),
+            Some(_) => return Err(ChairError::LinkedElsewhere.into()),
+            None => {}
+        }
+        // The top of our own tree would make a cycle: the media plane refuses that
+        // with its own code (`link_refused`).
+        if !self.children(child).is_empty() && self.root(room) != child {
+            return Err(LinkError::LeadsConference);
+        }
+        Ok(())
+    }
+
+    /// The rules of `unlink_room`; see [`Roster::may_unlink`].
+    fn check_unlink(
+        &self,
+        room: &RoomId,
+        actor: &ParticipantId,
+        child: &RoomId,
+    ) -> Result<(), LinkError> {
+        if !bridge_token::is_valid_room(&child.0) {
+            return Err(LinkError::InvalidRoom);
+        }
+        if !self.is_chair(room, actor) {
+            return Err(ChairError::NotChair.into());
+        }
+        match (child == room, self.parent(child)) {
+            (true, Some(_)) => Ok(()),
+            (true, None) => Err(LinkError::NotLinked),
+            (false, Some(parent)) if parent == room => Ok(()),
+            (false, _) => Err(ChairError::NotLinkedHere.into()),
+        }
+    }
+}
+
 impl Roster {
-    /// Whether `actor` may link `child` into `room` (or unlink it from there): a chair
-    /// of `room`; `child` another room, not in another conference (to link) or linked
-    /// into `room` (to unlink): a chair never takes a room from another's conference.
-    /// Checked before the media plane is asked.
+    /// Whether `actor` may link `child` into `room`, as far as signaling knows: `child`
+    /// a well-formed room id; `actor` a chair of `room`; `child` another room, not a
+    /// meeting's (those lead their meeting's conference), in no other conference (a
+    /// chair never takes a room from another's conference) and leading none of its
+    /// own. Checked before the directory (which rooms the conference may hold) and
+    /// the media plane (cycles, depth) are asked.
     pub fn may_link(
         &self,
         room: &RoomId,
         actor: &ParticipantId,
         child: &RoomId,
-        linked: bool,
-    ) -> Result<(), ChairError> {
-        self.with_rooms(|all| {
-            let chair = all
-                .map
-                .get(room)
-                .and_then(|r| r.members.iter().find(|m| &m.info.id == actor))
-                .is_some_and(|m| m.info.role == Role::Chair);
-            if !chair {
-                return Err(ChairError::NotChair);
-            }
-            if child == room {
-                return Err(ChairError::LinkSelf);
-            }
-            match (linked, all.links.get(child)) {
-                (true, Some(parent)) if parent != room => Err(ChairError::LinkedElsewhere),
-                (false, parent) if parent != Some(room) => Err(ChairError::NotLinkedHere),
-                _ => Ok(()),
-            }
-        })
+    ) -> Result<(), LinkError> {
+        self.with_rooms(|all| all.check_link(room, actor, child))
+    }
+
+    /// Whether `actor` may unlink `child`: a chair of the room it is linked into, or a
+    /// chair of `child` itself releasing its own room from the conference it is in.
+    pub fn may_unlink(
+        &self,
+        room: &RoomId,
+        actor: &ParticipantId,
+        child: &RoomId,
+    ) -> Result<(), LinkError> {
+        self.with_rooms(|all| all.check_unlink(room, actor, child))
     }
 
     /// Records that the media plane linked `child` into `parent` (`title`: what to
@@ -335,3 +432,7 @@ impl Roster {
         self.with_rooms(|all| all.children(room))
     }
 }
+
+#[cfg(test)]
+#[path = "roster_links_tests.rs"]
+mod tests;

@@ -139,6 +139,22 @@ impl bridge_signaling::RoomDirectory for Meetings {
             })
         })
     }
+
+    fn may_pull_in<'a>(
+        &'a self,
+        conference: &'a bridge_sfu::RoomId,
+        room: &'a bridge_sfu::RoomId,
+    ) -> bridge_signaling::BoxFuture<'a, bridge_signaling::directory::LinkPermission> {
+        use bridge_signaling::directory::LinkPermission;
+        let invited = conference.0 == "m-1" && ["u-07888", "u-07894"].contains(&room.0.as_str());
+        Box::pin(async move {
+            if invited {
+                LinkPermission::Allowed
+            } else {
+                LinkPermission::Refused("not invited".into())
+            }
+        })
+    }
 }
 
 #[tokio::test]

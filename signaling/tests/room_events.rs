@@ -4,6 +4,7 @@
 mod common;
 
 use bridge_sfu::{ParticipantId, RoomId, SfuEvent};
+use bridge_signaling::directory::LinkPermission;
 use bridge_signaling::{RoomDirectory, RoomEvent, RoomInfo};
 use bridge_token::Role;
 use common::*;
@@ -20,6 +21,13 @@ impl RoomDirectory for Recorded {
         _room: &'a RoomId,
     ) -> bridge_signaling::BoxFuture<'a, Option<RoomInfo>> {
         Box::pin(async { None })
+    }
+    fn may_pull_in<'a>(
+        &'a self,
+        _conference: &'a RoomId,
+        _room: &'a RoomId,
+    ) -> bridge_signaling::BoxFuture<'a, LinkPermission> {
+        Box::pin(async { LinkPermission::Refused("no rooms here".into()) })
     }
     fn observe(&self, event: RoomEvent, _at: SystemTime) {
         self.0.lock().unwrap().push(event);

@@ -11,9 +11,11 @@
 
 mod claims;
 mod key;
+mod room;
 
 pub use claims::{Claims, Grant, Role, RoleParseError};
 pub use key::{SECRET_FILE, TokenKey, random_id};
+pub use room::{MAX_ROOM_LEN, is_valid_room};
 
 /// Why a token was refused (or could not be made).
 #[derive(Debug, thiserror::Error)]

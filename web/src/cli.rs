@@ -223,14 +223,9 @@ fn parse_ttl(s: &str) -> Result<Duration, String> {
     crate::ttl::parse(s).map_err(|e| e.to_string())
 }
 
-/// Room ids appear in URLs and logs: keep them plain.
+/// Room ids appear in URLs and logs: keep them plain (the one rule of `bridge_token`).
 pub fn check_room(room: &str) -> anyhow::Result<()> {
-    let ok = !room.is_empty()
-        && room.len() <= 64
-        && room
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !ok {
+    if !bridge_token::is_valid_room(room) {
         bail!("invalid room {room:?}: use 1-64 letters, digits, '-' or '_'");
     }
     Ok(())

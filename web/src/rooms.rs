@@ -1,10 +1,11 @@
 //! The scheduler as signaling's room directory: a meeting's room (`m-<id>`) is titled
 //! with the meeting, expects its invited units (the chair's roll call) and pulls in
 //! their own rooms while it is open; a unit's own room (`u-<code>`) is titled with the
-//! unit's name.
+//! unit's name. It also decides which rooms a chair may pull into its conference.
 
 use bridge_scheduler::{Db, MeetingId, UnitCode};
 use bridge_sfu::RoomId;
+use bridge_signaling::directory::LinkPermission;
 use bridge_signaling::messages::LinkedRoom;
 use bridge_signaling::rollcall::Site;
 use bridge_signaling::{BoxFuture, RoomDirectory, RoomInfo};
@@ -58,6 +59,50 @@ impl SchedulerRooms {
         }
         Ok(None)
     }
+
+    /// Whether `conference` may hold `room`: only unit rooms, and for a meeting those of
+    /// its invited units and below them, for a unit's own room those below the unit
+    /// (a district chairing its communes ad hoc). An ad-hoc room holds none: it has
+    /// nobody in the unit tree to answer for.
+    async fn reaches(
+        &self,
+        conference: &str,
+        room: &str,
+    ) -> Result<LinkPermission, bridge_scheduler::SchedError> {
+        let Some(unit) = room
+            .strip_prefix("u-")
+            .and_then(|c| UnitCode::parse(c).ok())
+        else {
+            return Ok(refused(
+                "only a unit's own room can be pulled into a conference",
+            ));
+        };
+        if let Some(id) = conference.strip_prefix("m-")
+            && let Ok(id) = MeetingId::parse(id)
+        {
+            return Ok(if self.db.meeting_reaches(id, &unit).await? {
+                LinkPermission::Allowed
+            } else {
+                refused("that unit is neither invited to this meeting nor below an invited unit")
+            });
+        }
+        if let Some(own) = conference.strip_prefix("u-")
+            && let Ok(own) = UnitCode::parse(own)
+        {
+            return Ok(if self.db.unit_is_below(&own, &unit).await? {
+                LinkPermission::Allowed
+            } else {
+                refused("a unit's room can pull in only the rooms of the units below it")
+            });
+        }
+        Ok(refused(
+            "only a meeting's room or a unit's own room can pull other rooms in",
+        ))
+    }
+}
+
+fn refused(why: &str) -> LinkPermission {
+    LinkPermission::Refused(why.to_owned())
 }
 
 impl RoomDirectory for SchedulerRooms {
@@ -71,6 +116,22 @@ impl RoomDirectory for SchedulerRooms {
                     None
                 }
             }
+        })
+    }
+
+    fn may_pull_in<'a>(
+        &'a self,
+        conference: &'a RoomId,
+        room: &'a RoomId,
+    ) -> BoxFuture<'a, LinkPermission> {
+        Box::pin(async move {
+            self.reaches(&conference.0, &room.0)
+                .await
+                .unwrap_or_else(|e| {
+                    // Refuse: a link hands the room to this conference's chairs.
+                    tracing::warn!(%conference, %room, error = %e, "could not tell whether the room may be linked");
+                    refused("the scheduler could not be asked; try again")
+                })
         })
     }
 

@@ -410,7 +410,7 @@ function onError(msg) {
   }
   if (msg.request === "publish_offer") state.publisher?.handleRefusal(msg.message ?? msg.code);
   const key = `err.${msg.code}`;
-  if (["forbidden", "too_many_tracks", "link_refused"].includes(msg.code)) ui.showNotice(has(key) ? t(key) : msg.message);
+  if (["forbidden", "too_many_tracks", "link_refused", "not_linkable", "invalid_room"].includes(msg.code)) ui.showNotice(has(key) ? t(key) : msg.message);
   console.warn("server error", msg.code, msg.message);
 }
 
