@@ -12,9 +12,23 @@ pub const VIETNAM: UtcOffset = match UtcOffset::from_hms(7, 0, 0) {
     Err(_) => UtcOffset::UTC,
 };
 
+/// Vietnam's wall-clock time of `t`, or `None` when that is outside the calendar `time`
+/// represents (9999-12-31 23:59 UTC is already year 10000 in Vietnam).
+pub fn checked_local(t: OffsetDateTime) -> Option<PrimitiveDateTime> {
+    t.checked_to_offset(VIETNAM)
+        .map(|l| PrimitiveDateTime::new(l.date(), l.time()))
+}
+
+/// Vietnam's wall-clock time of `t` for printing. The scheduler refuses to save times
+/// outside 2000..=2100, but a document saved by an older version or edited by hand may
+/// hold one past the calendar's end: it prints as the calendar's last (or first) second
+/// instead of stopping the render.
 pub fn local(t: OffsetDateTime) -> PrimitiveDateTime {
-    let t = t.to_offset(VIETNAM);
-    PrimitiveDateTime::new(t.date(), t.time())
+    match checked_local(t) {
+        Some(l) => l,
+        None if t.unix_timestamp() > 0 => PrimitiveDateTime::MAX,
+        None => PrimitiveDateTime::MIN,
+    }
 }
 
 /// Text typed on some keyboards arrives decomposed (NFD); documents carry NFC so that a
@@ -112,6 +126,25 @@ mod tests {
     fn times_are_shown_in_vietnam() {
         let t = datetime!(2025-03-07 01:05 UTC);
         assert_eq!(clock(local(t)), "08 giờ 05");
+    }
+
+    #[test]
+    fn times_past_the_calendar_are_clamped_not_a_panic() {
+        // The last second `time` holds in UTC is already year 10000 in Vietnam.
+        let edge = datetime!(9999-12-31 23:59:59 UTC);
+        assert_eq!(checked_local(edge), None);
+        assert_eq!(local(edge), PrimitiveDateTime::MAX);
+        assert_eq!(long_date(local(edge).date()), "ngày 31 tháng 12 năm 9999");
+        // The first one is representable (07:00 on -9999-01-01).
+        let first = datetime!(-9999-01-01 00:00 UTC);
+        assert_eq!(local(first).hour(), 7);
+        // A value built with an offset whose UTC form is past the calendar, too.
+        let west = datetime!(9999-12-31 23:00 -11:00);
+        assert_eq!(local(west), PrimitiveDateTime::MAX);
+        assert_eq!(
+            clock(local(datetime!(2025-03-07 16:59:59 UTC))),
+            "23 giờ 59"
+        );
     }
 
     #[test]

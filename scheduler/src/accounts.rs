@@ -161,9 +161,9 @@ impl Db {
             return Err(SchedError::UsernameTaken(username));
         }
         let password = new.password;
-        let phc = tokio::task::spawn_blocking(move || hash_password(&password))
+        let phc = crate::hashing::run(move || hash_password(&password))
             .await
-            .map_err(|e| SchedError::Password(e.to_string()))??;
+            .ok_or_else(|| SchedError::Password("the password threads are gone".into()))??;
         let user = User {
             id: UserId::new_random(),
             username,
@@ -274,7 +274,7 @@ impl Db {
             .map(|r| r.try_get("password_hash"))
             .transpose()?;
         let pw = password.to_owned();
-        let ok = tokio::task::spawn_blocking(move || {
+        let ok = crate::hashing::run(move || {
             verify_password(&pw, phc.as_deref().unwrap_or_else(|| dummy_hash()))
         })
         .await

@@ -17,13 +17,13 @@ pub mod summary;
 use std::time::Duration;
 
 use sqlx::Row;
-use time::OffsetDateTime;
+use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::authz::Principal;
 use crate::db::Db;
 use crate::error::Result;
 use crate::ids::MeetingId;
-use crate::meetings::VN_OFFSET;
+use crate::meetings::range::display_time;
 
 pub use summary::{AttendancePeriod, RawPeriod, Span, UnitAttendance};
 
@@ -277,22 +277,26 @@ fn csv_error(e: csv::Error) -> crate::error::SchedError {
     crate::error::SchedError::Io(std::io::Error::other(e.to_string()))
 }
 
-/// "02/03/2026 08:00:05–09:15:00" in Vietnam's time (the date again if it changes).
+/// "02/03/2026 08:00:05–09:15:00" in Vietnam's time (the date again if it changes). A
+/// stored time with no Vietnam form (a hand-made row near year 9999) is shown in UTC.
 pub fn period_text(p: &AttendancePeriod) -> String {
-    let a = p.joined_at.to_offset(VN_OFFSET);
-    let b = p.left_at.to_offset(VN_OFFSET);
+    let shown = |t: OffsetDateTime| display_time(t).unwrap_or((PrimitiveDateTime::MAX, true));
+    let (a, a_utc) = shown(p.joined_at);
+    let (b, b_utc) = shown(p.left_at);
     let date =
-        |t: OffsetDateTime| format!("{:02}/{:02}/{}", t.day(), u8::from(t.month()), t.year());
-    let clock = |t: OffsetDateTime| format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second());
-    let end = if a.date() == b.date() {
+        |t: PrimitiveDateTime| format!("{:02}/{:02}/{}", t.day(), u8::from(t.month()), t.year());
+    let clock =
+        |t: PrimitiveDateTime| format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second());
+    let end = if a.date() == b.date() && a_utc == b_utc {
         clock(b)
     } else {
         format!("{} {}", date(b), clock(b))
     };
+    let zone = if a_utc || b_utc { " (UTC)" } else { "" };
     let ongoing = if p.ongoing {
         " (đang kết nối)"
     } else {
         ""
     };
-    format!("{} {}–{end}{ongoing}", date(a), clock(a))
+    format!("{} {}–{end}{zone}{ongoing}", date(a), clock(a))
 }

@@ -82,6 +82,15 @@ pub fn can_view_meeting(p: &Principal, m: MeetingFacts<'_>) -> bool {
     }
 }
 
+/// Whether the caller's role schedules meetings at all (for some unit): asked before
+/// anything of a request is read, so a hall's PC or a chair is refused whatever it sent.
+pub fn can_schedule(p: &Principal) -> bool {
+    match p.role {
+        Role::Administrator | Role::Secretary => true,
+        Role::Chair | Role::Site => false,
+    }
+}
+
 /// Create, edit or cancel a meeting organized by the unit at `organizer_path`.
 pub fn can_manage_meeting(p: &Principal, organizer_path: &str) -> bool {
     match p.role {

@@ -3,7 +3,8 @@
 
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
-use crate::meetings::{Meeting, VN_OFFSET, VN_TZID};
+use crate::meetings::range::hanoi;
+use crate::meetings::{Meeting, VN_TZID};
 use crate::units::Unit;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,13 +86,7 @@ pub fn fold_line(line: &str) -> String {
     out
 }
 
-fn local(t: OffsetDateTime) -> PrimitiveDateTime {
-    let l = t.to_offset(VN_OFFSET);
-    PrimitiveDateTime::new(l.date(), l.time())
-}
-
-fn fmt_local(t: OffsetDateTime) -> String {
-    let l = local(t);
+fn stamp(l: PrimitiveDateTime) -> String {
     format!(
         "{:04}{:02}{:02}T{:02}{:02}{:02}",
         l.year(),
@@ -103,17 +98,28 @@ fn fmt_local(t: OffsetDateTime) -> String {
     )
 }
 
+/// `t` in UTC. Stored times are UTC already; anything whose UTC form is past the calendar
+/// (only a value built by hand) is written as the calendar's edge.
+fn utc(t: OffsetDateTime) -> PrimitiveDateTime {
+    match t.checked_to_offset(UtcOffset::UTC) {
+        Some(u) => PrimitiveDateTime::new(u.date(), u.time()),
+        None if t.unix_timestamp() > 0 => PrimitiveDateTime::MAX,
+        None => PrimitiveDateTime::MIN,
+    }
+}
+
 fn fmt_utc(t: OffsetDateTime) -> String {
-    let u = t.to_offset(UtcOffset::UTC);
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        u.year(),
-        u.month() as u8,
-        u.day(),
-        u.hour(),
-        u.minute(),
-        u.second()
-    )
+    format!("{}Z", stamp(utc(t)))
+}
+
+/// A date-time property: local Hà Nội time with its TZID, or, for a stored time that has
+/// no Hà Nội form (9999-12-31 23:59 UTC is year 10000 there), the same instant in UTC,
+/// which RFC 5545 allows as well.
+fn date_prop(name: &str, t: OffsetDateTime) -> String {
+    match hanoi(t) {
+        Some(l) => format!("{name};TZID={VN_TZID}:{}", stamp(l)),
+        None => format!("{name}:{}", fmt_utc(t)),
+    }
 }
 
 fn address(unit: &Unit, domain: &str) -> String {
@@ -149,8 +155,8 @@ pub fn render(method: Method, i: &IcsInput<'_>) -> String {
         format!("UID:{}@bridge", m.id),
         format!("DTSTAMP:{}", fmt_utc(i.now)),
         format!("SEQUENCE:{}", m.version),
-        format!("DTSTART;TZID={VN_TZID}:{}", fmt_local(m.starts_at)),
-        format!("DTEND;TZID={VN_TZID}:{}", fmt_local(m.ends_at)),
+        date_prop("DTSTART", m.starts_at),
+        date_prop("DTEND", m.ends_at),
         format!("SUMMARY:{}", escape_text(&m.title)),
     ];
     let mut desc: Vec<String> = m
@@ -193,9 +199,25 @@ pub fn render(method: Method, i: &IcsInput<'_>) -> String {
     }
     if let Some(r) = &m.recurrence {
         lines.push(format!("RRULE:{}", r.rrule));
-        if !r.exdates.is_empty() {
-            let ex: Vec<String> = r.exdates.iter().map(|t| fmt_local(*t)).collect();
-            lines.push(format!("EXDATE;TZID={VN_TZID}:{}", ex.join(",")));
+        // TZID covers a whole line, so a stored value without a Hà Nội form goes on a
+        // line of its own, in UTC.
+        let local: Vec<String> = r
+            .exdates
+            .iter()
+            .filter_map(|t| hanoi(*t))
+            .map(stamp)
+            .collect();
+        let far: Vec<String> = r
+            .exdates
+            .iter()
+            .filter(|t| hanoi(**t).is_none())
+            .map(|t| fmt_utc(*t))
+            .collect();
+        if !local.is_empty() {
+            lines.push(format!("EXDATE;TZID={VN_TZID}:{}", local.join(",")));
+        }
+        if !far.is_empty() {
+            lines.push(format!("EXDATE:{}", far.join(",")));
         }
     }
     lines.push(match method {

@@ -31,6 +31,19 @@ pub struct JoinTicket {
     pub expires_at: OffsetDateTime,
 }
 
+/// When a link for an occurrence starting at `start` becomes valid. Saturating: a row
+/// stored at the very start of the calendar (an old or hand-made one) has no earlier
+/// instant to subtract to.
+fn not_before(start: OffsetDateTime) -> OffsetDateTime {
+    start.saturating_sub(JOIN_EARLY)
+}
+
+/// When a link for an occurrence ending at `end` expires; saturating for the same reason
+/// at the other end (9999-12-31 23:59 UTC plus 30 minutes).
+fn expires_at(end: OffsetDateTime) -> OffsetDateTime {
+    end.saturating_add(JOIN_GRACE)
+}
+
 /// Pure: the claims for `unit` at occurrence `[start, end)`. The organizer's hall chairs.
 pub fn join_claims(
     m: &Meeting,
@@ -52,8 +65,8 @@ pub fn join_claims(
         unit: Some(unit.code.to_string()),
         sub: random_id(),
         iat: secs(now),
-        exp: secs(end + JOIN_GRACE),
-        nbf: Some(secs(start - JOIN_EARLY)),
+        exp: secs(expires_at(end)),
+        nbf: Some(secs(not_before(start))),
     }
 }
 
@@ -80,7 +93,7 @@ impl Db {
         if !self.is_invited(id, unit).await? {
             return Err(SchedError::not_found("invitation", format!("{id}/{unit}")));
         }
-        let grace_start = (now - JOIN_GRACE).unix_timestamp();
+        let grace_start = now.saturating_sub(JOIN_GRACE).unix_timestamp();
         let row = sqlx::query(
             "SELECT starts_at, ends_at FROM occurrences WHERE meeting_id = $1 AND ends_at > $2 \
              ORDER BY starts_at LIMIT 1",
@@ -103,8 +116,8 @@ impl Db {
             token,
             room: m.id.room(),
             role: claims.role,
-            not_before: start - JOIN_EARLY,
-            expires_at: end + JOIN_GRACE,
+            not_before: not_before(start),
+            expires_at: expires_at(end),
         })
     }
 }

@@ -14,7 +14,7 @@ use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Serialize;
 use sqlx::Row;
-use time::{OffsetDateTime, UtcOffset};
+use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
 use crate::db::Db;
@@ -51,15 +51,20 @@ pub struct Invitation<'a> {
     pub ics: String,
 }
 
+/// "08:00 02/03/2026" in Hà Nội; a stored time with no Hà Nội form (past year 9999
+/// there) is written in UTC and says so.
 fn hanoi(t: OffsetDateTime) -> String {
-    let t = t.to_offset(UtcOffset::from_hms(7, 0, 0).unwrap_or(UtcOffset::UTC));
+    let Some((l, utc)) = crate::meetings::range::display_time(t) else {
+        return t.unix_timestamp().to_string();
+    };
+    let zone = if utc { " UTC" } else { "" };
     format!(
-        "{:02}:{:02} {:02}/{:02}/{}",
-        t.hour(),
-        t.minute(),
-        t.day(),
-        u8::from(t.month()),
-        t.year()
+        "{:02}:{:02} {:02}/{:02}/{}{zone}",
+        l.hour(),
+        l.minute(),
+        l.day(),
+        u8::from(l.month()),
+        l.year()
     )
 }
 

@@ -112,8 +112,11 @@ pub fn summarize(
             if clipped.is_empty() {
                 continue;
             }
-            let counted: i64 = clipped.iter().map(|(s, _)| s.end - s.start).sum();
-            let total = end - p.joined_at;
+            // Saturating: a hand-imported row may hold any i64.
+            let counted = clipped.iter().fold(0i64, |n, (s, _)| {
+                n.saturating_add(s.end.saturating_sub(s.start))
+            });
+            let total = end.saturating_sub(p.joined_at);
             let speaking = if total > 0 {
                 p.speaking_seconds.saturating_mul(counted) / total
             } else {
@@ -140,7 +143,9 @@ pub fn summarize(
                 unit: unit.clone(),
                 unit_name: name.clone(),
                 present: a.seen,
-                connected_seconds: merged.iter().map(|(s, _)| s.end - s.start).sum(),
+                connected_seconds: merged.iter().fold(0i64, |n, (s, _)| {
+                    n.saturating_add(s.end.saturating_sub(s.start))
+                }),
                 periods: merged
                     .into_iter()
                     .filter_map(|(s, ongoing)| {

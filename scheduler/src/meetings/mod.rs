@@ -4,6 +4,7 @@ pub use conflicts::MAX_CONFLICTS;
 pub use listing::{MAX_LISTED, MAX_WINDOW_DAYS};
 mod conflicts;
 mod listing;
+pub mod range;
 mod read;
 pub mod recur;
 mod store;
@@ -16,6 +17,10 @@ use crate::error::{Result, SchedError};
 use crate::ids::{MeetingId, UnitCode, UserId};
 use crate::units::UnitSelector;
 
+pub use range::{
+    FIRST_DAY, LAST_DAY, MAX_DURATION, MAX_DURATION_MINUTES, MAX_EXDATES, MIN_DURATION,
+};
+pub use store::check_can_schedule;
 pub use types::{
     Acknowledged, BookingConflict, Invitation, MeetingView, Occurrence, SaveOutcome, UpcomingEntry,
 };
@@ -33,7 +38,6 @@ pub const MAX_AGENDA_ITEMS: usize = 200;
 /// All agenda text together; a 10 MB paste is refused, not stored.
 pub const MAX_AGENDA_BYTES: usize = 64 * 1024;
 pub const MAX_SELECTORS: usize = 1000;
-pub const MAX_DURATION: Duration = Duration::hours(24);
 /// Urgent sessions start now or within this many minutes.
 pub const MAX_URGENT_DELAY_MINUTES: i64 = 120;
 
@@ -41,7 +45,13 @@ pub const MAX_URGENT_DELAY_MINUTES: i64 = 120;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecurrenceInput {
+    /// RRULE subset: `FREQ=WEEKLY|MONTHLY`, `INTERVAL` 1..=52, `COUNT` 1..=366 or `UNTIL`
+    /// (a day or an instant from 2000-01-01 to 2100-12-31, Hà Nội time), `BYDAY`,
+    /// `BYMONTHDAY`. At most 366 occurrences; without COUNT/UNTIL one year is stored, never
+    /// past 2100-12-31.
     pub rrule: String,
+    /// Starts of occurrences to leave out (RFC 3339): at most 366, each from 2000-01-01
+    /// 00:00 to 2100-12-31 23:59:59, Hà Nội time.
     #[serde(default, with = "crate::timefmt::rfc3339_vec")]
     pub exdates: Vec<OffsetDateTime>,
 }
@@ -58,13 +68,17 @@ pub struct MeetingDraft {
     pub chair: Option<UserId>,
     #[serde(default)]
     pub location: String,
+    /// Start (RFC 3339, any offset): from 2000-01-01 00:00 to 2100-12-31 23:59:59, Hà Nội
+    /// time (UTC+07:00).
     #[serde(with = "time::serde::rfc3339")]
     pub starts_at: OffsetDateTime,
+    /// End (RFC 3339): 1 minute to 24 hours after the start, in the same range.
     #[serde(with = "time::serde::rfc3339")]
     pub ends_at: OffsetDateTime,
     #[serde(default)]
     pub urgent: bool,
     pub participants: Vec<UnitSelector>,
+    /// Repeat the meeting; every occurrence lies in the same range as the start.
     #[serde(default)]
     pub recurrence: Option<RecurrenceInput>,
     /// Record the meeting on the server when its room opens (recordings.rs).
@@ -73,7 +87,9 @@ pub struct MeetingDraft {
 }
 
 impl MeetingDraft {
-    /// An urgent session starting `delay_minutes` from `now` (0 = immediately).
+    /// An urgent session starting `delay_minutes` from `now` (0 = immediately) and lasting
+    /// `duration_minutes`. Both are bounded before any time arithmetic: they come straight
+    /// from a request.
     pub fn urgent(
         title: &str,
         organizer: UnitCode,
@@ -88,7 +104,13 @@ impl MeetingDraft {
                 format!("an urgent session starts within {MAX_URGENT_DELAY_MINUTES} minutes"),
             ));
         }
-        let starts_at = now + Duration::minutes(delay_minutes);
+        let duration = range::duration_minutes(duration_minutes)?;
+        let starts_at = now
+            .checked_add(Duration::minutes(delay_minutes))
+            .ok_or_else(|| SchedError::invalid("start", range::RANGE_TEXT))?;
+        let ends_at = starts_at
+            .checked_add(duration)
+            .ok_or_else(|| SchedError::invalid("end", range::RANGE_TEXT))?;
         Ok(MeetingDraft {
             title: title.to_owned(),
             agenda: Vec::new(),
@@ -96,13 +118,26 @@ impl MeetingDraft {
             chair: None,
             location: String::new(),
             starts_at,
-            ends_at: starts_at + Duration::minutes(duration_minutes),
+            ends_at,
             urgent: true,
             participants,
             recurrence: None,
             record: false,
         })
     }
+}
+
+/// An urgent call as the office makes it: the subject, who organizes, who is called,
+/// and when (minutes from now) for how long. See [`crate::Db::create_urgent`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrgentCall {
+    pub title: String,
+    pub organizer: UnitCode,
+    pub participants: Vec<UnitSelector>,
+    /// 0..=[`MAX_URGENT_DELAY_MINUTES`].
+    pub delay_minutes: i64,
+    /// 1..=[`MAX_DURATION_MINUTES`].
+    pub duration_minutes: i64,
 }
 
 /// Recurrence as stored: canonical rule text and exception starts.
@@ -147,12 +182,21 @@ pub struct ValidDraft {
     pub occurrences: Vec<(OffsetDateTime, OffsetDateTime)>,
 }
 
-fn local(t: OffsetDateTime) -> PrimitiveDateTime {
-    let l = t.to_offset(VN_OFFSET);
-    PrimitiveDateTime::new(l.date(), l.time())
+/// Hà Nội wall-clock time of a time already checked to be in range; still checked, so
+/// that no input can reach a panicking conversion.
+fn local(field: &'static str, t: OffsetDateTime) -> Result<PrimitiveDateTime> {
+    range::hanoi(t).ok_or_else(|| SchedError::invalid(field, range::RANGE_TEXT))
 }
 
-/// Pure validation of a draft at time `now`.
+/// `t` in UTC, whole seconds (storage is unix seconds and iCalendar has no fractions).
+fn utc_seconds(field: &'static str, t: OffsetDateTime) -> Result<OffsetDateTime> {
+    t.checked_to_offset(UtcOffset::UTC)
+        .map(|u| u.replace_nanosecond(0).unwrap_or(u))
+        .ok_or_else(|| SchedError::invalid(field, range::RANGE_TEXT))
+}
+
+/// Pure validation of a draft at time `now`. Every time in it, and in every occurrence it
+/// expands to, is within [`range::FIRST_DAY`]..=[`range::LAST_DAY`] (Hà Nội) afterwards.
 pub fn validate_draft(mut d: MeetingDraft, now: OffsetDateTime) -> Result<ValidDraft> {
     d.title = d.title.trim().to_owned();
     d.location = d.location.trim().to_owned();
@@ -189,15 +233,12 @@ pub fn validate_draft(mut d: MeetingDraft, now: OffsetDateTime) -> Result<ValidD
         .map(|a| a.trim().to_owned())
         .filter(|a| !a.is_empty())
         .collect();
-    if d.ends_at <= d.starts_at {
-        return Err(SchedError::invalid("end", "must be after the start"));
-    }
-    if d.ends_at - d.starts_at > MAX_DURATION {
-        return Err(SchedError::invalid(
-            "end",
-            "a meeting lasts at most 24 hours",
-        ));
-    }
+    // The range comes before anything computes with these times.
+    range::check_instant("start", d.starts_at)?;
+    range::check_instant("end", d.ends_at)?;
+    d.starts_at = d.starts_at.replace_nanosecond(0).unwrap_or(d.starts_at);
+    d.ends_at = d.ends_at.replace_nanosecond(0).unwrap_or(d.ends_at);
+    let duration = range::check_duration(d.starts_at, d.ends_at)?;
     if d.participants.is_empty() && d.organizer.as_str().is_empty() {
         return Err(SchedError::invalid("participants", "at least one unit"));
     }
@@ -207,10 +248,6 @@ pub fn validate_draft(mut d: MeetingDraft, now: OffsetDateTime) -> Result<ValidD
             format!("at most {MAX_SELECTORS} selections"),
         ));
     }
-    // Whole seconds: storage is unix seconds and iCalendar has no fractions.
-    d.starts_at = d.starts_at.replace_nanosecond(0).unwrap_or(d.starts_at);
-    d.ends_at = d.ends_at.replace_nanosecond(0).unwrap_or(d.ends_at);
-    let duration = d.ends_at - d.starts_at;
     let (recurrence, occurrences) = match &d.recurrence {
         None => {
             if d.ends_at <= now {
@@ -222,31 +259,50 @@ pub fn validate_draft(mut d: MeetingDraft, now: OffsetDateTime) -> Result<ValidD
             (None, vec![(d.starts_at, d.ends_at)])
         }
         Some(r) => {
+            if r.exdates.len() > MAX_EXDATES {
+                return Err(SchedError::invalid(
+                    "recurrence",
+                    format!("at most {MAX_EXDATES} exception dates"),
+                ));
+            }
+            let mut exdates = Vec::with_capacity(r.exdates.len());
+            for t in &r.exdates {
+                if !range::in_range(*t) {
+                    return Err(SchedError::invalid(
+                        "recurrence",
+                        format!("exception dates {}", range::RANGE_TEXT),
+                    ));
+                }
+                exdates.push(utc_seconds("recurrence", *t)?);
+            }
             let rule = recur::parse_rrule(&r.rrule, VN_OFFSET)?;
-            let ex: Vec<PrimitiveDateTime> = r.exdates.iter().map(|t| local(*t)).collect();
-            let starts = recur::expand(&rule, local(d.starts_at), &ex)?;
-            let occ: Vec<(OffsetDateTime, OffsetDateTime)> = starts
-                .into_iter()
-                .map(|s| {
-                    let s = s.assume_offset(VN_OFFSET).to_offset(UtcOffset::UTC);
-                    (s, s + duration)
-                })
-                .collect();
+            let ex = exdates
+                .iter()
+                .map(|t| local("recurrence", *t))
+                .collect::<Result<Vec<_>>>()?;
+            let starts = recur::expand(&rule, local("start", d.starts_at)?, &ex)?;
+            let mut occ = Vec::with_capacity(starts.len());
+            for s in starts {
+                let s = utc_seconds("recurrence", s.assume_offset(VN_OFFSET))?;
+                // The expansion stops at the end of the range; the last meeting of a
+                // series may still run past it.
+                let e = s
+                    .checked_add(duration)
+                    .filter(|e| range::in_range(*e))
+                    .ok_or_else(|| {
+                        SchedError::Recurrence(format!(
+                            "the occurrence starting {s} would end too late: occurrences {}",
+                            range::RANGE_TEXT
+                        ))
+                    })?;
+                occ.push((s, e));
+            }
             if occ.iter().all(|(_, e)| *e <= now) {
                 return Err(SchedError::invalid(
                     "recurrence",
                     "no occurrence lies in the future",
                 ));
             }
-            let mut exdates: Vec<OffsetDateTime> = r
-                .exdates
-                .iter()
-                .map(|t| {
-                    t.to_offset(UtcOffset::UTC)
-                        .replace_nanosecond(0)
-                        .unwrap_or(*t)
-                })
-                .collect();
             exdates.sort();
             exdates.dedup();
             (

@@ -3,12 +3,18 @@
 //! FREQ=WEEKLY|MONTHLY; INTERVAL; COUNT or UNTIL; BYDAY (weekly: MO..SU; monthly: with
 //! optional ordinal, e.g. 1MO, -1FR); BYMONTHDAY (monthly). Anything else is refused with a
 //! clear error rather than silently misread.
+//!
+//! Every start it produces lies within [`super::range`]: UNTIL must, a COUNT that would
+//! run past 2100-12-31 is refused, and an open-ended series is materialized up to that
+//! day at the latest. All date arithmetic is checked.
 
 use time::{Date, Duration, Month, PrimitiveDateTime, UtcOffset, Weekday};
 
+use super::range;
 use crate::error::{Result, SchedError};
 
-/// Series without COUNT/UNTIL are materialized this far ahead of their first start.
+/// Series without COUNT/UNTIL are materialized this far ahead of their first start (and
+/// never past [`range::LAST_DAY`]).
 pub const OPEN_HORIZON_DAYS: i64 = 366;
 /// Upper bound of stored occurrences per series.
 pub const MAX_OCCURRENCES: usize = 366;
@@ -66,18 +72,22 @@ fn parse_weekday(s: &str) -> Option<Weekday> {
     })
 }
 
-/// "20261231T100000" (local) or "...Z" (UTC, converted to +7) or "20261231".
+/// "20261231T100000" (local) or "...Z" (UTC, converted to +7) or "20261231"; the local
+/// day must be within the supported range.
 fn parse_until(v: &str, offset: UtcOffset) -> Result<Until> {
     let bad = || err(format!("UNTIL {v:?} is not YYYYMMDD[THHMMSS[Z]]"));
     let num = |s: &str| s.parse::<u32>().map_err(|_| bad());
+    let small = |s: &str| num(s).and_then(|n| u8::try_from(n).map_err(|_| bad()));
     if v.len() < 8 || !v.is_ascii() {
         return Err(bad());
     }
-    let (y, m, d) = (num(&v[0..4])?, num(&v[4..6])?, num(&v[6..8])?);
-    let month = Month::try_from(m as u8).map_err(|_| bad())?;
-    let date = Date::from_calendar_date(y as i32, month, d as u8).map_err(|_| bad())?;
+    let year = i32::try_from(num(&v[0..4])?).map_err(|_| bad())?;
+    let month = Month::try_from(small(&v[4..6])?).map_err(|_| bad())?;
+    let date = Date::from_calendar_date(year, month, small(&v[6..8])?).map_err(|_| bad())?;
+    let out_of_range = || err(format!("UNTIL {v:?} {}", range::RANGE_TEXT));
     let rest = &v[8..];
     if rest.is_empty() {
+        range::check_date("recurrence", date).map_err(|_| out_of_range())?;
         return Ok(Until::Date(date));
     }
     let (t, utc) = match rest.strip_suffix('Z') {
@@ -88,17 +98,18 @@ fn parse_until(v: &str, offset: UtcOffset) -> Result<Until> {
     if t.len() != 6 {
         return Err(bad());
     }
-    let time = time::Time::from_hms(
-        num(&t[0..2])? as u8,
-        num(&t[2..4])? as u8,
-        num(&t[4..6])? as u8,
-    )
-    .map_err(|_| bad())?;
+    let time = time::Time::from_hms(small(&t[0..2])?, small(&t[2..4])?, small(&t[4..6])?)
+        .map_err(|_| bad())?;
     let mut local = PrimitiveDateTime::new(date, time);
     if utc {
-        let o = local.assume_utc().to_offset(offset);
+        // 9999-12-31T23:59:59Z has no local time at +7: out of range, not a panic.
+        let o = local
+            .assume_utc()
+            .checked_to_offset(offset)
+            .ok_or_else(out_of_range)?;
         local = PrimitiveDateTime::new(o.date(), o.time());
     }
+    range::check_local("recurrence", local).map_err(|_| out_of_range())?;
     Ok(Until::Local(local))
 }
 
@@ -219,7 +230,19 @@ impl Rule {
                 Until::Date(d) => d.with_hms(23, 59, 59).unwrap_or(d.midnight()),
                 Until::Local(l) => *l,
             };
-            let utc = local.assume_offset(offset).to_offset(UtcOffset::UTC);
+            // A parsed rule's UNTIL is in range; one built by hand past the calendar's
+            // edge is written as that edge, which bounds the series the same way.
+            let utc = local
+                .assume_offset(offset)
+                .checked_to_offset(UtcOffset::UTC)
+                .unwrap_or_else(|| {
+                    let edge = if local.year() > 0 {
+                        PrimitiveDateTime::MAX
+                    } else {
+                        PrimitiveDateTime::MIN
+                    };
+                    edge.assume_utc()
+                });
             s.push_str(&format!(
                 ";UNTIL={:04}{:02}{:02}T{:02}{:02}{:02}Z",
                 utc.year(),
@@ -317,22 +340,42 @@ fn month_dates(rule: &Rule, year: i32, month: Month, start: Date) -> Vec<Date> {
 }
 
 /// Local start times of the series, EXDATEs removed (they still count towards COUNT, as in
-/// RFC 5545). The first start must itself match the rule.
+/// RFC 5545). The first start must itself match the rule and lie within the supported
+/// range; so does every start returned.
 pub fn expand(
     rule: &Rule,
     start: PrimitiveDateTime,
     exdates: &[PrimitiveDateTime],
 ) -> Result<Vec<PrimitiveDateTime>> {
-    let horizon = start + Duration::days(OPEN_HORIZON_DAYS);
+    range::check_local("start", start)
+        .map_err(|_| err(format!("the first start {}", range::RANGE_TEXT)))?;
+    let past_range = || {
+        err(format!(
+            "the series would continue past {}; shorten COUNT",
+            range::LAST_DAY
+        ))
+    };
+    // None only when the horizon itself is past the calendar, which the range check
+    // above rules out; the range end below stops the series first anyway.
+    let horizon = start.checked_add(Duration::days(OPEN_HORIZON_DAYS));
     let bounded = rule.count.is_some() || rule.until.is_some();
     let mut out = Vec::new();
     let mut generated = 0u32;
     let mut push = |t: PrimitiveDateTime, out: &mut Vec<PrimitiveDateTime>| -> Result<bool> {
-        if !rule.within_until(t) || (!bounded && t > horizon) {
+        if !rule.within_until(t) || (!bounded && horizon.is_none_or(|h| t > h)) {
             return Ok(false);
         }
         if rule.count.is_some_and(|c| generated >= c) {
             return Ok(false);
+        }
+        if t.date() > range::LAST_DAY {
+            // UNTIL is within the range, so only a COUNT gets here: refuse rather than
+            // store fewer meetings than asked for. An open-ended series just ends.
+            return if bounded {
+                Err(past_range())
+            } else {
+                Ok(false)
+            };
         }
         generated += 1;
         if !exdates.contains(&t) {
@@ -354,12 +397,20 @@ pub fn expand(
             }
             days.sort_by_key(|w| w.number_days_from_monday());
             days.dedup();
-            let week0 =
-                start.date() - Duration::days(start.weekday().number_days_from_monday() as i64);
+            let week0 = start
+                .date()
+                .checked_sub(Duration::days(i64::from(
+                    start.weekday().number_days_from_monday(),
+                )))
+                .ok_or_else(past_range)?;
             'weeks: for k in 0..10_000i64 {
-                let week = week0 + Duration::days(7 * rule.interval as i64 * k);
+                let week = week0
+                    .checked_add(Duration::days(7 * i64::from(rule.interval) * k))
+                    .ok_or_else(past_range)?;
                 for w in &days {
-                    let t = (week + Duration::days(w.number_days_from_monday() as i64))
+                    let t = week
+                        .checked_add(Duration::days(i64::from(w.number_days_from_monday())))
+                        .ok_or_else(past_range)?
                         .with_time(start.time());
                     if t < start {
                         continue;

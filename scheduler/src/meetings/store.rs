@@ -7,7 +7,7 @@ use sqlx::{Any, Row, Transaction};
 use time::OffsetDateTime;
 
 use super::types::SaveOutcome;
-use super::{Meeting, MeetingDraft, Recurrence, ValidDraft, validate_draft};
+use super::{Meeting, MeetingDraft, Recurrence, UrgentCall, ValidDraft, validate_draft};
 use crate::authz::{self, Principal};
 use crate::db::Db;
 use crate::error::{Result, SchedError};
@@ -20,6 +20,19 @@ pub(super) const MEETING_COLS: &str = "id, title, organizer_code, chair_user_id,
      urgent, cancelled, version, rrule, exdates, selection, created_by, record";
 
 type Acks = HashMap<String, (Option<i64>, Option<String>)>;
+
+/// Whether the caller's role schedules meetings at all; needs nothing of the request, so
+/// the web layer asks it before reading a body.
+pub fn check_can_schedule(actor: &Principal) -> Result<()> {
+    if authz::can_schedule(actor) {
+        Ok(())
+    } else {
+        Err(SchedError::Forbidden(format!(
+            "a {} account may not schedule, change or cancel meetings",
+            actor.role.as_str()
+        )))
+    }
+}
 
 pub(super) fn meeting_from_row(r: &AnyRow, agenda: Vec<String>) -> Result<Meeting> {
     let exdates: String = r.try_get("exdates")?;
@@ -164,21 +177,54 @@ async fn write_children(
 }
 
 impl Db {
-    /// Validation and authorization shared by create and update; writes nothing.
+    /// The first check of a create: the caller may schedule at all, then for `organizer`.
+    /// Nothing else of the request is looked at before it (an unknown organizer is only
+    /// reported to someone who may schedule). Returns the organizer unit.
+    pub async fn check_schedule_for(
+        &self,
+        actor: &Principal,
+        organizer: &UnitCode,
+    ) -> Result<Unit> {
+        check_can_schedule(actor)?;
+        let org = self.unit(organizer).await?;
+        if !authz::can_manage_meeting(actor, &org.path) {
+            return Err(SchedError::Forbidden(format!(
+                "you may not schedule meetings for unit {}",
+                org.code
+            )));
+        }
+        Ok(org)
+    }
+
+    /// The first check of an edit or a cancel: the caller manages meeting `id` (its
+    /// current organizer). Returns the meeting as stored.
+    pub async fn check_manage_meeting(
+        &self,
+        actor: &Principal,
+        id: MeetingId,
+        action: &str,
+    ) -> Result<Meeting> {
+        check_can_schedule(actor)?;
+        let current = self.load_meeting(id).await?;
+        let org = self.unit(&current.organizer).await?;
+        if !authz::can_manage_meeting(actor, &org.path) {
+            return Err(SchedError::Forbidden(format!(
+                "you may not {action} meetings of unit {}",
+                org.code
+            )));
+        }
+        Ok(current)
+    }
+
+    /// Authorization, then validation, shared by create and update; writes nothing.
     async fn prepare(
         &self,
         actor: &Principal,
         draft: MeetingDraft,
         now: OffsetDateTime,
     ) -> Result<(ValidDraft, Vec<Unit>)> {
+        let organizer = self.check_schedule_for(actor, &draft.organizer).await?;
         let valid = validate_draft(draft, now)?;
-        let organizer = self.unit(&valid.draft.organizer).await?;
-        if !authz::can_manage_meeting(actor, &organizer.path) {
-            return Err(SchedError::Forbidden(format!(
-                "you may not schedule meetings for unit {}",
-                organizer.code
-            )));
-        }
         if let Some(chair) = valid.draft.chair {
             self.user(chair).await?;
         }
@@ -204,6 +250,26 @@ impl Db {
             )));
         }
         Ok((valid, units))
+    }
+
+    /// An urgent session: who may call one is checked first, then its timing (bounded
+    /// before any arithmetic), then it is created like any meeting.
+    pub async fn create_urgent(
+        &self,
+        actor: &Principal,
+        call: UrgentCall,
+        now: OffsetDateTime,
+    ) -> Result<SaveOutcome> {
+        self.check_schedule_for(actor, &call.organizer).await?;
+        let draft = MeetingDraft::urgent(
+            &call.title,
+            call.organizer,
+            call.participants,
+            now,
+            call.delay_minutes,
+            call.duration_minutes,
+        )?;
+        self.create_meeting(actor, draft, now).await
     }
 
     pub async fn create_meeting(
@@ -245,14 +311,7 @@ impl Db {
         draft: MeetingDraft,
         now: OffsetDateTime,
     ) -> Result<SaveOutcome> {
-        let current = self.load_meeting(id).await?;
-        let old_org = self.unit(&current.organizer).await?;
-        if !authz::can_manage_meeting(actor, &old_org.path) {
-            return Err(SchedError::Forbidden(format!(
-                "you may not edit meetings of unit {}",
-                old_org.code
-            )));
-        }
+        self.check_manage_meeting(actor, id, "edit").await?;
         let (v, units) = self.prepare(actor, draft, now).await?;
         let mut tx = self.pool.begin().await?;
         // Write first: the row lock/SQLite write lock is taken before anything is read.
@@ -324,14 +383,7 @@ impl Db {
         expected_version: i64,
         now: OffsetDateTime,
     ) -> Result<Meeting> {
-        let current = self.load_meeting(id).await?;
-        let org = self.unit(&current.organizer).await?;
-        if !authz::can_manage_meeting(actor, &org.path) {
-            return Err(SchedError::Forbidden(format!(
-                "you may not cancel meetings of unit {}",
-                org.code
-            )));
-        }
+        self.check_manage_meeting(actor, id, "cancel").await?;
         let done = sqlx::query(
             "UPDATE meetings SET cancelled = 1, version = version + 1, updated_at = $1 \
              WHERE id = $2 AND version = $3 AND cancelled = 0",

@@ -33,6 +33,12 @@ impl Db {
         })
     }
 
+    /// Whether `actor` may edit or finalize the meeting's minutes and notice: the web layer
+    /// asks before it reads a request's body.
+    pub async fn check_doc_write(&self, actor: &Principal, id: MeetingId) -> Result<()> {
+        self.doc_write_access(actor, id).await.map(|_| ())
+    }
+
     /// As [`Db::doc_access`], refusing callers who may only read.
     pub(super) async fn doc_write_access(
         &self,

@@ -16,7 +16,9 @@ use super::types::{
 };
 use crate::authz::{Principal, Role};
 use crate::db::Db;
+use crate::error::SchedError;
 use crate::ids::MeetingId;
+use crate::meetings::range;
 
 fn parse<T: serde::de::DeserializeOwned>(kind: DocKind, version: i64, body: &str) -> Result<T> {
     serde_json::from_str(body).map_err(|e| MinutesError::Corrupt {
@@ -30,6 +32,31 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| {
         crate::SchedError::invalid("document", format!("cannot be stored: {e}")).into()
     })
+}
+
+/// The times a saved minutes may hold: the meeting's range, so that rendering, which
+/// prints them in Vietnam's time, never meets one without a Vietnam form.
+fn check_minutes_dates(m: &Minutes) -> Result<()> {
+    range::check_instant("start", m.started_at)?;
+    range::check_instant("end", m.ended_at)?;
+    let periods = m.attendees.iter().flat_map(|a| &a.joined);
+    if periods
+        .flat_map(|(s, e)| [s, e])
+        .any(|t| !range::in_range(*t))
+    {
+        return Err(SchedError::invalid(
+            "participants",
+            format!("connection periods {}", range::RANGE_TEXT),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The day of the meeting a notice concludes, within the range like the meeting itself.
+fn check_notice_dates(n: &ConclusionNotice) -> Result<()> {
+    range::check_date("meeting", n.meeting.date)?;
+    Ok(())
 }
 
 fn blank_meta(id: MeetingId, kind: DocKind) -> DocMeta {
@@ -122,6 +149,7 @@ impl Db {
         now: OffsetDateTime,
     ) -> Result<MinutesRecord> {
         let a = self.doc_write_access(actor, id).await?;
+        check_minutes_dates(&minutes)?;
         minutes.issuer.code = a.organizer.code.to_string();
         minutes.number = None;
         minutes.signed_date = None;
@@ -198,6 +226,9 @@ impl Db {
         now: OffsetDateTime,
     ) -> Result<NoticeRecord> {
         let a = self.doc_write_access(actor, id).await?;
+        check_notice_dates(&doc.notice)?;
+        // vn::local clamps a stored time past the calendar to its last day, so a meeting
+        // an old version saved at 9999-12-31 leaves no deadline valid rather than panicking.
         let meeting_date = bridge_minutes::vn::local(a.meeting.starts_at).date();
         check_tasks(&mut doc.tasks, meeting_date)?;
         self.units_by_codes(&task_units(&doc.tasks)).await?;

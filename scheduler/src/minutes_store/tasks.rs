@@ -15,6 +15,7 @@ use crate::authz::{self, Principal, Role};
 use crate::db::Db;
 use crate::error::SchedError;
 use crate::ids::{MeetingId, UnitCode};
+use crate::meetings::range;
 use crate::timefmt::from_unix;
 
 /// Tasks per notice and supporting units per task: far above real notices, low enough
@@ -52,7 +53,8 @@ fn from_julian(j: i64) -> Result<Date> {
         .ok_or_else(|| SchedError::invalid("stored date", j.to_string()).into())
 }
 
-/// Checks a draft's tasks (pure): sizes, no deadline before the meeting, ids unique.
+/// Checks a draft's tasks (pure): sizes, deadlines within the supported range and not
+/// before the meeting, ids unique.
 /// Gives new tasks an id. Whether the units exist is checked by the caller.
 pub(super) fn check_tasks(tasks: &mut [NoticeTask], meeting_date: Date) -> Result<()> {
     if tasks.len() > MAX_TASKS {
@@ -66,6 +68,17 @@ pub(super) fn check_tasks(tasks: &mut [NoticeTask], meeting_date: Date) -> Resul
             return Err(SchedError::invalid(
                 "tasks",
                 format!("task {position} needs a text of 1..={MAX_TASK_CHARS} characters"),
+            )
+            .into());
+        }
+        if range::check_date("tasks", t.deadline).is_err() {
+            return Err(SchedError::invalid(
+                "tasks",
+                format!(
+                    "task {position}: the deadline must be a day between {} and {}",
+                    range::FIRST_DAY,
+                    range::LAST_DAY
+                ),
             )
             .into());
         }

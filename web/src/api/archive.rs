@@ -11,7 +11,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bridge_scheduler::attendance::{UnitAttendance, attendance_csv as render_csv, period_text};
 use bridge_scheduler::documents::Document;
-use bridge_scheduler::meetings::{MeetingView, VN_OFFSET};
+use bridge_scheduler::meetings::MeetingView;
+use bridge_scheduler::meetings::range::{display_time, hanoi};
 use bridge_scheduler::recordings::RecordingStatus;
 use bridge_scheduler::{MeetingId, SchedError};
 use serde::Serialize;
@@ -67,7 +68,9 @@ fn attachment(body: Vec<u8>, content_type: &'static str, filename: &str) -> Resp
     res
 }
 
-/// "<title> - 02-03-2026": a file name part without characters Windows refuses.
+/// "<title> - 02-03-2026": a file name part without characters Windows refuses. A
+/// stored start with no Hà Nội date (a row left at 9999-12-31 23:59 UTC) leaves the date
+/// out rather than failing the download.
 fn file_stem(view: &MeetingView) -> String {
     let title: String = view
         .meeting
@@ -76,14 +79,16 @@ fn file_stem(view: &MeetingView) -> String {
         .filter(|c| !c.is_control() && !"/\\:*?\"<>|".contains(*c))
         .take(80)
         .collect();
-    let d = view.meeting.starts_at.to_offset(VN_OFFSET);
-    format!(
-        "{} - {:02}-{:02}-{}",
-        title.trim(),
-        d.day(),
-        u8::from(d.month()),
-        d.year()
-    )
+    match hanoi(view.meeting.starts_at) {
+        Some(d) => format!(
+            "{} - {:02}-{:02}-{}",
+            title.trim(),
+            d.day(),
+            u8::from(d.month()),
+            d.year()
+        ),
+        None => title.trim().to_owned(),
+    }
 }
 
 fn disabled() -> Problem {
@@ -221,16 +226,18 @@ fn bytes(name: &str, body: Vec<u8>) -> Entry {
 /// A short human-readable summary in Vietnamese, for whoever opens the ZIP.
 fn summary_text(view: &MeetingView, att: &[UnitAttendance], docs: &[Document]) -> String {
     let m = &view.meeting;
-    let t = |x: OffsetDateTime| {
-        let l = x.to_offset(VN_OFFSET);
-        format!(
-            "{:02}:{:02} {:02}/{:02}/{}",
+    // In Hà Nội time; a stored time with none (past year 9999 there) in UTC, said so.
+    let t = |x: OffsetDateTime| match display_time(x) {
+        Some((l, utc)) => format!(
+            "{:02}:{:02} {:02}/{:02}/{}{}",
             l.hour(),
             l.minute(),
             l.day(),
             u8::from(l.month()),
-            l.year()
-        )
+            l.year(),
+            if utc { " UTC" } else { "" }
+        ),
+        None => x.unix_timestamp().to_string(),
     };
     let mut s = format!(
         "HỒ SƠ CUỘC HỌP\n\nTên cuộc họp: {}\nĐơn vị chủ trì: {}\nĐịa điểm: {}\nThời gian: {} – {}\n",

@@ -102,8 +102,12 @@ fn fingerprint(entries: &[Entry]) -> std::io::Result<String> {
         .collect())
 }
 
+/// Entry times in Hà Nội time. ZIP (DOS) times hold only 1980..=2107; outside that, or
+/// for a stored time with no Hà Nội form at all, entries get the format's default.
 fn zip_time(t: OffsetDateTime) -> zip::DateTime {
-    let t = t.to_offset(bridge_scheduler::meetings::VN_OFFSET);
+    let Some(t) = bridge_scheduler::meetings::range::hanoi(t) else {
+        return zip::DateTime::default();
+    };
     zip::DateTime::from_date_and_time(
         u16::try_from(t.year()).unwrap_or(1980),
         u8::from(t.month()),

@@ -6,7 +6,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bridge_scheduler::ical::{IcsInput, Method, render};
 use bridge_scheduler::join::JoinTicket;
-use bridge_scheduler::meetings::{Acknowledged, MeetingView, SaveOutcome, UpcomingEntry};
+use bridge_scheduler::meetings::{
+    Acknowledged, MeetingView, SaveOutcome, UpcomingEntry, UrgentCall, check_can_schedule,
+};
 use bridge_scheduler::units::Unit;
 use bridge_scheduler::units::UnitSelector;
 use bridge_scheduler::{Meeting, MeetingDraft, MeetingId, Principal, SchedError, UnitCode};
@@ -50,14 +52,22 @@ pub async fn list(
     Ok(Json(st.db.meetings_between(&p, from, to).await?))
 }
 
+// Handlers that change a meeting take their body as `Result<ApiJson<_>, Problem>` and
+// look at it only after the caller's right is checked: a hall's PC gets 403 whatever it
+// sent, never a validation message about a body it had no business sending.
+
 /// Creates a meeting; `conflicts` in the answer are warnings (the meeting is saved).
+/// Times must lie between 2000-01-01 00:00 and 2100-12-31 23:59:59 Hà Nội time; a meeting
+/// lasts 1 minute to 24 hours.
 #[utoipa::path(post, path = "/meetings", request_body = MeetingDraft,
     responses((status = 201, body = SaveOutcome), (status = 403, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(
     State(st): State<ApiState>,
     Caller(p): Caller,
-    ApiJson(d): ApiJson<MeetingDraft>,
+    body: Result<ApiJson<MeetingDraft>, Problem>,
 ) -> Result<(StatusCode, Json<SaveOutcome>), Problem> {
+    check_can_schedule(&p)?;
+    let ApiJson(d) = body?;
     let out = st.db.create_meeting(&p, d, st.now()).await?;
     announce(&st, &p, out.meeting.id, EventKind::Created, Vec::new()).await;
     Ok((StatusCode::CREATED, Json(out)))
@@ -68,10 +78,13 @@ pub struct UrgentRequest {
     pub title: String,
     pub organizer: UnitCode,
     pub participants: Vec<UnitSelector>,
-    /// 0 = now; at most 120.
+    /// Minutes from now until the start: 0 (now) to 120.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 120)]
     pub delay_minutes: i64,
+    /// Length in minutes: 1 to 1440 (24 hours); 60 when left out.
     #[serde(default = "default_duration")]
+    #[schema(minimum = 1, maximum = 1440)]
     pub duration_minutes: i64,
 }
 
@@ -80,23 +93,25 @@ fn default_duration() -> i64 {
 }
 
 /// One action: an urgent session starting now or within minutes, priority flag set.
+/// Only an office that schedules for the organizer may call one (403 otherwise, whatever
+/// the body); a delay or duration outside its range is a 422.
 #[utoipa::path(post, path = "/meetings/urgent", request_body = UrgentRequest,
-    responses((status = 201, body = SaveOutcome), (status = 403, body = Problem)))]
+    responses((status = 201, body = SaveOutcome), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn urgent(
     State(st): State<ApiState>,
     Caller(p): Caller,
-    ApiJson(r): ApiJson<UrgentRequest>,
+    body: Result<ApiJson<UrgentRequest>, Problem>,
 ) -> Result<(StatusCode, Json<SaveOutcome>), Problem> {
-    let now = st.now();
-    let d = MeetingDraft::urgent(
-        &r.title,
-        r.organizer,
-        r.participants,
-        now,
-        r.delay_minutes,
-        r.duration_minutes,
-    )?;
-    let out = st.db.create_meeting(&p, d, now).await?;
+    check_can_schedule(&p)?;
+    let ApiJson(r) = body?;
+    let call = UrgentCall {
+        title: r.title,
+        organizer: r.organizer,
+        participants: r.participants,
+        delay_minutes: r.delay_minutes,
+        duration_minutes: r.duration_minutes,
+    };
+    let out = st.db.create_urgent(&p, call, st.now()).await?;
     announce(&st, &p, out.meeting.id, EventKind::Created, Vec::new()).await;
     Ok((StatusCode::CREATED, Json(out)))
 }
@@ -119,15 +134,18 @@ pub struct UpdateRequest {
     pub meeting: MeetingDraft,
 }
 
+/// Replaces a meeting's content (same limits as create).
 #[utoipa::path(put, path = "/meetings/{id}", params(("id" = String, Path)), request_body = UpdateRequest,
-    responses((status = 200, body = SaveOutcome), (status = 409, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = SaveOutcome), (status = 409, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn update(
     State(st): State<ApiState>,
     Caller(p): Caller,
     Path(id): Path<String>,
-    ApiJson(r): ApiJson<UpdateRequest>,
+    body: Result<ApiJson<UpdateRequest>, Problem>,
 ) -> Result<Json<SaveOutcome>, Problem> {
     let id = mid(&id)?;
+    st.db.check_manage_meeting(&p, id, "edit").await?;
+    let ApiJson(r) = body?;
     // Units dropped by the edit must hear about it too.
     let before: Vec<String> = match st.db.meeting(&p, id).await {
         Ok(v) => v.invitations.iter().map(|i| i.unit.to_string()).collect(),
@@ -147,14 +165,16 @@ pub struct CancelRequest {
 }
 
 #[utoipa::path(post, path = "/meetings/{id}/cancel", params(("id" = String, Path)), request_body = CancelRequest,
-    responses((status = 200, body = Meeting), (status = 409, body = Problem)))]
+    responses((status = 200, body = Meeting), (status = 403, body = Problem), (status = 409, body = Problem)))]
 pub async fn cancel(
     State(st): State<ApiState>,
     Caller(p): Caller,
     Path(id): Path<String>,
-    ApiJson(r): ApiJson<CancelRequest>,
+    body: Result<ApiJson<CancelRequest>, Problem>,
 ) -> Result<Json<Meeting>, Problem> {
     let id = mid(&id)?;
+    st.db.check_manage_meeting(&p, id, "cancel").await?;
+    let ApiJson(r) = body?;
     let m = st.db.cancel_meeting(&p, id, r.version, st.now()).await?;
     announce(&st, &p, id, EventKind::Cancelled, Vec::new()).await;
     Ok(Json(m))

@@ -156,16 +156,21 @@ pub async fn get_minutes(
 }
 
 /// Saves a new draft version; 409 `conflict` when `version` is not the latest,
-/// 409 `read_only` once final.
+/// 409 `read_only` once final; 422 when a time (start, end, connection periods) is
+/// outside 2000-01-01 00:00 – 2100-12-31 23:59:59, Hà Nội time.
 #[utoipa::path(put, path = "/meetings/{id}/minutes",
-    responses((status = 200, description = "the saved record"), (status = 409, body = Problem)))]
+    responses((status = 200, description = "the saved record"), (status = 403, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn put_minutes(
     State(st): State<ApiState>,
     Caller(p): Caller,
     Path(id): Path<String>,
-    ApiJson(req): ApiJson<SaveMinutes>,
+    body: Result<ApiJson<SaveMinutes>, Problem>,
 ) -> Result<Json<MinutesRecord>, Problem> {
     let id = meeting_id(&id)?;
+    // Who may only read gets 403 before the body is looked at.
+    st.db.check_doc_write(&p, id).await?;
+    let ApiJson(req) = body?;
     Ok(Json(
         st.db
             .save_minutes(&p, id, req.version, req.minutes, st.now())
@@ -174,14 +179,17 @@ pub async fn put_minutes(
 }
 
 #[utoipa::path(post, path = "/meetings/{id}/minutes/finalize", request_body = Finalize,
-    responses((status = 200, description = "final, with its number"), (status = 409, body = Problem)))]
+    responses((status = 200, description = "final, with its number"), (status = 403, body = Problem),
+        (status = 409, body = Problem)))]
 pub async fn finalize_minutes(
     State(st): State<ApiState>,
     Caller(p): Caller,
     Path(id): Path<String>,
-    ApiJson(req): ApiJson<Finalize>,
+    body: Result<ApiJson<Finalize>, Problem>,
 ) -> Result<Json<MinutesRecord>, Problem> {
     let id = meeting_id(&id)?;
+    st.db.check_doc_write(&p, id).await?;
+    let ApiJson(req) = body?;
     let rec = st
         .db
         .finalize_minutes(&p, id, req.version, st.now())
@@ -201,17 +209,20 @@ pub async fn get_notice(
 }
 
 /// Saves a new draft version of the notice with its tasks (422
-/// `deadline_before_meeting`, `unknown_units`).
+/// `deadline_before_meeting`, `unknown_units`; 422 `invalid_input` when the meeting's day
+/// or a deadline is outside 2000-01-01 – 2100-12-31).
 #[utoipa::path(put, path = "/meetings/{id}/notice",
-    responses((status = 200, description = "the saved record"), (status = 409, body = Problem),
-        (status = 422, body = Problem)))]
+    responses((status = 200, description = "the saved record"), (status = 403, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn put_notice(
     State(st): State<ApiState>,
     Caller(p): Caller,
     Path(id): Path<String>,
-    ApiJson(req): ApiJson<SaveNotice>,
+    body: Result<ApiJson<SaveNotice>, Problem>,
 ) -> Result<Json<NoticeRecord>, Problem> {
     let id = meeting_id(&id)?;
+    st.db.check_doc_write(&p, id).await?;
+    let ApiJson(req) = body?;
     Ok(Json(
         st.db
             .save_notice(&p, id, req.version, req.doc, st.now())
@@ -220,14 +231,17 @@ pub async fn put_notice(
 }
 
 #[utoipa::path(post, path = "/meetings/{id}/notice/finalize", request_body = Finalize,
-    responses((status = 200, description = "final, with its number"), (status = 409, body = Problem)))]
+    responses((status = 200, description = "final, with its number"), (status = 403, body = Problem),
+        (status = 409, body = Problem)))]
 pub async fn finalize_notice(
     State(st): State<ApiState>,
     Caller(p): Caller,
     Path(id): Path<String>,
-    ApiJson(req): ApiJson<Finalize>,
+    body: Result<ApiJson<Finalize>, Problem>,
 ) -> Result<Json<NoticeRecord>, Problem> {
     let id = meeting_id(&id)?;
+    st.db.check_doc_write(&p, id).await?;
+    let ApiJson(req) = body?;
     let rec = st.db.finalize_notice(&p, id, req.version, st.now()).await?;
     tracing::info!(meeting = %id, number = ?rec.meta.number, "notice finalized");
     Ok(Json(rec))
