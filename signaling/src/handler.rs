@@ -11,7 +11,7 @@ use crate::session::{Action, JoinedRoom, Session, close_code, sfu_error};
 use crate::speaking::SpeakingClock;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use bridge_sfu::{ParticipantId, RoomId, SfuError, SfuEvent};
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
@@ -24,10 +24,44 @@ use tokio::sync::mpsc;
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
 pub(crate) async fn upgrade(State(sig): State<Signaling>, ws: WebSocketUpgrade) -> Response {
+    let Some(unjoined) = Unjoined::take(&sig) else {
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            [(axum::http::header::RETRY_AFTER, "5")],
+            "too many connections waiting to join; try again",
+        )
+            .into_response();
+    };
     let max = sig.inner.config.max_message_bytes;
     ws.max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| run(sig, socket))
+        .on_upgrade(move |socket| run(sig, socket, unjoined))
+}
+
+/// A socket that has not joined a room yet, counted against `max_unjoined` until it
+/// joins or ends: without a cap, sockets that never join would each hold a task and a
+/// file until their join timeout, however many are opened.
+struct Unjoined(Signaling);
+
+impl Unjoined {
+    fn take(sig: &Signaling) -> Option<Self> {
+        use std::sync::atomic::Ordering;
+        let count = &sig.inner.unjoined;
+        if count.fetch_add(1, Ordering::SeqCst) >= sig.inner.config.max_unjoined {
+            count.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        Some(Self(sig.clone()))
+    }
+}
+
+impl Drop for Unjoined {
+    fn drop(&mut self) {
+        self.0
+            .inner
+            .unjoined
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// Counts live sessions so shutdown can wait for them.
@@ -59,6 +93,8 @@ struct Driver {
     joined: Option<RoomId>,
     /// Our speaking time, told to the directory when we leave (attendance).
     speaking: SpeakingClock,
+    /// Held until we join.
+    unjoined: Option<Unjoined>,
 }
 
 enum Flow {
@@ -66,7 +102,7 @@ enum Flow {
     Closed,
 }
 
-async fn run(sig: Signaling, socket: WebSocket) {
+async fn run(sig: Signaling, socket: WebSocket, unjoined: Unjoined) {
     let _live = Live::new(&sig);
     let (sink, mut stream) = socket.split();
     let (outbox, mut outbox_rx) = mpsc::unbounded_channel();
@@ -82,6 +118,7 @@ async fn run(sig: Signaling, socket: WebSocket) {
         events,
         joined: None,
         speaking: SpeakingClock::default(),
+        unjoined: Some(unjoined),
     };
     loop {
         let deadline = d
@@ -299,6 +336,7 @@ impl Driver {
             Ok(a) => {
                 tracing::info!(%room, participant = %id, name = %participant.name, role = %participant.role, "joined");
                 self.joined = Some(room.clone());
+                self.unjoined = None;
                 if !was_open {
                     self.observe(RoomEvent::Opened { room: room.clone() });
                 }

@@ -44,6 +44,8 @@ struct Inner {
     directory: std::sync::OnceLock<Arc<dyn RoomDirectory>>,
     shutdown: watch::Sender<bool>,
     sessions: watch::Sender<usize>,
+    /// Sockets that have not joined yet (handler.rs `Unjoined`).
+    unjoined: std::sync::atomic::AtomicUsize,
 }
 
 /// Counters for `/healthz`.
@@ -65,6 +67,7 @@ impl Signaling {
                 directory: std::sync::OnceLock::new(),
                 shutdown: watch::Sender::new(false),
                 sessions: watch::Sender::new(0),
+                unjoined: std::sync::atomic::AtomicUsize::new(0),
             }),
         }
     }

@@ -16,6 +16,9 @@ pub const MESSAGES_PER_SECOND: u32 = 50;
 pub const MESSAGE_BURST: u32 = 100;
 /// The first message (`join`) must arrive within this time of the upgrade.
 pub const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// WebSockets open at once that have not joined a room yet: a join comes within a
+/// second or two of opening, so hundreds waiting means someone is holding them.
+pub const MAX_UNJOINED: usize = 256;
 /// How often a client should send `ping`.
 pub const PING_INTERVAL: Duration = Duration::from_secs(5);
 /// A joined session silent for this long is closed and its participant removed.
@@ -34,6 +37,8 @@ pub struct SignalingConfig {
     pub messages_per_second: u32,
     pub message_burst: u32,
     pub join_timeout: Duration,
+    /// Sockets open without a join yet, at most; more are refused with 503.
+    pub max_unjoined: usize,
     pub ping_interval: Duration,
     pub idle_timeout: Duration,
     pub shutdown_grace: Duration,
@@ -51,6 +56,7 @@ impl Default for SignalingConfig {
             messages_per_second: MESSAGES_PER_SECOND,
             message_burst: MESSAGE_BURST,
             join_timeout: JOIN_TIMEOUT,
+            max_unjoined: MAX_UNJOINED,
             ping_interval: PING_INTERVAL,
             idle_timeout: IDLE_TIMEOUT,
             shutdown_grace: SHUTDOWN_GRACE,

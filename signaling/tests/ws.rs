@@ -431,3 +431,37 @@ async fn measure_join_and_ping_round_trips() {
     );
     println!("ping round trip: {rtt:?} mean over {n}");
 }
+
+#[tokio::test]
+async fn sockets_that_never_join_are_capped() {
+    let s = start(SignalingConfig {
+        max_unjoined: 3,
+        ..SignalingConfig::default()
+    })
+    .await;
+    let mut waiting = Vec::new();
+    for _ in 0..3 {
+        waiting.push(s.connect().await);
+    }
+    // The fourth is refused before the upgrade, with a status a client can retry on.
+    let refused = tokio_tungstenite::connect_async(format!("ws://{}/ws", s.addr)).await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+            assert_eq!(resp.status(), 503);
+            assert!(resp.headers().contains_key("retry-after"));
+        }
+        other => panic!("expected 503, got {other:?}"),
+    }
+    // A socket that joins no longer counts, so another may open.
+    let mut first = waiting.remove(0);
+    first
+        .send(json!({"type": "join", "v": 1, "token": s.token("demo", "A", Role::Member), "room": "demo"}))
+        .await;
+    assert_eq!(first.recv().await["type"], "joined");
+    let mut again = s.connect().await;
+    again.send(json!({"type": "ping"})).await;
+    // And one that closes gives its place back too.
+    drop(waiting);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let _more = (s.connect().await, s.connect().await);
+}
