@@ -99,6 +99,22 @@ async fn hall_joins(firewalled: bool) -> anyhow::Result<()> {
     assert_sees_playing(&province, PROVINCE, HALL).await?;
     assert_hears(&province, PROVINCE, HALL).await?;
 
+    // The join token left the address bar once read (screens, history, proxies' logs),
+    // and a reload still joins (the tab keeps it).
+    let search = hall.eval("return location.search;").await?;
+    ensure!(
+        !search.as_str().unwrap_or_default().contains("t="),
+        "token still in the URL: {search}"
+    );
+    hall.eval("location.reload(); return true;").await?;
+    hall.wait_true(
+        "return !!window.bridge && window.bridge.state === 'connected';",
+        JOIN_TIMEOUT,
+        "the hall's page to join again after a reload",
+    )
+    .await?;
+    assert_sees_playing(&hall, HALL, PROVINCE).await?;
+
     // Which way the hall's media went: UDP when it may, else TCP to the HTTPS port.
     let paths = hall.eval("return window.bridge.paths();").await?;
     for pc in ["publish", "subscribe"] {

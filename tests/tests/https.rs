@@ -124,6 +124,23 @@ async fn self_signed_https_serves_the_pages_and_plain_http_redirects() -> anyhow
         "login page over HTTPS: {}",
         page.status()
     );
+    // Not framed by other sites, no join token sent on in Referer, only our scripts.
+    let header = |name: &str| {
+        page.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    ensure!(
+        header("referrer-policy") == "no-referrer",
+        "Referrer-Policy"
+    );
+    let csp = header("content-security-policy");
+    ensure!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+        "CSP: {csp}"
+    );
 
     // Plain HTTP answers every path with a redirect to the same path on HTTPS.
     let plain = trusting
@@ -150,10 +167,25 @@ async fn self_signed_https_serves_the_pages_and_plain_http_redirects() -> anyhow
         health.status()
     );
 
-    // A session cookie made over HTTPS is Secure.
+    // A page of another origin (a sibling host of the same site, whose requests would
+    // carry the SameSite=Strict cookie) may not change anything.
     add_user(&server, "vp.thu", "secretary", "25")?;
+    let forged = trusting
+        .post(format!("https://{https}/api/auth/login"))
+        .header("origin", "https://tin.phutho.gov.vn")
+        .json(&serde_json::json!({"username": "vp.thu", "password": PASSWORD}))
+        .send()
+        .await?;
+    ensure!(
+        forged.status() == 403,
+        "cross-origin POST: {}",
+        forged.status()
+    );
+
+    // A session cookie made over HTTPS (from the page itself) is Secure.
     let login = trusting
         .post(format!("https://{https}/api/auth/login"))
+        .header("origin", format!("https://{https}"))
         .json(&serde_json::json!({"username": "vp.thu", "password": PASSWORD}))
         .send()
         .await?;

@@ -13,6 +13,7 @@ mod recording;
 mod rooms;
 mod router;
 mod sched;
+mod security;
 mod serve;
 mod tls;
 mod ttl;

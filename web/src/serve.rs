@@ -211,7 +211,9 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let router = app(AppState {
         signaling: signaling.clone(),
     })
-    .nest("/api", crate::api::router(api));
+    .nest("/api", crate::api::router(api))
+    .layer(axum::middleware::from_fn(crate::security::same_origin))
+    .layer(axum::middleware::from_fn(crate::security::headers));
     let limits = HttpLimits::default();
     let stopping = signaling.clone();
     let shutdown = async move {

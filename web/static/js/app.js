@@ -18,8 +18,38 @@ const MAX_BACKOFF_MS = 10_000;
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(window.location.search);
-const token = params.get("t");
 const pathRoom = decodeURIComponent(window.location.pathname.split("/")[2] ?? "");
+const token = takeToken();
+
+/**
+ * The join token, moved out of the address bar as soon as the page has it: a link left
+ * on screen, in the history or in a proxy's log of later requests would let anyone in.
+ * It stays in this tab's sessionStorage, so a reload (or "Vào lại") still joins.
+ */
+function takeToken() {
+  const key = `bridge.token.${pathRoom}`;
+  const fromUrl = params.get("t");
+  if (fromUrl) {
+    try {
+      sessionStorage.setItem(key, fromUrl);
+    } catch {
+      return fromUrl; // storage disabled: keep the link as it is, or a reload could not join
+    }
+    params.delete("t");
+    const rest = params.toString();
+    history.replaceState(null, "", window.location.pathname + (rest ? `?${rest}` : "") + window.location.hash);
+    return fromUrl;
+  }
+  // Only a reload (or back/forward) of the same page: a link opened without its token
+  // must say so, not join with an old one.
+  const nav = performance.getEntriesByType?.("navigation")?.[0]?.type;
+  if (nav !== "reload" && nav !== "back_forward") return null;
+  try {
+    return sessionStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
 
 const state = {
   conn: "idle", // idle | connecting | connected | reconnecting | closed | error
