@@ -153,3 +153,29 @@ async fn a_flood_of_wrong_logins_is_bounded_and_slowed() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn the_data_directory_is_the_servers_alone() -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let _serial = bridge_e2e::serial().await;
+    let server =
+        BridgeServer::start_with(&["--tls", "self-signed", "--https", "127.0.0.1:0"]).await?;
+    let dir = server.data_dir();
+    for path in [
+        dir.to_path_buf(),
+        dir.join("bridge.db"),
+        dir.join("secret.key"),
+        dir.join("tls/self-signed-key.pem"),
+    ] {
+        let mode = std::fs::metadata(&path)
+            .with_context(|| path.display().to_string())?
+            .permissions()
+            .mode();
+        ensure!(
+            mode & 0o077 == 0,
+            "{} is open to others: {mode:o}",
+            path.display()
+        );
+    }
+    Ok(())
+}

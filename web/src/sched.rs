@@ -29,9 +29,29 @@ const DEMO_ACCOUNTS: &[(&str, &str, Role, &str)] = &[
 pub async fn open(data: &DataArg) -> anyhow::Result<Db> {
     std::fs::create_dir_all(&data.dir)
         .with_context(|| format!("creating the data directory {}", data.dir.display()))?;
-    Db::open_default(&data.dir)
+    let db = Db::open_default(&data.dir)
         .await
-        .context("opening the scheduler database")
+        .context("opening the scheduler database")?;
+    keep_private(&data.dir);
+    Ok(db)
+}
+
+/// The data directory holds the token secret, the database (password hashes, sessions)
+/// and the TLS key: the server's account alone may read it. Applied at every open, so a
+/// directory made by an older version, or by hand, is closed too.
+fn keep_private(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let set = |path: &std::path::Path, mode: u32| {
+        if path.exists()
+            && let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        {
+            tracing::warn!(path = %path.display(), error = %e, "cannot restrict permissions");
+        }
+    };
+    set(dir, 0o700);
+    for file in ["bridge.db", "bridge.db-wal", "bridge.db-shm"] {
+        set(&dir.join(file), 0o600);
+    }
 }
 
 /// First run only: the demo unit tree, the administrator and the demo accounts.
