@@ -193,10 +193,15 @@ impl Driver {
                     room,
                     participant,
                     default_view,
+                    token,
                 } => {
-                    let result = self.join(room, participant, default_view).await;
+                    let result = match self.sig.inner.held_out.check(&token, unix_now()) {
+                        Ok(()) => self.join(room, participant, default_view).await,
+                        Err(msg) => Err(msg),
+                    };
                     queue.extend(self.session.join_done(result));
                 }
+                Action::HoldOut(token) => self.sig.inner.held_out.hold(token, unix_now()),
                 Action::PublishOffer { sdp, tracks } => {
                     let sources: Vec<_> = tracks.iter().map(|t| t.source).collect();
                     let id = self.session.participant_id().clone();

@@ -5,6 +5,7 @@
 pub mod chair;
 pub mod directory;
 mod handler;
+mod held_out;
 pub mod limits;
 mod media;
 pub mod messages;
@@ -46,6 +47,8 @@ struct Inner {
     sessions: watch::Sender<usize>,
     /// Sockets that have not joined yet (handler.rs `Unjoined`).
     unjoined: std::sync::atomic::AtomicUsize,
+    /// Join tokens of removed participants, refused until they expire.
+    held_out: held_out::HeldOut,
 }
 
 /// Counters for `/healthz`.
@@ -68,6 +71,7 @@ impl Signaling {
                 shutdown: watch::Sender::new(false),
                 sessions: watch::Sender::new(0),
                 unjoined: std::sync::atomic::AtomicUsize::new(0),
+                held_out: held_out::HeldOut::default(),
             }),
         }
     }

@@ -350,6 +350,8 @@ pub enum ErrorCode {
     /// A room this conference may not pull in: a meeting's room, a room leading its
     /// own conference, or one outside the conference's units.
     NotLinkable,
+    /// A join with the link of a participant the chair removed (until it expires).
+    Removed,
     RateLimited,
     Internal,
 }

@@ -55,7 +55,10 @@ pub enum Action {
         room: RoomId,
         participant: ParticipantInfo,
         default_view: bridge_sfu::View,
+        token: TokenId,
     },
+    /// The chair removed us: this token may not join again until it expires.
+    HoldOut(TokenId),
     PublishOffer {
         sdp: String,
         tracks: Vec<TrackSpec>,
@@ -116,6 +119,15 @@ pub struct Session {
     last_heard: Instant,
     /// Flood replies are themselves limited: one `rate_limited` error per second.
     last_rate_error: Option<Instant>,
+    /// The join token's id and expiry, once verified: a removal holds it out.
+    token: Option<TokenId>,
+}
+
+/// A join token by its unique id (`sub`), with its expiry (seconds since the epoch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenId {
+    pub id: String,
+    pub expires: u64,
 }
 
 impl Session {
@@ -130,6 +142,7 @@ impl Session {
             started: now,
             last_heard: now,
             last_rate_error: None,
+            token: None,
         }
     }
 
@@ -299,9 +312,15 @@ impl Session {
         match key.verify(&token, room.as_ref().map(|r| r.0.as_str()), now_unix) {
             Ok(claims) => {
                 self.state = State::Joining;
+                let token = TokenId {
+                    id: claims.sub,
+                    expires: claims.exp,
+                };
+                self.token = Some(token.clone());
                 vec![Action::Join {
                     room: RoomId(claims.room),
                     default_view,
+                    token,
                     participant: ParticipantInfo {
                         id: self.id.clone(),
                         name: claims.name,
@@ -391,7 +410,13 @@ impl Session {
         match msg {
             ServerMsg::Bye {
                 reason: ByeReason::Removed,
-            } => self.close(ByeReason::Removed, close_code::REMOVED),
+            } => {
+                // Otherwise the same link would bring the hall straight back.
+                let hold = self.token.clone().map(Action::HoldOut);
+                let mut out: Vec<Action> = hold.into_iter().collect();
+                out.extend(self.close(ByeReason::Removed, close_code::REMOVED));
+                out
+            }
             other => vec![Action::Send(other)],
         }
     }

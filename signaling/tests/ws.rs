@@ -465,3 +465,36 @@ async fn sockets_that_never_join_are_capped() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let _more = (s.connect().await, s.connect().await);
 }
+
+#[tokio::test]
+async fn a_removed_hall_cannot_come_back_with_the_same_link() {
+    let s = start(SignalingConfig::default()).await;
+    let (mut chair, _) = s.join("huyen", "Chủ tịch huyện", Role::Chair).await;
+    let link = s.token("huyen", "Xã A", Role::Member);
+    let mut a = s.connect().await;
+    a.send(json!({"type": "join", "v": 1, "token": link, "room": "huyen"}))
+        .await;
+    let joined = a.recv().await;
+    let a_id = joined["participant"]["id"].as_str().unwrap().to_owned();
+    chair
+        .send(json!({"type": "remove", "participant": a_id}))
+        .await;
+    a.expect_bye_and_close("removed", 4403).await;
+
+    // The page reopens with the same link: refused, and told why.
+    let mut again = s.connect().await;
+    again
+        .send(json!({"type": "join", "v": 1, "token": link, "room": "huyen"}))
+        .await;
+    let err = again.recv().await;
+    assert_eq!(
+        (err["type"].as_str(), err["code"].as_str()),
+        (Some("error"), Some("removed")),
+        "{err}"
+    );
+    again.expect_bye_and_close("refused", 1008).await;
+
+    // A new link from the secretary lets the hall in again.
+    let (_back, joined) = s.join("huyen", "Xã A", Role::Member).await;
+    assert_eq!(joined["type"], "joined");
+}

@@ -11,7 +11,7 @@ import { LINK_MODES, planStage, trackViews, ViewSync } from "./layout.js";
 import { icon } from "./icons.js";
 import { floorNotice, onQuality, renderChair, renderLinks, renderRollCall, stageHolder } from "./chair.js";
 
-const FATAL_CODES = new Set(["token_missing", "token_invalid", "token_expired", "wrong_room", "room_full", "room_locked"]);
+const FATAL_CODES = new Set(["token_missing", "token_invalid", "token_expired", "wrong_room", "room_full", "room_locked", "removed"]);
 const STATS_INTERVAL_MS = 2000;
 const SPEAKING_INTERVAL_MS = 300;
 const MAX_BACKOFF_MS = 10_000;
