@@ -195,9 +195,10 @@ impl Driver {
                     default_view,
                     token,
                 } => {
-                    let result = match self.sig.inner.held_out.check(&token, unix_now()) {
-                        Ok(()) => self.join(room, participant, default_view).await,
-                        Err(msg) => Err(msg),
+                    let result = if self.sig.inner.held_out.holds(&token, unix_now()) {
+                        Err(crate::held_out::refusal())
+                    } else {
+                        self.join(room, participant, default_view).await
                     };
                     queue.extend(self.session.join_done(result));
                 }

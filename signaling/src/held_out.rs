@@ -32,19 +32,18 @@ impl HeldOut {
         });
     }
 
-    /// The error a held-out token's join gets.
-    pub fn check(&self, token: &TokenId, now: u64) -> Result<(), ServerMsg> {
-        let held = self.with(|m| m.get(&token.id).is_some_and(|expires| *expires > now));
-        if held {
-            return Err(ServerMsg::error(
-                ErrorCode::Removed,
-                "the chair removed this link's holder from the meeting; ask for a new link"
-                    .to_owned(),
-                Some("join"),
-            ));
-        }
-        Ok(())
+    pub fn holds(&self, token: &TokenId, now: u64) -> bool {
+        self.with(|m| m.get(&token.id).is_some_and(|expires| *expires > now))
     }
+}
+
+/// What a held-out token's join gets.
+pub fn refusal() -> ServerMsg {
+    ServerMsg::error(
+        ErrorCode::Removed,
+        "the chair removed this link's holder from the meeting; ask for a new link".to_owned(),
+        Some("join"),
+    )
 }
 
 #[cfg(test)]
@@ -58,19 +57,19 @@ mod tests {
             id: "abc".into(),
             expires: 1_000,
         };
-        assert!(held.check(&token, 10).is_ok());
+        assert!(!held.holds(&token, 10));
         held.hold(token.clone(), 10);
-        assert!(held.check(&token, 10).is_err());
+        assert!(held.holds(&token, 10));
         let other = TokenId {
             id: "def".into(),
             expires: 1_000,
         };
         assert!(
-            held.check(&other, 10).is_ok(),
+            !held.holds(&other, 10),
             "another link of the same hall is fine"
         );
         assert!(
-            held.check(&token, 1_000).is_ok(),
+            !held.holds(&token, 1_000),
             "an expired token needs no holding"
         );
     }
