@@ -467,9 +467,38 @@ fn serve_seeds_the_demo_once_and_its_printed_accounts_log_in() {
     child.kill().unwrap();
     child.wait().unwrap();
 
-    // Second run: same database, nothing seeded, no password printed again.
-    let (mut child, _, lines) = serve_first_lines(&data, 6);
+    // The first run printed the demo room's join links.
+    assert!(lines.iter().any(|l| l.contains("/r/demo?t=")), "{lines:?}");
+
+    // Second run: same database, nothing seeded, no password and no join link printed
+    // again (a chair link in every start's log would let anyone chair), only how to get
+    // them: listening, open, demo room, scheduler.
+    let (mut child, _, lines) = serve_first_lines(&data, 4);
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(!lines.iter().any(|l| l.contains("admin (")), "{lines:?}");
+    assert!(!lines.iter().any(|l| l.contains("?t=")), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.contains("bridge demo-links")),
+        "{lines:?}"
+    );
+
+    // `bridge demo-links` prints a chair's and a hall's link on the given base URL.
+    let out = Command::new(BIN)
+        .args(["demo-links", "--data"])
+        .arg(&data)
+        .args(["--base-url", "https://10.0.0.5"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let links: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("https://10.0.0.5/r/demo?t="))
+        .collect();
+    assert_eq!(links.len(), 2, "{text}");
+    assert!(
+        links[0].contains("(chair)") && links[1].contains("(member)"),
+        "{text}"
+    );
 }
