@@ -53,12 +53,26 @@ pub async fn assert_sees_playing(b: &Browser, me: &str, other: &str) -> anyhow::
             .into_iter()
             .find(|t| t.get("name").and_then(Value::as_str) == Some(other))
     };
-    let before = find(&b.eval(REMOTE_VIDEOS).await?).context("remote tile vanished")?;
-    let pid = before
+    let pid = find(&b.eval(REMOTE_VIDEOS).await?)
+        .context("remote tile vanished")?
         .get("pid")
         .and_then(Value::as_str)
         .context("tile without participant id")?
         .to_owned();
+    // A tile that already showed a picture passes the wait above at once, even while
+    // its video is being switched (a screen share ended, a layer changed) and waits for
+    // the next keyframe. Judge the picture once frames flow again, up to 10 s.
+    let settle_by = std::time::Instant::now() + Duration::from_secs(10);
+    let mut seen = frames_decoded_from(b, &pid).await?;
+    while std::time::Instant::now() < settle_by {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = frames_decoded_from(b, &pid).await?;
+        if now >= seen + 3.0 {
+            break;
+        }
+        seen = now;
+    }
+    let before = find(&b.eval(REMOTE_VIDEOS).await?).context("remote tile vanished")?;
     let frames_before = frames_decoded_from(b, &pid).await?;
     // 3 s, so that a picture that has just appeared may still wait once for the
     // keyframe of the layer its link estimate settles on (at most one second, the

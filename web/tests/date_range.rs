@@ -43,54 +43,11 @@ async fn env(db: Db) -> Env {
 }
 
 async fn on_sqlite(body: impl AsyncFnOnce(Env)) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::open_sqlite_file(&dir.path().join("bridge.db"))
-        .await
-        .unwrap();
-    body(env(db.clone()).await).await;
-    db.close().await;
+    with_sqlite(async move |db| body(env(db).await).await).await
 }
 
 async fn on_postgres(body: impl AsyncFnOnce(Env)) {
-    let url = std::env::var("BRIDGE_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let mut admin = match sqlx::PgConnection::connect(&url).await {
-        Ok(c) => c,
-        Err(_) if std::env::var("BRIDGE_TEST_PG").as_deref() == Ok("skip") => return,
-        Err(e) => {
-            panic!("PostgreSQL at {url} does not answer ({e}); set BRIDGE_TEST_PG=skip to skip")
-        }
-    };
-    let name = format!("api_test_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let base = url.rsplit_once('/').unwrap().0;
-    let db = Db::connect(&format!("{base}/{name}")).await.unwrap();
-    // Dropped even when the body panics.
-    struct Scratch(Option<(sqlx::PgConnection, String)>);
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            if let Some((mut c, n)) = self.0.take() {
-                let _ = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .unwrap();
-                    rt.block_on(async {
-                        sqlx::query(&format!("DROP DATABASE IF EXISTS {n} WITH (FORCE)"))
-                            .execute(&mut c)
-                            .await
-                    })
-                })
-                .join();
-            }
-        }
-    }
-    let _guard = Scratch(Some((admin, name)));
-    body(env(db.clone()).await).await;
-    db.close().await;
+    with_postgres(async move |db| body(env(db).await).await).await
 }
 
 macro_rules! on_both {

@@ -161,15 +161,26 @@ pub fn meeting(title: &str, organizer: &str, units: &[&str], start_h: i64) -> Va
 }
 
 pub async fn run_sqlite(body: impl AsyncFnOnce(Fixture)) {
+    with_sqlite(async move |db| body(Fixture::new(db).await).await).await
+}
+
+pub async fn run_postgres(body: impl AsyncFnOnce(Fixture)) {
+    with_postgres(async move |db| body(Fixture::new(db).await).await).await
+}
+
+/// A scratch SQLite database in a temporary directory, closed afterwards.
+pub async fn with_sqlite(body: impl AsyncFnOnce(Db)) {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open_sqlite_file(&dir.path().join("bridge.db"))
         .await
         .unwrap();
-    body(Fixture::new(db.clone()).await).await;
+    body(db.clone()).await;
     db.close().await;
 }
 
-pub async fn run_postgres(body: impl AsyncFnOnce(Fixture)) {
+/// A scratch PostgreSQL database at `BRIDGE_TEST_PG_URL`, dropped afterwards (even when
+/// `body` panics); with `BRIDGE_TEST_PG=skip` and no server, `body` does not run.
+pub async fn with_postgres(body: impl AsyncFnOnce(Db)) {
     let url = std::env::var("BRIDGE_TEST_PG_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let mut admin = match sqlx::PgConnection::connect(&url).await {
@@ -207,7 +218,7 @@ pub async fn run_postgres(body: impl AsyncFnOnce(Fixture)) {
         }
     }
     let _guard = Drop_(Some((admin, name)));
-    body(Fixture::new(db.clone()).await).await;
+    body(db.clone()).await;
     db.close().await;
 }
 
