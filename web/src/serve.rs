@@ -134,13 +134,14 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.http))?;
     let http = listener.local_addr()?;
-    let https_listener = match args.tls_on() {
-        true => Some(
+    let https_listener = if args.tls_on() {
+        Some(
             tokio::net::TcpListener::bind(args.https_addr())
                 .await
                 .with_context(|| format!("listening for HTTPS on {}", args.https_addr()))?,
-        ),
-        false => None,
+        )
+    } else {
+        None
     };
     let https = https_listener
         .as_ref()

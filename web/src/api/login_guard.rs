@@ -1,13 +1,13 @@
 //! Password guessing and Argon2 floods at the login door. Each check costs Argon2's
 //! 19 MiB and tens of milliseconds of a core: unbounded, 200 concurrent wrong logins
-//! took the server from 97 MB to 2.65 GB. So checks run at most one per core with a short
-//! queue (beyond it: 503, try again), and failed logins slow down per account and per
-//! address: a few free, then each further try waits twice as long as the last.
+//! took the server from 97 MB to 2.65 GB. So checks run on one thread per core (the
+//! scheduler's `hashing.rs`) with a short queue, bounded here (beyond it: 503, try
+//! again), and failed logins slow down per account and per address: a few free, then
+//! each further try waits twice as long as the last.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
@@ -24,7 +24,7 @@ const MAX_DELAY_PER_ADDRESS: Duration = Duration::from_secs(60);
 const FORGET_AFTER: Duration = Duration::from_secs(3600);
 /// Keys tracked at most (attackers pick the usernames); older ones go first.
 const MAX_KEYS: usize = 100_000;
-/// Logins waiting for an Argon2 slot, at most.
+/// Logins waiting for a password thread, at most, besides one per core being checked.
 const MAX_WAITING: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -122,8 +122,9 @@ impl Throttle {
 #[derive(Debug)]
 pub struct LoginGuard {
     throttle: Mutex<Throttle>,
-    slots: Semaphore,
-    waiting: AtomicUsize,
+    /// Logins in progress, at most: the password threads (one per core, the
+    /// scheduler's `hashing.rs`) work through them in turn.
+    in_flight: Semaphore,
 }
 
 /// Why a login was not even tried.
@@ -140,8 +141,7 @@ impl Default for LoginGuard {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
             throttle: Mutex::default(),
-            slots: Semaphore::new(cores),
-            waiting: AtomicUsize::new(0),
+            in_flight: Semaphore::new(cores + MAX_WAITING),
         }
     }
 }
@@ -154,22 +154,16 @@ impl LoginGuard {
         }
     }
 
-    /// Waits for an Argon2 slot unless this account or address must wait, or the queue
-    /// is full. Hold the permit while the password is checked.
-    pub async fn admit(
+    /// A place among the logins in progress, unless this account or address must wait
+    /// or too many are in progress. Hold it while the password is checked.
+    pub fn admit(
         &self,
         account: &str,
         addr: Option<IpAddr>,
     ) -> Result<SemaphorePermit<'_>, Refused> {
         self.with(|t| t.check(account, addr, Instant::now()))
             .map_err(Refused::Throttled)?;
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
-            return Err(Refused::Busy);
-        }
-        let permit = self.slots.acquire().await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        permit.map_err(|_| Refused::Busy)
+        self.in_flight.try_acquire().map_err(|_| Refused::Busy)
     }
 
     pub fn failed(&self, account: &str, addr: Option<IpAddr>) {
@@ -245,19 +239,18 @@ mod tests {
         assert!(t.keys.len() <= MAX_KEYS);
     }
 
-    #[tokio::test]
-    async fn argon2_checks_wait_their_turn_and_the_queue_is_bounded() {
+    #[test]
+    fn logins_in_progress_are_bounded() {
         let guard = LoginGuard::default();
-        let held: Vec<_> = (0..guard.slots.available_permits())
-            .map(|_| guard.slots.try_acquire().unwrap())
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let mut held: Vec<_> = (0..cores + MAX_WAITING)
+            .map(|_| guard.admit("a", None).expect("under the bound"))
             .collect();
-        let waiters: Vec<_> = (0..MAX_WAITING).map(|_| guard.admit("a", None)).collect();
-        let mut waiters: Vec<_> = waiters.into_iter().map(Box::pin).collect();
-        for w in &mut waiters {
-            assert!(futures_util::poll!(w.as_mut()).is_pending());
-        }
-        assert_eq!(guard.admit("b", None).await.err(), Some(Refused::Busy));
-        drop(held);
-        assert!(waiters.remove(0).await.is_ok());
+        assert_eq!(guard.admit("b", None).err(), Some(Refused::Busy));
+        held.pop();
+        assert!(
+            guard.admit("b", None).is_ok(),
+            "a finished login frees its place"
+        );
     }
 }

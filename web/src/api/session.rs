@@ -33,7 +33,7 @@ pub async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Response, Response> {
     let guard = &st.login_guard;
-    let _slot = guard.admit(&req.username, addr).await.map_err(refused)?;
+    let _slot = guard.admit(&req.username, addr).map_err(refused)?;
     match st.db.login(&req.username, &req.password, st.now()).await {
         Ok((secret, user)) => {
             guard.succeeded(&req.username);
