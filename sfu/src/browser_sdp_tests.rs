@@ -264,7 +264,7 @@ fn an_address_taken_by_a_forged_candidate_returns_to_its_owner() {
         s.publish_offer(&p, CHROME_OFFER.to_owned(), vec![], now)
             .unwrap();
         let id = s.participants[&p].publish.unwrap();
-        conns.push((id, s.conns[&id].ufrag.clone()));
+        conns.push((id, s.conns[&id].ufrags[0].clone()));
     }
     let (attacker, _) = conns[0].clone();
     let (victim, victim_ufrag) = conns[1].clone();
@@ -290,4 +290,42 @@ fn an_address_taken_by_a_forged_candidate_returns_to_its_owner() {
         &[0x80, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2],
     );
     assert_eq!(s.stats().dropped_datagrams, before + 1);
+}
+
+/// The browser restarts ICE (`restartIce()`, a new publish offer with a new ufrag):
+/// our answer carries new credentials too, and binding requests naming either the
+/// old or the new ufrag reach the same connection until it closes.
+#[test]
+fn a_publish_offer_with_new_ice_credentials_restarts_ice() {
+    use rtc::shared::TransportProtocol;
+    let mut s = state();
+    let now = Instant::now();
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let p = ParticipantId::from("hall");
+    s.join(RoomId::from("r"), p.clone(), tx, View::High, now)
+        .unwrap();
+    let first = s
+        .publish_offer(&p, CHROME_OFFER.to_owned(), vec![], now)
+        .unwrap();
+    let restarted = CHROME_OFFER
+        .replace("a=ice-ufrag:Xy7q", "a=ice-ufrag:Zz9w")
+        .replace(
+            "a=ice-pwd:p4ssw0rdp4ssw0rdp4ssw0rd",
+            "a=ice-pwd:n3wpassn3wpassn3wpassn3",
+        );
+    let second = s.publish_offer(&p, restarted, vec![], now).unwrap();
+    let (old, new) = (
+        crate::state::sdp_ufrag(&first).unwrap().to_owned(),
+        crate::state::sdp_ufrag(&second).unwrap().to_owned(),
+    );
+    assert_ne!(old, new, "the answer to a restart has new credentials");
+    let id = s.participants[&p].publish.unwrap();
+    assert_eq!(s.conns[&id].ufrags, vec![old.clone(), new.clone()]);
+    // From a new address (the hall's 4G), a check with the new ufrag finds the
+    // connection.
+    let addr = "127.0.0.1:7777".parse().unwrap();
+    s.handle_datagram(now, TransportProtocol::UDP, addr, &binding_request(&new));
+    assert_eq!(s.by_flow.get(&(TransportProtocol::UDP, addr)), Some(&id));
+    s.leave(&p, now);
+    assert!(s.by_ufrag.is_empty() && s.by_flow.is_empty());
 }

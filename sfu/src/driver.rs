@@ -56,6 +56,10 @@ pub(crate) enum Command {
         candidate: IceCandidate,
         reply: oneshot::Sender<Result<(), SfuError>>,
     },
+    RestartIce {
+        participant: ParticipantId,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
     Leave {
         participant: ParticipantId,
         reply: oneshot::Sender<()>,
@@ -273,6 +277,14 @@ impl SfuHandle {
             reply,
         })
         .await
+    }
+
+    /// Restarts ICE on the participant's subscribe connection: a `SubscribeOffer`
+    /// with new credentials follows (negotiate.rs `restart_ice`).
+    pub async fn restart_ice(&self, participant: &ParticipantId) -> Result<(), SfuError> {
+        let participant = participant.clone();
+        self.call(|reply| Command::RestartIce { participant, reply })
+            .await
     }
 
     pub async fn remote_candidate(
@@ -506,6 +518,9 @@ fn handle_command(state: &mut State, cmd: Command, now: Instant) {
             reply,
         } => {
             let _ = reply.send(state.subscribe_answer(&participant, sdp, now));
+        }
+        Command::RestartIce { participant, reply } => {
+            let _ = reply.send(state.restart_ice(&participant, now));
         }
         Command::Candidate {
             participant,

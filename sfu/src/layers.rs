@@ -9,6 +9,7 @@
 //! timestamps continuous across the change.
 
 use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// At most this many encodings per video.
@@ -109,6 +110,124 @@ pub fn allocate(estimate: Option<u64>, wants: &[Want]) -> Vec<Option<usize>> {
         }
     }
     out
+}
+
+/// How long the link's estimate must have held a value before the selection counts on
+/// it ([`EstimateHold`]): a layer is taken up only once the estimate has carried it,
+/// with [`UPGRADE_HEADROOM`], for this long.
+pub const HOLD: Duration = Duration::from_secs(2);
+/// After the estimate falls, it may not rise again for this long; doubled (up to
+/// [`BACKOFF_MAX`]) for each fall soon after the one before: a layer taken up that the
+/// link could not carry (a failed trial) is tried again later and later.
+pub const BACKOFF_MIN: Duration = Duration::from_secs(4);
+pub const BACKOFF_MAX: Duration = Duration::from_secs(64);
+/// A fall is a drop of the raw estimate below this share of the one before (GCC's
+/// decrease is to 0.85 × the received rate; its increases are a few per cent).
+const FALL: f64 = 0.9;
+/// While the pacer's queue is congested (the video does not fit), the selection counts
+/// on this share of the raw estimate: the subscription moves down at once.
+pub const CONGESTED_SHARE: f64 = 0.7;
+
+/// The estimate the layer selection may count on, from the raw one of the subscribe
+/// connection (GCC in rtc) and the pacer's congestion, on the caller's clock.
+///
+/// - Down at once: it is never above the raw estimate.
+/// - Up only when held: it is the lowest the raw estimate has been over the last
+///   [`HOLD`], so the next layer (with its headroom) must have fitted all that time.
+/// - Not up after a fall, for a backoff. rtc's GCC raises its target by time alone
+///   (8 % a second, or 12 kbit/s per 200 ms once it has backed off) whatever is sent,
+///   so a rise is a permission to try, not a measurement: the layer taken up is the
+///   probe, and if the link cannot carry it the estimate falls (or the pacer's queue
+///   congests), the layer comes down, and the next try waits longer.
+#[derive(Debug, Clone, Default)]
+pub struct EstimateHold {
+    /// (since, value), values increasing: the sliding minimum over [`HOLD`].
+    window: VecDeque<(Instant, u64)>,
+    last_raw: Option<u64>,
+    was_congested: bool,
+    /// No rise above the cap before the instant.
+    frozen: Option<(Instant, u64)>,
+    backoff: Duration,
+    /// When the last freeze ended.
+    thawed: Option<Instant>,
+    current: Option<u64>,
+}
+
+impl EstimateHold {
+    /// The last value returned by [`Self::update`].
+    pub fn current(&self) -> Option<u64> {
+        self.current
+    }
+
+    /// Takes the raw estimate (bit/s) and the pacer's congestion at `now`; returns the
+    /// estimate to select layers by.
+    pub fn update(&mut self, now: Instant, raw: u64, congested: bool) -> u64 {
+        let fell = self
+            .last_raw
+            .is_some_and(|last| (raw as f64) < last as f64 * FALL)
+            || (congested && !self.was_congested);
+        self.last_raw = Some(raw);
+        self.was_congested = congested;
+
+        while self.window.back().is_some_and(|&(_, v)| v > raw) {
+            self.window.pop_back();
+        }
+        // An equal value keeps its first instant: it has held since then.
+        if self.window.back().is_none_or(|&(_, v)| v != raw) {
+            self.window.push_back((now, raw));
+        }
+        // The front is the minimum since its instant; it leaves once the next one
+        // (the minimum of everything after) reigned over the whole window.
+        if let Some(start) = now.checked_sub(HOLD) {
+            while self.window.len() > 1 && self.window[1].0 <= start {
+                self.window.pop_front();
+            }
+        }
+        let held = self.window.front().map_or(raw, |&(_, v)| v);
+        // What the link carries now: the raw estimate, cut while the pacer is congested.
+        let now_worth = if congested {
+            (raw as f64 * CONGESTED_SHARE) as u64
+        } else {
+            raw
+        };
+
+        if fell {
+            match self.frozen {
+                // Still falling (one congestion lasts many reports): frozen at the
+                // lowest, for the backoff from the last fall; no longer backoff.
+                Some((until, cap)) if now < until => {
+                    let until = until.max(now + self.backoff);
+                    self.frozen = Some((until, cap.min(now_worth)));
+                }
+                _ => {
+                    // A fall soon after the last freeze thawed: the rise it allowed
+                    // (a layer taken up) did not fit. Back off longer.
+                    let soon = self
+                        .thawed
+                        .is_some_and(|t| now.saturating_duration_since(t) < self.backoff + HOLD);
+                    self.backoff = if soon {
+                        (self.backoff * 2).clamp(BACKOFF_MIN, BACKOFF_MAX)
+                    } else {
+                        BACKOFF_MIN
+                    };
+                    let cap = self.current.map_or(now_worth, |c| c.min(now_worth));
+                    self.frozen = Some((now + self.backoff, cap));
+                }
+            }
+        }
+        let mut out = held;
+        match self.frozen {
+            Some((until, cap)) if now < until => out = out.min(cap),
+            Some((until, _)) => {
+                self.thawed = Some(until);
+                self.frozen = None;
+            }
+            None => {}
+        }
+        out = out.min(now_worth);
+        self.current = Some(out);
+        out
+    }
 }
 
 /// One subscription's layer: what it forwards now, and what it should move to.

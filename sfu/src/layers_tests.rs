@@ -187,3 +187,153 @@ fn a_layer_the_publisher_stopped_on_its_own_cannot_be_chosen() {
         later(60_000)
     ));
 }
+
+/// Feeds `raw` every 100 ms from `from` to `to` (ms after `t0`); returns the last held
+/// value.
+fn feed(h: &mut EstimateHold, t0: Instant, from: u64, to: u64, raw: u64, congested: bool) -> u64 {
+    let mut out = 0;
+    let mut ms = from;
+    while ms <= to {
+        out = h.update(t0 + Duration::from_millis(ms), raw, congested);
+        ms += 100;
+    }
+    out
+}
+
+#[test]
+fn the_estimate_counts_only_once_it_has_held() {
+    let t0 = Instant::now();
+    let mut h = EstimateHold::default();
+    assert_eq!(feed(&mut h, t0, 0, 3_000, 300_000, false), 300_000);
+    // It rises: not counted until it has held for HOLD.
+    assert_eq!(
+        h.update(t0 + Duration::from_millis(3_100), 900_000, false),
+        300_000
+    );
+    let almost = 3_100 + HOLD.as_millis() as u64 - 100;
+    assert_eq!(feed(&mut h, t0, 3_200, almost, 900_000, false), 300_000);
+    assert_eq!(
+        feed(&mut h, t0, almost + 100, almost + 200, 900_000, false),
+        900_000
+    );
+    // A spike that does not last never counts (and its end is a fall: no rise for the
+    // backoff).
+    let t = almost + 300;
+    assert_eq!(feed(&mut h, t0, t, t + 500, 2_000_000, false), 900_000);
+    let thaw = t + 600 + BACKOFF_MIN.as_millis() as u64;
+    assert_eq!(
+        feed(&mut h, t0, t + 600, thaw - 100, 950_000, false),
+        900_000
+    );
+    assert_eq!(feed(&mut h, t0, thaw, thaw + 100, 950_000, false), 950_000);
+}
+
+#[test]
+fn a_fall_counts_at_once_and_freezes_rises_for_a_backoff_that_grows() {
+    let t0 = Instant::now();
+    let at = |ms: u64| t0 + Duration::from_millis(ms);
+    let mut h = EstimateHold::default();
+    feed(&mut h, t0, 0, 3_000, 1_000_000, false);
+    // GCC backs off to 0.85 × what arrived.
+    assert_eq!(h.update(at(3_100), 400_000, false), 400_000, "down at once");
+    // It climbs back at once, but nothing is counted during the backoff...
+    let until = 3_100 + BACKOFF_MIN.as_millis() as u64;
+    assert_eq!(
+        feed(&mut h, t0, 3_200, until - 100, 1_000_000, false),
+        400_000
+    );
+    // ...and after it, once the rise has held.
+    assert_eq!(
+        feed(&mut h, t0, until, until + 1_000, 1_000_000, false),
+        1_000_000
+    );
+    // It falls again soon after (the layer taken up did not fit): a longer backoff.
+    let second = until + 1_100;
+    assert_eq!(h.update(at(second), 400_000, false), 400_000);
+    let doubled = second + 2 * BACKOFF_MIN.as_millis() as u64;
+    assert_eq!(
+        feed(&mut h, t0, second + 100, doubled - 100, 1_000_000, false),
+        400_000
+    );
+    assert_eq!(
+        feed(&mut h, t0, doubled, doubled + 200, 1_000_000, false),
+        1_000_000
+    );
+    // A fall long after the last one starts from the shortest backoff again.
+    let late = doubled + 120_000;
+    feed(&mut h, t0, doubled + 300, late, 1_000_000, false);
+    assert_eq!(h.update(at(late + 100), 400_000, false), 400_000);
+    let short = late + 100 + BACKOFF_MIN.as_millis() as u64;
+    assert_eq!(
+        feed(&mut h, t0, late + 200, short + 200, 1_000_000, false),
+        1_000_000
+    );
+}
+
+#[test]
+fn a_congested_pacer_cuts_the_estimate_and_counts_as_a_fall() {
+    let t0 = Instant::now();
+    let mut h = EstimateHold::default();
+    feed(&mut h, t0, 0, 3_000, 1_000_000, false);
+    let cut = (1_000_000.0 * CONGESTED_SHARE) as u64;
+    assert_eq!(
+        h.update(t0 + Duration::from_millis(3_100), 1_000_000, true),
+        cut
+    );
+    // Congestion over: still frozen at the cut for the backoff.
+    let over = feed(
+        &mut h,
+        t0,
+        3_200,
+        3_000 + BACKOFF_MIN.as_millis() as u64,
+        1_000_000,
+        false,
+    );
+    assert_eq!(over, cut);
+    let later = 3_200 + BACKOFF_MIN.as_millis() as u64;
+    assert_eq!(
+        feed(&mut h, t0, later, later + 500, 1_000_000, false),
+        1_000_000
+    );
+}
+
+/// The whole climb on a thin link: the main stage starts at the lowest layer, the
+/// estimate rises (GCC raises it by time alone), the half layer is tried once it has
+/// held with headroom, the link cannot carry it, the estimate falls, the stage goes
+/// back down at once and is not tried again before the backoff.
+#[test]
+fn a_thin_link_tries_the_next_layer_once_and_backs_off() {
+    let t0 = Instant::now();
+    let at = |ms: u64| t0 + Duration::from_millis(ms);
+    let mut h = EstimateHold::default();
+    let pick = |e: u64, current| allocate(Some(e), &[three(View::High, current)])[0];
+    let mut current = Some(0);
+    let mut raw = 300_000f64;
+    let mut tried_at = None;
+    let mut ms = 0;
+    while ms < 20_000 {
+        raw *= 1.08f64.powf(0.1); // GCC's increase, 8 % a second
+        let e = h.update(at(ms), raw as u64, false);
+        let next = pick(e, current);
+        if next > current && tried_at.is_none() {
+            tried_at = Some(ms);
+            // The link (256 kbit/s) cannot carry the half layer: GCC backs off within
+            // half a second, to 0.85 × what arrived.
+            raw = 0.85 * 256_000.0;
+            let e = h.update(at(ms + 500), raw as u64, false);
+            assert_eq!(pick(e, next), Some(0), "down at once");
+            current = Some(0);
+            ms += 600;
+            continue;
+        }
+        if tried_at.is_some() {
+            assert_eq!(next, Some(0), "no second try at {ms} ms (estimate {e})");
+        }
+        current = next;
+        ms += 100;
+    }
+    let tried_at = tried_at.expect("the half layer was tried");
+    // H with headroom and the audio reserve needs 620 kbit/s: GCC reaches it after
+    // about 9.5 s, and it must then hold for HOLD.
+    assert!((9_000..=13_000).contains(&tried_at), "{tried_at}");
+}

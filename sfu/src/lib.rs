@@ -20,10 +20,14 @@
 //!   recorder.
 //! - [`forward`]: the pure core (rewriting, keyframe aggregation, packet cache,
 //!   NACK cap), unit-tested on a virtual clock.
-//! - `engine`: codecs (Opus+audio level, VP8, H.264 42e01f; no RTX), interceptors
-//!   (capped NACK generator, TWCC feedback and receiver reports on publish; sender
-//!   reports on subscribe; inbound PLI/FIR/NACK marked for the application), SRTP
-//!   profiles with AES-GCM first, host candidates on the shared ports.
+//! - [`pacer`]: per subscriber, video paced under the link's estimate and audio
+//!   ahead of it (pure core + the interceptor that runs it in the subscribe
+//!   connection); it publishes what the layer selection reads of the link.
+//! - `engine`: codecs (Opus with in-band FEC and DTX + audio level, VP8, H.264
+//!   42e01f; no RTX), interceptors (capped NACK generator, TWCC feedback and receiver
+//!   reports on publish; sender reports, GCC from 300 kbit/s and the pacer on
+//!   subscribe; inbound PLI/FIR/NACK marked for the application), SRTP profiles with
+//!   AES-GCM first, host candidates on the shared ports.
 #![forbid(unsafe_code)]
 
 mod api;
@@ -37,6 +41,7 @@ mod lifecycle;
 mod links;
 mod media;
 mod negotiate;
+pub mod pacer;
 mod simulcast;
 mod slots;
 pub mod speaker;

@@ -19,7 +19,9 @@ impl State {
             return;
         };
         error!(owner = %conn.owner, pc = ?conn.kind, "connection panicked; dropped");
-        self.by_ufrag.remove(&conn.ufrag);
+        for ufrag in &conn.ufrags {
+            self.by_ufrag.remove(ufrag);
+        }
         for flow in &conn.flows {
             if self.by_flow.get(flow) == Some(&id) {
                 self.by_flow.remove(flow);
@@ -101,6 +103,8 @@ impl State {
                 default_view,
                 offer_outstanding: false,
                 renegotiate_pending: false,
+                offered_at: None,
+                restart_pending: false,
                 changed_at: None,
                 next_offer_at: None,
                 audio_blocked: false,

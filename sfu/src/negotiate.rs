@@ -57,7 +57,10 @@ impl State {
         conn.pc
             .set_local_description(now, answer.clone())
             .map_err(engine::engine)?;
-        let sdp = answer.sdp;
+        // Opus in-band FEC and DTX are asked for in the answer (engine.rs).
+        let sdp = engine::with_opus_fec_and_dtx(&answer.sdp);
+        // A new connection, or the client restarted ICE: our ufrag is new.
+        self.learn_ufrag(id, &sdp);
         if created {
             self.trickle_host_candidates(participant, PcKind::Publish, &sdp);
         }
@@ -289,6 +292,24 @@ impl State {
                 next: None,
             });
         }
+        self.send_offer(participant, conn_id, members, now)
+    }
+
+    /// Offers the subscribe connection `conn_id` as it is now (a re-offer replaces
+    /// one still outstanding) and tells the participant.
+    fn send_offer(
+        &mut self,
+        participant: &ParticipantId,
+        conn_id: ConnId,
+        members: usize,
+        now: Instant,
+    ) -> Result<(), SfuError> {
+        let (Some(p), Some(conn)) = (
+            self.participants.get_mut(participant),
+            self.conns.get_mut(&conn_id),
+        ) else {
+            return Ok(());
+        };
         // No offer has gone out on this connection yet (a failed one resets the clock).
         let first = p.next_offer_at.is_none();
         let offer = conn.pc.create_offer(None).map_err(engine::engine)?;
@@ -303,6 +324,8 @@ impl State {
                 .map(|(_, m)| m.clone());
         }
         p.offer_outstanding = true;
+        p.offered_at = Some(now);
+        p.restart_pending = false;
         p.renegotiate_pending = false;
         p.changed_at = None;
         p.next_offer_at = Some(now + offer_interval(members));
@@ -313,11 +336,53 @@ impl State {
                 tracks,
             });
         }
+        self.learn_ufrag(conn_id, &offer.sdp);
         if first {
             self.trickle_host_candidates(participant, PcKind::Subscribe, &offer.sdp);
         }
         self.touch(conn_id);
         Ok(())
+    }
+
+    /// Members of the media group a participant is in (0 if it left).
+    fn room_size_of(&self, participant: &ParticipantId) -> usize {
+        self.participants
+            .get(participant)
+            .map_or(0, |p| self.group_members(self.group_of(&p.room)).len())
+    }
+
+    /// The client asks for an ICE restart of its subscribe connection (its network
+    /// changed or dropped): an offer with new ICE credentials goes out at once, not
+    /// paced, replacing any offer the client may never have received. SSRCs, slots
+    /// and rewriters stay as they are, so the pictures continue where they stopped.
+    pub fn restart_ice(
+        &mut self,
+        participant: &ParticipantId,
+        now: Instant,
+    ) -> Result<(), SfuError> {
+        let p = self
+            .participants
+            .get(participant)
+            .ok_or_else(|| SfuError::UnknownParticipant(participant.clone()))?;
+        // Nothing offered yet: the first offer starts ICE afresh anyway.
+        let Some(conn_id) = p.subscribe else {
+            return Ok(());
+        };
+        // An offer the client is answering right now would be answered twice; one
+        // outstanding for long was lost with the client's old socket.
+        let answering = p.offer_outstanding
+            && p.offered_at
+                .is_some_and(|t| now.saturating_duration_since(t) < OFFER_LOST_AFTER);
+        let members = self.room_size_of(participant);
+        let conn = self.conns.get_mut(&conn_id).ok_or(SfuError::Stopped)?;
+        conn.pc.restart_ice();
+        if answering {
+            if let Some(p) = self.participants.get_mut(participant) {
+                p.restart_pending = true;
+            }
+            return Ok(());
+        }
+        self.send_offer(participant, conn_id, members, now)
     }
 
     /// Sends the paced offers whose time has come.
@@ -440,6 +505,7 @@ impl State {
             }
         }
         let pending = p.renegotiate_pending;
+        let restart = p.restart_pending;
         if let Some(id) = conn_id {
             self.touch(id);
         }
@@ -448,7 +514,15 @@ impl State {
         for (t, layer) in keyframes {
             self.request_keyframe(&t, layer, now);
         }
-        if pending {
+        if restart && let Some(id) = conn_id {
+            // rtc still holds the restart request: this offer carries new credentials.
+            let members = self.room_size_of(participant);
+            self.send_offer(participant, id, members, now)?;
+            // Slots still wanted go out with the offer after this one.
+            if let Some(p) = self.participants.get_mut(participant) {
+                p.renegotiate_pending = pending;
+            }
+        } else if pending {
             self.renegotiate(participant, now);
         }
         Ok(())
@@ -473,6 +547,9 @@ pub fn offer_interval(members: usize) -> Duration {
 pub const OFFER_PACE_PER_MEMBER: Duration = Duration::from_millis(20);
 pub const MAX_OFFER_PACE: Duration = Duration::from_secs(4);
 pub const OFFER_FOLD: Duration = Duration::from_millis(100);
+/// A subscribe offer unanswered this long was lost (with a dropped socket): an ICE
+/// restart re-offers at once instead of waiting for its answer.
+const OFFER_LOST_AFTER: Duration = Duration::from_secs(5);
 
 fn sender_mids(conn: &mut crate::state::Conn) -> Vec<(RTCRtpSenderId, String)> {
     let ids: Vec<usize> = conn.pc.get_transceivers().collect();

@@ -5,17 +5,21 @@
 
 use crate::api::*;
 use crate::layers::{self, MAX_LAYERS, View, Want};
+use crate::pacer::LinkWord;
 use crate::state::{Published, State};
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 pub const SELECTION_INTERVAL: Duration = Duration::from_millis(250);
 
-/// The layer a video newly given to a subscriber starts at: its view's alone (the
-/// periodic selection then fits it to the link estimate).
+/// The layer a video newly given to a subscriber starts at: the lowest its view
+/// allows (the periodic selection, or the one that follows at once, then fits it to
+/// the link): its keyframe is the smallest, so the first picture comes soonest, and a
+/// hall on a thin link is not sent the full layer before its estimate says otherwise.
 pub fn start_layer(t: &Published, view: View, now: Instant) -> Option<usize> {
-    layers::allocate(None, &[want(t, view, None, now)])[0]
+    let w = want(t, view, None, now);
+    let lowest = w.rates.iter().position(Option::is_some);
+    layers::allocate(None, &[w])[0].and(lowest)
 }
 
 /// What the allocator needs to know of one video a subscriber receives (or is about
@@ -87,16 +91,27 @@ impl State {
         self.announce_layers(now);
     }
 
-    /// The subscribe connection's estimate, if its client sends transport-cc feedback.
+    /// The estimate the subscribe connection's layers are chosen by (held, cut while
+    /// its pacer is congested: pacer.rs, `layers::EstimateHold`), if its client
+    /// negotiated transport-cc; without, only its views count.
     pub fn estimate_of(&self, participant: &ParticipantId) -> Option<u64> {
+        let link = self.link_of(participant)?;
+        link.twcc.then_some(link.estimate).filter(|e| *e > 0)
+    }
+
+    /// What the subscribe connection's pacer publishes (pacer.rs).
+    fn link_of(&self, participant: &ParticipantId) -> Option<LinkWord> {
         let p = self.participants.get(participant)?;
         let e = self.conns.get(&p.subscribe?)?.estimate.as_ref()?;
-        Some(e.load(Ordering::Relaxed)).filter(|e| *e > 0)
+        Some(LinkWord::load(e))
     }
 
     /// Chooses the layer of every video the participant receives now.
     fn select_for(&mut self, participant: &ParticipantId, now: Instant) {
         let estimate = self.estimate_of(participant);
+        // The pacer dropped late video and skips to the next keyframe: ask for it (a
+        // layer switch below asks anyway; through the gates, at most one a second).
+        let skipping = self.link_of(participant).is_some_and(|l| l.skipping);
         let Some(p) = self.participants.get_mut(participant) else {
             return;
         };
@@ -118,6 +133,8 @@ impl State {
             let slot = &mut p.slots[i];
             if slot.switch.target() != pick && slot.switch.retarget(pick) {
                 keyframes.extend(slot.source.clone().zip(pick));
+            } else if skipping {
+                keyframes.extend(slot.source.clone().zip(slot.switch.target()));
             }
         }
         for (id, layer) in keyframes {

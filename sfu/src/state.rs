@@ -28,7 +28,9 @@ pub struct Conn {
     pub pc: RTCPeerConnection,
     pub owner: ParticipantId,
     pub kind: PcKind,
-    pub ufrag: String,
+    /// Every local ICE ufrag this connection has had (a restart adds one); the demux
+    /// maps each to it until it closes.
+    pub ufrags: Vec<String>,
     pub flows: Vec<Flow>,
     /// Publish side: the rtc track id of each inbound track -> our TrackId.
     pub in_tracks: HashMap<String, TrackId>,
@@ -82,6 +84,11 @@ pub struct Participant {
     pub default_view: View,
     pub offer_outstanding: bool,
     pub renegotiate_pending: bool,
+    /// When the last subscribe offer went out.
+    pub offered_at: Option<Instant>,
+    /// The client asked for an ICE restart while an offer was outstanding: the
+    /// restart offer follows its answer.
+    pub restart_pending: bool,
     /// Since when a wanted source has found no free slot (negotiate.rs adds slots
     /// with the next paced offer); None: every wanted source has one.
     pub changed_at: Option<Instant>,
@@ -430,24 +437,21 @@ impl State {
         kind: PcKind,
         now: Instant,
     ) -> Result<ConnId, SfuError> {
-        let ufrag = random_token(16);
-        let pwd = random_token(32);
         let role = match kind {
             PcKind::Publish => Role::Publish,
             PcKind::Subscribe => Role::Subscribe,
         };
         let estimate = (kind == PcKind::Subscribe).then(|| Arc::new(AtomicU64::new(0)));
-        let pc = engine::build_pc(role, &ufrag, &pwd, &self.candidates, estimate.clone(), now)?;
+        let pc = engine::build_pc(role, &self.candidates, estimate.clone(), now)?;
         let id = self.next_conn;
         self.next_conn += 1;
-        self.by_ufrag.insert(ufrag.clone(), id);
         self.conns.insert(
             id,
             Conn {
                 pc,
                 owner: owner.clone(),
                 kind,
-                ufrag,
+                ufrags: Vec::new(),
                 flows: Vec::new(),
                 in_tracks: HashMap::new(),
                 touched: false,
@@ -457,6 +461,18 @@ impl State {
             },
         );
         Ok(id)
+    }
+
+    /// After we set a local description on `id`: its ufrag (new at the first
+    /// description and at each ICE restart) must lead binding requests to `id`.
+    pub fn learn_ufrag(&mut self, id: ConnId, local_sdp: &str) {
+        let (Some(ufrag), Some(conn)) = (sdp_ufrag(local_sdp), self.conns.get_mut(&id)) else {
+            return;
+        };
+        if !conn.ufrags.iter().any(|u| u == ufrag) {
+            conn.ufrags.push(ufrag.to_owned());
+            self.by_ufrag.insert(ufrag.to_owned(), id);
+        }
     }
 
     /// Closes a connection (DTLS close_notify is queued for the driver) and forgets it.
@@ -471,7 +487,9 @@ impl State {
             let flow = (msg.transport.transport_protocol, msg.transport.peer_addr);
             self.out.push((flow, msg.message));
         }
-        self.by_ufrag.remove(&conn.ufrag);
+        for ufrag in &conn.ufrags {
+            self.by_ufrag.remove(ufrag);
+        }
         for flow in conn.flows {
             if self.by_flow.get(&flow) == Some(&id) {
                 self.by_flow.remove(&flow);
@@ -499,13 +517,12 @@ fn announced_ips(config: &SfuConfig, bound: SocketAddr) -> Vec<IpAddr> {
     ips
 }
 
-pub fn random_token(len: usize) -> String {
-    use rand::Rng;
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    let mut rng = rand::rng();
-    (0..len)
-        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
-        .collect()
+/// The ICE ufrag of a session description (the first: with BUNDLE all are one).
+pub fn sdp_ufrag(sdp: &str) -> Option<&str> {
+    sdp.lines()
+        .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
 }
 
 #[cfg(test)]

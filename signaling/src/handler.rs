@@ -13,11 +13,13 @@ use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
 use bridge_sfu::{ParticipantId, RoomId, SfuError, SfuEvent};
-use futures_util::stream::SplitSink;
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
+
+mod park;
 
 /// How long to wait for the client's close frame after ours, so the socket ends
 /// cleanly instead of being reset.
@@ -85,7 +87,8 @@ impl Drop for Live {
 
 struct Driver {
     sig: Signaling,
-    sink: SplitSink<WebSocket, Message>,
+    /// None while parked: the socket dropped, the participant waits for a resume.
+    sink: Option<SplitSink<WebSocket, Message>>,
     session: Session,
     outbox: mpsc::UnboundedSender<ServerMsg>,
     events: mpsc::UnboundedSender<SfuEvent>,
@@ -95,30 +98,49 @@ struct Driver {
     speaking: SpeakingClock,
     /// Held until we join.
     unjoined: Option<Unjoined>,
+    /// Resume and presence (park.rs).
+    park: park::Park,
 }
 
 enum Flow {
     Continue,
+    /// The socket is gone; the session waits for a resume (park.rs).
+    Detached,
+    /// This socket resumes another session: hand it over.
+    HandOff(mpsc::UnboundedSender<crate::resume::Handoff>),
     Closed,
+}
+
+/// The next frame, or never while there is no socket.
+async fn next_frame(
+    stream: &mut Option<SplitStream<WebSocket>>,
+) -> Option<Result<Message, axum::Error>> {
+    match stream {
+        Some(s) => s.next().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn run(sig: Signaling, socket: WebSocket, unjoined: Unjoined) {
     let _live = Live::new(&sig);
-    let (sink, mut stream) = socket.split();
+    let (sink, stream) = socket.split();
+    let mut stream = Some(stream);
     let (outbox, mut outbox_rx) = mpsc::unbounded_channel();
     let (events, mut events_rx) = mpsc::unbounded_channel();
+    let (handoff, mut handoff_rx) = mpsc::unbounded_channel();
     let mut shutdown = sig.inner.shutdown.subscribe();
     let id = ParticipantId(format!("p-{}", uuid::Uuid::new_v4().simple()));
     let session = Session::new(sig.inner.config.clone(), id, Instant::now());
     let mut d = Driver {
         sig,
-        sink,
+        sink: Some(sink),
         session,
         outbox,
         events,
         joined: None,
         speaking: SpeakingClock::default(),
         unjoined: Some(unjoined),
+        park: park::Park::new(handoff),
     };
     loop {
         let deadline = d
@@ -127,7 +149,7 @@ async fn run(sig: Signaling, socket: WebSocket, unjoined: Unjoined) {
             .map(tokio::time::Instant::from_std)
             .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
         let actions = tokio::select! {
-            frame = stream.next() => match frame {
+            frame = next_frame(&mut stream) => match frame {
                 Some(Ok(Message::Text(text))) => {
                     // The join token is a credential: never log it.
                     let shown = if text.contains("\"token\"") { "(join, token not logged)" } else { text.as_str() };
@@ -142,14 +164,24 @@ async fn run(sig: Signaling, socket: WebSocket, unjoined: Unjoined) {
                 }
                 Some(Ok(Message::Close(_))) | None => {
                     d.session.on_disconnect();
-                    break;
+                    vec![Action::Detach]
                 }
                 Some(Err(e)) => {
                     d.read_failed(&e).await;
-                    break;
+                    vec![Action::Detach]
                 }
             },
-            Some(msg) = outbox_rx.recv() => d.session.on_room_msg(msg),
+            Some(h) = handoff_rx.recv() => {
+                stream = Some(h.stream);
+                d.adopt(h.sink).await
+            }
+            // While parked the room goes on without us; `joined` on resume tells
+            // where it stands. Only a removal still matters.
+            Some(msg) = outbox_rx.recv() => if d.session.parked() && !park::is_removal(&msg) {
+                Vec::new()
+            } else {
+                d.session.on_room_msg(msg)
+            },
             Some(event) = events_rx.recv() => {
                 if let SfuEvent::Speakers { ordered } = &event {
                     d.speaking.ranking(d.session.participant_id(), ordered, Instant::now());
@@ -160,19 +192,36 @@ async fn run(sig: Signaling, socket: WebSocket, unjoined: Unjoined) {
             // The guard `wait_for` returns is not `Send`: drop it inside.
             () = async { drop(shutdown.wait_for(|stop| *stop).await) } => d.session.on_shutdown(),
         };
-        if let Flow::Closed = d.execute(actions).await {
-            // Leave the room at once, then let the client answer our close frame
-            // (ignoring whatever else it says) so the socket ends without a reset.
-            d.cleanup().await;
-            let _ = tokio::time::timeout(CLOSE_LINGER, async {
-                while let Some(Ok(m)) = stream.next().await {
-                    if matches!(m, Message::Close(_)) {
-                        break;
-                    }
+        match d.execute(actions).await {
+            Flow::Continue => {}
+            Flow::Detached => {
+                stream = None;
+                if !d.session.parked() {
+                    break; // not joined: nothing to keep
                 }
-            })
-            .await;
-            break;
+            }
+            Flow::HandOff(to) => {
+                if let (Some(sink), Some(stream)) = (d.sink.take(), stream.take()) {
+                    // The session it resumes may have ended a moment ago: the socket
+                    // is dropped and the client joins afresh.
+                    let _ = to.send(crate::resume::Handoff { sink, stream });
+                }
+                return;
+            }
+            Flow::Closed => {
+                // Leave the room at once, then let the client answer our close frame
+                // (ignoring whatever else it says) so the socket ends without a reset.
+                d.cleanup().await;
+                let _ = tokio::time::timeout(CLOSE_LINGER, async {
+                    while let Some(Ok(m)) = next_frame(&mut stream).await {
+                        if matches!(m, Message::Close(_)) {
+                            break;
+                        }
+                    }
+                })
+                .await;
+                break;
+            }
         }
     }
     d.cleanup().await;
@@ -184,11 +233,39 @@ impl Driver {
         while let Some(action) = queue.pop_front() {
             match action {
                 Action::Send(msg) => {
-                    if self.send(&msg).await.is_err() {
+                    if self.sink.is_none() {
+                        self.park.keep(msg);
+                    } else if self.send(&msg).await.is_err() {
                         self.session.on_disconnect();
-                        return Flow::Closed;
+                        self.detach().await;
+                        return if self.session.parked() {
+                            Flow::Detached
+                        } else {
+                            Flow::Closed
+                        };
                     }
                 }
+                Action::Detach => {
+                    self.detach().await;
+                    return Flow::Detached;
+                }
+                Action::Resume { credential, token } => {
+                    match self.sig.inner.resumes.take(&credential, &token.id) {
+                        Ok((participant, to)) => {
+                            tracing::info!(%participant, "resumed on a new socket");
+                            queue.extend(self.session.resume_done(Ok(())));
+                            return Flow::HandOff(to);
+                        }
+                        Err(why) => queue.extend(self.session.resume_done(Err(why.into()))),
+                    }
+                }
+                Action::RestartIce => {
+                    let id = self.session.participant_id().clone();
+                    if let Err(e) = self.sig.inner.media.restart_ice(&id).await {
+                        queue.push_back(Action::Send(sfu_error(&e, "restart_ice")));
+                    }
+                }
+                Action::MediaState { pc, state } => self.media_state(pc, state),
                 Action::Join {
                     room,
                     participant,
@@ -200,7 +277,8 @@ impl Driver {
                     } else {
                         self.join(room, participant, default_view).await
                     };
-                    queue.extend(self.session.join_done(result));
+                    let grant = result.is_ok().then(|| self.grant(&token.id));
+                    queue.extend(self.session.join_done(result, grant));
                 }
                 Action::HoldOut(token) => self.sig.inner.held_out.hold(token, unix_now()),
                 Action::PublishOffer { sdp, tracks } => {
@@ -295,6 +373,9 @@ impl Driver {
                     }
                 }
                 Action::Close { bye, code } => {
+                    if self.sink.is_none() {
+                        return Flow::Closed; // parked: nobody to say goodbye to
+                    }
                     let _ = self.send(&ServerMsg::Bye { reason: bye }).await;
                     let frame = CloseFrame {
                         code,
@@ -346,7 +427,8 @@ impl Driver {
                 if !was_open {
                     self.observe(RoomEvent::Opened { room: room.clone() });
                 }
-                self.observe(RoomEvent::Joined {
+                // Attendance starts when the media does (park.rs `update_presence`).
+                self.park.attend(RoomEvent::Joined {
                     room: room.clone(),
                     participant: id.clone(),
                     name: participant.name.clone(),
@@ -456,6 +538,7 @@ impl Driver {
         }
     }
 
+    /// Only with a socket (`execute` keeps messages while parked).
     async fn send(&mut self, msg: &ServerMsg) -> Result<(), axum::Error> {
         // Serializing our own enum cannot fail; an error here would be a bug, reported
         // to the client as `internal` rather than a panic.
@@ -468,7 +551,10 @@ impl Driver {
 
     /// Every write goes through here: a client that stops reading is dropped.
     async fn send_frame(&mut self, frame: Message) -> Result<(), axum::Error> {
-        match tokio::time::timeout(SEND_TIMEOUT, self.sink.send(frame)).await {
+        let Some(sink) = self.sink.as_mut() else {
+            return Err(axum::Error::new("no socket"));
+        };
+        match tokio::time::timeout(SEND_TIMEOUT, sink.send(frame)).await {
             Ok(result) => result,
             Err(_) => {
                 tracing::info!(participant = %self.session.participant_id(), "client stopped reading; dropping it");
@@ -492,6 +578,7 @@ impl Driver {
     }
 
     async fn cleanup(&mut self) {
+        self.park.revoke(&self.sig);
         let Some(room) = self.joined.take() else {
             return;
         };
@@ -499,11 +586,13 @@ impl Driver {
         let reason = self.session.ended().unwrap_or(LeaveReason::Left);
         self.sig.inner.media.leave(&id).await;
         let (gates, ended) = self.sig.inner.roster.remove(&room, &id, reason);
-        self.observe(RoomEvent::Left {
-            room: room.clone(),
-            participant: id.clone(),
-            speaking: self.speaking.total(Instant::now()),
-        });
+        if self.park.attended() {
+            self.observe(RoomEvent::Left {
+                room: room.clone(),
+                participant: id.clone(),
+                speaking: self.speaking.total(Instant::now()),
+            });
+        }
         if !self.sig.inner.roster.is_open(&room) {
             self.observe(RoomEvent::Closed { room: room.clone() });
         }

@@ -11,10 +11,12 @@ mod media;
 pub mod messages;
 pub mod quality;
 mod rate;
+mod resume;
 pub mod rollcall;
 mod roster;
 mod roster_chair;
 mod roster_links;
+mod roster_presence;
 pub mod session;
 mod sfu;
 mod speaking;
@@ -49,6 +51,8 @@ struct Inner {
     unjoined: std::sync::atomic::AtomicUsize,
     /// Join tokens of removed participants, refused until they expire.
     held_out: held_out::HeldOut,
+    /// Credentials of the sessions a new socket may resume.
+    resumes: resume::Resumes,
 }
 
 /// Counters for `/healthz`.
@@ -72,6 +76,7 @@ impl Signaling {
                 sessions: watch::Sender::new(0),
                 unjoined: std::sync::atomic::AtomicUsize::new(0),
                 held_out: held_out::HeldOut::default(),
+                resumes: resume::Resumes::default(),
             }),
         }
     }

@@ -23,6 +23,10 @@ pub const MAX_UNJOINED: usize = 256;
 pub const PING_INTERVAL: Duration = Duration::from_secs(5);
 /// A joined session silent for this long is closed and its participant removed.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(15);
+/// A joined participant whose socket dropped (or fell silent past the idle timeout)
+/// keeps its place this long after it was last heard: a new socket may resume it
+/// (`join` with `resume`). Rural links drop for seconds at a time.
+pub const RESUME_GRACE: Duration = Duration::from_secs(30);
 /// A client that does not read for this long (its socket buffer full) is dropped,
 /// so one stuck hall cannot hold a session task and its queued messages forever.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -41,6 +45,7 @@ pub struct SignalingConfig {
     pub max_unjoined: usize,
     pub ping_interval: Duration,
     pub idle_timeout: Duration,
+    pub resume_grace: Duration,
     pub shutdown_grace: Duration,
     /// Usually `SfuConfig::max_participants_per_room`.
     pub max_participants_per_room: usize,
@@ -59,6 +64,7 @@ impl Default for SignalingConfig {
             max_unjoined: MAX_UNJOINED,
             ping_interval: PING_INTERVAL,
             idle_timeout: IDLE_TIMEOUT,
+            resume_grace: RESUME_GRACE,
             shutdown_grace: SHUTDOWN_GRACE,
             max_participants_per_room: sfu.max_participants_per_room,
             max_tracks_per_participant: sfu.max_tracks_per_participant,
@@ -89,7 +95,7 @@ impl SignalingConfig {
     }
 }
 
-fn millis(d: Duration) -> u64 {
+pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 

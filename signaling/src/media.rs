@@ -41,6 +41,15 @@ pub trait MediaPlane: Send + Sync + 'static {
 
     fn leave<'a>(&'a self, participant: &'a ParticipantId) -> BoxFuture<'a, ()>;
 
+    /// Restarts ICE on the participant's subscribe connection (a `SubscribeOffer`
+    /// with new credentials follows). A media plane without ICE has nothing to do.
+    fn restart_ice<'a>(
+        &'a self,
+        _participant: &'a ParticipantId,
+    ) -> BoxFuture<'a, Result<(), SfuError>> {
+        Box::pin(async { Ok(()) })
+    }
+
     /// Opens or closes the participant's microphone for the whole room (chairing).
     fn set_audio_allowed<'a>(
         &'a self,

@@ -37,6 +37,7 @@ pub const CLIENT_TYPES: &[&str] = &[
     "link_room",
     "unlink_room",
     "quality",
+    "restart_ice",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,6 +57,12 @@ pub enum ClientMsg {
         /// that shows only some joins with `off` and is sent nothing else.
         #[serde(default)]
         default_view: bridge_sfu::View,
+        /// The credential of `joined.resume`: this socket takes over the participant
+        /// that credential names (same id, tile, floor and media connections) instead
+        /// of joining anew. Refused (`resume_failed`) after the grace period, for
+        /// another token, or once used.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<String>,
     },
     PublishOffer {
         sdp: String,
@@ -115,6 +122,10 @@ pub enum ClientMsg {
     },
     /// The client's own network figures, every few seconds.
     Quality(crate::quality::QualityReport),
+    /// Restart ICE on the subscribe connection: the server answers with a
+    /// `subscribe_offer` carrying new ICE credentials (the publish connection is
+    /// restarted by the client's own offer).
+    RestartIce,
 }
 
 impl ClientMsg {
@@ -137,6 +148,7 @@ impl ClientMsg {
             ClientMsg::LinkRoom { .. } => "link_room",
             ClientMsg::UnlinkRoom { .. } => "unlink_room",
             ClientMsg::Quality(_) => "quality",
+            ClientMsg::RestartIce => "restart_ice",
         }
     }
 }
@@ -159,6 +171,13 @@ pub enum ServerMsg {
         /// The meeting's title, when the room belongs to one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         title: Option<String>,
+        /// How to take this participant over from a new socket if this one drops.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<ResumeGrant>,
+        /// This `joined` answers a `join` with `resume`: the participant, its
+        /// tracks, slots and peer connections are the ones it had.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        resumed: bool,
     },
     PublishAnswer {
         sdp: String,
@@ -196,6 +215,12 @@ pub enum ServerMsg {
         participant_id: ParticipantId,
         source: TrackSource,
         muted: bool,
+    },
+    /// A participant's media connection came up, went down, or its socket dropped
+    /// and the server holds its place for the grace period.
+    Presence {
+        participant_id: ParticipantId,
+        presence: Presence,
     },
     Pong,
     /// The room's chairing state, in full, on every change.
@@ -256,6 +281,29 @@ pub struct ParticipantInfo {
     pub unit: Option<String>,
     pub muted: MuteState,
     pub tracks: Vec<PublishedTrack>,
+    #[serde(default)]
+    pub presence: Presence,
+}
+
+/// Whether a participant is really here: its media connection is what counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    /// Signaling joined, no media connection up (yet, or ever: a blocked network).
+    #[default]
+    NoMedia,
+    /// A peer connection is connected (ICE and DTLS).
+    Connected,
+    /// Its socket or its media dropped; its place is held for the grace period.
+    Reconnecting,
+}
+
+/// `joined.resume`: a credential bound to this participant and this join token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumeGrant {
+    pub credential: String,
+    /// How long after the server last heard from the client it may still resume.
+    pub grace_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -352,6 +400,9 @@ pub enum ErrorCode {
     NotLinkable,
     /// A join with the link of a participant the chair removed (until it expires).
     Removed,
+    /// A `join` with `resume` the server cannot honour (grace period over, unknown
+    /// credential, another token): the socket stays open for a plain `join`.
+    ResumeFailed,
     RateLimited,
     Internal,
 }

@@ -2,7 +2,7 @@
 //! units, when the room belongs to a meeting) with its state, plus anyone else present.
 //! Pure: the expected sites, who is here and who has been here in, the list out.
 
-use crate::messages::ParticipantInfo;
+use crate::messages::{ParticipantInfo, Presence};
 use crate::quality::SiteQuality;
 use bridge_sfu::{ParticipantId, TrackSource};
 use serde::{Deserialize, Serialize};
@@ -39,6 +39,10 @@ pub struct RollEntry {
     /// Whether the room expected this site.
     pub expected: bool,
     pub participants: Vec<ParticipantId>,
+    /// For a connected site: the best presence among its participants (media up,
+    /// dropped and held for the grace period, or joined without media).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence: Option<Presence>,
     /// The poorest network among its participants, once they reported one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quality: Option<SiteQuality>,
@@ -66,8 +70,15 @@ fn entry(
         .filter_map(|p| qualities.get(&p.id))
         .reduce(SiteQuality::worse)
         .cloned();
+    // Media up beats a held place, which beats a socket without media.
+    let presence = here.iter().map(|p| p.presence).max_by_key(|p| match p {
+        Presence::Connected => 2,
+        Presence::Reconnecting => 1,
+        Presence::NoMedia => 0,
+    });
     RollEntry {
         quality,
+        presence,
         state: match (here.is_empty(), seen) {
             (false, _) => SiteState::Connected,
             (true, true) => SiteState::Left,
@@ -136,6 +147,11 @@ pub struct RollCounts {
     /// Connected sites whose network is poor.
     #[serde(default)]
     pub poor: usize,
+    /// Connected sites whose media connection is down: held for a resume, or never up.
+    #[serde(default)]
+    pub reconnecting: usize,
+    #[serde(default)]
+    pub no_media: usize,
 }
 
 pub fn counts(entries: &[RollEntry]) -> RollCounts {
@@ -143,6 +159,8 @@ pub fn counts(entries: &[RollEntry]) -> RollCounts {
     for e in entries {
         c.expected += usize::from(e.expected);
         c.poor += usize::from(e.quality.as_ref().is_some_and(|q| q.poor));
+        c.reconnecting += usize::from(e.presence == Some(Presence::Reconnecting));
+        c.no_media += usize::from(e.presence == Some(Presence::NoMedia));
         match e.state {
             SiteState::Connected => c.connected += 1,
             SiteState::NotJoined => c.not_joined += 1,
@@ -181,6 +199,7 @@ mod tests {
                     source: *s,
                 })
                 .collect(),
+            presence: Presence::Connected,
         }
     }
 
@@ -253,6 +272,8 @@ mod tests {
                 not_joined: 1,
                 left: 1,
                 poor: 1,
+                reconnecting: 0,
+                no_media: 0,
             }
         );
     }

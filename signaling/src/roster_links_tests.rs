@@ -23,6 +23,7 @@ fn roster(rooms: &[(&str, &str, Role)]) -> Roster {
             unit: None,
             muted: MuteState::default(),
             tracks: Vec::new(),
+            presence: Default::default(),
         };
         // Nobody reads these outboxes: a closed channel is what a leaving session has.
         let (tx, _) = tokio::sync::mpsc::unbounded_channel();

@@ -7,7 +7,7 @@ use crate::chair::{ChairCommand, FloorState};
 use crate::limits::SignalingConfig;
 use crate::messages::{
     ByeReason, CLIENT_TYPES, ClientMsg, ErrorCode, LeaveReason, MuteState, PROTOCOL_VERSION,
-    ParticipantInfo, RoomLinks, ServerMsg,
+    ParticipantInfo, ResumeGrant, RoomLinks, ServerMsg,
 };
 use crate::rate::TokenBucket;
 use bridge_sfu::{
@@ -56,6 +56,22 @@ pub enum Action {
         participant: ParticipantInfo,
         default_view: bridge_sfu::View,
         token: TokenId,
+    },
+    /// Hand this socket to the session holding the participant that `credential`
+    /// names (same token), then call [`Session::resume_done`].
+    Resume {
+        credential: String,
+        token: TokenId,
+    },
+    /// The socket is gone (closed, or silent past the idle timeout) but the session
+    /// is not: drop the socket, keep the participant for the grace period.
+    Detach,
+    /// Restart ICE on the subscribe connection (a new offer follows).
+    RestartIce,
+    /// A peer connection's state changed (presence comes from the media plane).
+    MediaState {
+        pc: PcKind,
+        state: bridge_sfu::ConnState,
     },
     /// The chair removed us: this token may not join again until it expires.
     HoldOut(TokenId),
@@ -106,8 +122,23 @@ pub enum Action {
 enum State {
     AwaitingJoin,
     Joining,
-    Joined { room: RoomId, info: ParticipantInfo },
-    Closed { leave: LeaveReason },
+    /// A `join` with `resume` is being handed to the session it names.
+    Resuming,
+    Joined {
+        room: RoomId,
+        info: ParticipantInfo,
+    },
+    /// Joined, but the socket dropped: waiting (until the grace period ends) for a
+    /// new socket to resume it. Nothing is sent meanwhile.
+    Parked {
+        room: RoomId,
+        info: ParticipantInfo,
+    },
+    /// This socket resumed another session and has nothing more to do.
+    HandedOff,
+    Closed {
+        leave: LeaveReason,
+    },
 }
 
 pub struct Session {
@@ -153,12 +184,27 @@ impl Session {
     /// The room, once joined.
     pub fn room(&self) -> Option<&RoomId> {
         match &self.state {
-            State::Joined { room, .. } => Some(room),
+            State::Joined { room, .. } | State::Parked { room, .. } => Some(room),
             _ => None,
         }
     }
 
     /// Set once the session ended: why the participant left.
+    /// The join token's `sub`, once joined: a resume must come with the same token.
+    pub fn token_id(&self) -> Option<String> {
+        self.token.as_ref().map(|t| t.id.clone())
+    }
+
+    /// Whether the socket is gone and the participant waits for a resume.
+    pub fn parked(&self) -> bool {
+        matches!(self.state, State::Parked { .. })
+    }
+
+    /// Whether this socket was handed to the session it resumed.
+    pub fn handed_off(&self) -> bool {
+        matches!(self.state, State::HandedOff)
+    }
+
     pub fn ended(&self) -> Option<LeaveReason> {
         match self.state {
             State::Closed { leave } => Some(leave),
@@ -169,9 +215,12 @@ impl Session {
     /// When [`Session::on_tick`] must next be called.
     pub fn next_deadline(&self) -> Option<Instant> {
         match self.state {
-            State::AwaitingJoin | State::Joining => Some(self.started + self.config.join_timeout),
+            State::AwaitingJoin | State::Joining | State::Resuming => {
+                Some(self.started + self.config.join_timeout)
+            }
             State::Joined { .. } => Some(self.last_heard + self.config.idle_timeout),
-            State::Closed { .. } => None,
+            State::Parked { .. } => Some(self.last_heard + self.config.resume_grace),
+            State::Closed { .. } | State::HandedOff => None,
         }
     }
 
@@ -183,7 +232,10 @@ impl Session {
         now_unix: u64,
         key: &TokenKey,
     ) -> Vec<Action> {
-        if matches!(self.state, State::Closed { .. }) {
+        if matches!(
+            self.state,
+            State::Closed { .. } | State::Parked { .. } | State::HandedOff
+        ) {
             return Vec::new();
         }
         self.last_heard = now;
@@ -232,8 +284,11 @@ impl Session {
                 token,
                 room,
                 default_view,
+                resume,
             } => match self.state {
-                State::AwaitingJoin => self.join(v, token, room, default_view, now_unix, key),
+                State::AwaitingJoin => {
+                    self.join(v, token, room, default_view, resume, now_unix, key)
+                }
                 _ => vec![error(
                     ErrorCode::AlreadyJoined,
                     "this session has already joined",
@@ -287,15 +342,18 @@ impl Session {
                 room,
                 linked: false,
             }],
+            ClientMsg::RestartIce => vec![Action::RestartIce],
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn join(
         &mut self,
         v: u32,
         token: Option<String>,
         room: Option<RoomId>,
         default_view: bridge_sfu::View,
+        resume: Option<String>,
         now_unix: u64,
         key: &TokenKey,
     ) -> Vec<Action> {
@@ -311,11 +369,15 @@ impl Session {
         let token = token.unwrap_or_default();
         match key.verify(&token, room.as_ref().map(|r| r.0.as_str()), now_unix) {
             Ok(claims) => {
-                self.state = State::Joining;
                 let token = TokenId {
                     id: claims.sub,
                     expires: claims.exp,
                 };
+                if let Some(credential) = resume {
+                    self.state = State::Resuming;
+                    return vec![Action::Resume { credential, token }];
+                }
+                self.state = State::Joining;
                 self.token = Some(token.clone());
                 vec![Action::Join {
                     room: RoomId(claims.room),
@@ -328,6 +390,7 @@ impl Session {
                         unit: claims.unit,
                         muted: MuteState::default(),
                         tracks: Vec::new(),
+                        presence: Default::default(),
                     },
                 }]
             }
@@ -343,34 +406,53 @@ impl Session {
         }
     }
 
-    /// The outcome of [`Action::Join`]; a refusal carries the error message to send.
-    pub fn join_done(&mut self, result: Result<JoinedRoom, ServerMsg>) -> Vec<Action> {
+    /// The outcome of [`Action::Resume`]: handed over (this socket belongs to the
+    /// resumed session now), or refused, and then a plain `join` may follow.
+    pub fn resume_done(&mut self, result: Result<(), String>) -> Vec<Action> {
         match result {
-            Ok(JoinedRoom {
-                room,
-                participant: info,
-                others: participants,
-                floor,
-                title,
-                links,
-            }) => {
+            Ok(()) => {
+                self.state = State::HandedOff;
+                Vec::new()
+            }
+            Err(why) => {
+                self.state = State::AwaitingJoin;
+                vec![error(ErrorCode::ResumeFailed, why, Some("join"))]
+            }
+        }
+    }
+
+    /// A new socket took this session over: `joined` again (with `resumed`) from the
+    /// roster's present state, under the new credential.
+    pub fn on_resumed(
+        &mut self,
+        now: Instant,
+        snapshot: JoinedRoom,
+        resume: ResumeGrant,
+    ) -> Vec<Action> {
+        let (State::Joined { room, info } | State::Parked { room, info }) = &self.state else {
+            return Vec::new();
+        };
+        self.state = State::Joined {
+            room: room.clone(),
+            info: info.clone(),
+        };
+        self.last_heard = now;
+        self.joined_msgs(snapshot, Some(resume), true)
+    }
+
+    /// The outcome of [`Action::Join`]; a refusal carries the error message to send.
+    pub fn join_done(
+        &mut self,
+        result: Result<JoinedRoom, ServerMsg>,
+        resume: Option<ResumeGrant>,
+    ) -> Vec<Action> {
+        match result {
+            Ok(joined) => {
                 self.state = State::Joined {
-                    room: room.clone(),
-                    info: info.clone(),
+                    room: joined.room.clone(),
+                    info: joined.participant.clone(),
                 };
-                let mut out = vec![Action::Send(ServerMsg::Joined {
-                    v: PROTOCOL_VERSION,
-                    participant: info,
-                    room,
-                    participants,
-                    limits: self.config.limits(),
-                    floor,
-                    title,
-                })];
-                if links != RoomLinks::default() {
-                    out.push(Action::Send(ServerMsg::Links(links)));
-                }
-                out
+                self.joined_msgs(joined, resume, false)
             }
             Err(refusal) => {
                 let mut out = vec![Action::Send(refusal)];
@@ -378,6 +460,37 @@ impl Session {
                 out
             }
         }
+    }
+
+    fn joined_msgs(
+        &self,
+        joined: JoinedRoom,
+        resume: Option<ResumeGrant>,
+        resumed: bool,
+    ) -> Vec<Action> {
+        let JoinedRoom {
+            room,
+            participant,
+            others: participants,
+            floor,
+            title,
+            links,
+        } = joined;
+        let mut out = vec![Action::Send(ServerMsg::Joined {
+            v: PROTOCOL_VERSION,
+            participant,
+            room,
+            participants,
+            limits: self.config.limits(),
+            floor,
+            title,
+            resume,
+            resumed,
+        })];
+        if links != RoomLinks::default() {
+            out.push(Action::Send(ServerMsg::Links(links)));
+        }
+        out
     }
 
     fn publish(&mut self, sdp: String, tracks: Vec<TrackSpec>) -> Vec<Action> {
@@ -422,8 +535,10 @@ impl Session {
     }
 
     /// An event from the media plane for this participant.
+    /// While parked, what is for the client comes back as `Send` all the same: the
+    /// driver keeps it for the resumed socket.
     pub fn on_sfu_event(&mut self, event: SfuEvent) -> Vec<Action> {
-        if !matches!(self.state, State::Joined { .. }) {
+        if !matches!(self.state, State::Joined { .. } | State::Parked { .. }) {
             return Vec::new();
         }
         match event {
@@ -440,7 +555,7 @@ impl Session {
                 vec![Action::TrackLive { track_id, source }]
             }
             SfuEvent::TrackEnded { track_id } => vec![Action::TrackEnded { track_id }],
-            SfuEvent::ConnectionState { .. } => Vec::new(),
+            SfuEvent::ConnectionState { pc, state } => vec![Action::MediaState { pc, state }],
             SfuEvent::Speakers { ordered } => vec![Action::Send(ServerMsg::ActiveSpeakers {
                 participants: ordered,
             })],
@@ -451,10 +566,15 @@ impl Session {
         }
     }
 
-    /// Time passed: enforces the join deadline and the idle timeout.
+    /// Time passed: enforces the join deadline, the idle timeout (a joined session's
+    /// silent socket is detached, not its participant) and the grace period.
     pub fn on_tick(&mut self, now: Instant) -> Vec<Action> {
         match self.next_deadline() {
             Some(deadline) if now >= deadline => {
+                if matches!(self.state, State::Joined { .. }) {
+                    self.park();
+                    return vec![Action::Detach];
+                }
                 self.close(ByeReason::Timeout, close_code::TIMEOUT)
             }
             _ => Vec::new(),
@@ -465,17 +585,34 @@ impl Session {
         self.close(ByeReason::Shutdown, close_code::GOING_AWAY)
     }
 
-    /// The socket ended without `leave` (closed tab, lost network).
+    /// The socket ended without `leave` (closed tab, lost network): a joined
+    /// participant is parked for the grace period, anything else ends.
     pub fn on_disconnect(&mut self) {
-        if !matches!(self.state, State::Closed { .. }) {
-            self.state = State::Closed {
-                leave: LeaveReason::Left,
+        match self.state {
+            State::Joined { .. } => self.park(),
+            State::Closed { .. } | State::Parked { .. } | State::HandedOff => {}
+            _ => {
+                self.state = State::Closed {
+                    leave: LeaveReason::Left,
+                }
+            }
+        }
+    }
+
+    fn park(&mut self) {
+        if let State::Joined { room, info } = &self.state {
+            self.state = State::Parked {
+                room: room.clone(),
+                info: info.clone(),
             };
         }
     }
 
     fn close(&mut self, bye: ByeReason, code: u16) -> Vec<Action> {
         if matches!(self.state, State::Closed { .. }) {
+            return Vec::new();
+        }
+        if matches!(self.state, State::HandedOff) {
             return Vec::new();
         }
         let leave = match bye {

@@ -48,14 +48,17 @@ fn joined(session: &mut Session, key: &TokenKey, t: Instant, role: Role) -> Inst
     };
     assert_eq!(room, &RoomId::from("demo"));
     assert_eq!(participant.unit.as_deref(), Some("25222"));
-    let done = session.join_done(Ok(JoinedRoom {
-        room: room.clone(),
-        participant: participant.clone(),
-        others: Vec::new(),
-        floor: Default::default(),
-        title: None,
-        links: Default::default(),
-    }));
+    let done = session.join_done(
+        Ok(JoinedRoom {
+            room: room.clone(),
+            participant: participant.clone(),
+            others: Vec::new(),
+            floor: Default::default(),
+            title: None,
+            links: Default::default(),
+        }),
+        Some(grant()),
+    );
     assert!(matches!(
         done.as_slice(),
         [Action::Send(ServerMsg::Joined { .. })]
@@ -131,7 +134,14 @@ fn join_deadline_then_idle_deadline() {
         vec![Action::Send(ServerMsg::Pong)]
     );
     assert!(s.on_tick(t1 + IDLE).is_empty());
-    let actions = s.on_tick(t2 + IDLE);
+    // Silent past the idle timeout: the socket is given up, the participant kept
+    // until the grace period (counted from when it was last heard) ends.
+    assert_eq!(s.on_tick(t2 + IDLE), vec![Action::Detach]);
+    assert!(s.parked());
+    assert_eq!(s.ended(), None);
+    assert_eq!(s.next_deadline(), Some(t2 + GRACE));
+    assert!(s.on_tick(t2 + GRACE - Duration::from_millis(1)).is_empty());
+    let actions = s.on_tick(t2 + GRACE);
     assert_eq!(
         actions,
         vec![Action::Close {
@@ -142,8 +152,104 @@ fn join_deadline_then_idle_deadline() {
     assert_eq!(s.ended(), Some(LeaveReason::Timeout));
 }
 
+fn grant() -> ResumeGrant {
+    ResumeGrant {
+        credential: "c-1".into(),
+        grace_ms: 30_000,
+    }
+}
+
+#[test]
+fn a_dropped_socket_parks_the_participant_and_a_resume_brings_it_back() {
+    let (mut s, key, t0) = setup();
+    let t1 = joined(&mut s, &key, t0, Role::Member);
+    s.on_disconnect();
+    assert!(s.parked());
+    // Nothing is read while parked; media-plane messages are still produced (kept).
+    assert!(
+        s.on_text(r#"{"type":"ping"}"#, t1, NOW_UNIX, &key)
+            .is_empty()
+    );
+    assert!(matches!(
+        s.on_sfu_event(SfuEvent::Slots { tracks: Vec::new() })
+            .as_slice(),
+        [Action::Send(ServerMsg::Slots { .. })]
+    ));
+    let snapshot = JoinedRoom {
+        room: RoomId::from("demo"),
+        participant: ParticipantInfo {
+            id: ParticipantId::from("p-1"),
+            name: "Xã Thanh Sơn".into(),
+            role: Role::Member,
+            unit: None,
+            muted: MuteState::default(),
+            tracks: Vec::new(),
+            presence: Default::default(),
+        },
+        others: Vec::new(),
+        floor: Default::default(),
+        title: None,
+        links: Default::default(),
+    };
+    let t2 = t1 + Duration::from_secs(20);
+    let out = s.on_resumed(t2, snapshot, grant());
+    let [
+        Action::Send(ServerMsg::Joined {
+            participant,
+            resumed: true,
+            resume: Some(r),
+            ..
+        }),
+    ] = out.as_slice()
+    else {
+        panic!("{out:?}")
+    };
+    assert_eq!(participant.id, ParticipantId::from("p-1"));
+    assert_eq!(r.credential, "c-1");
+    assert!(!s.parked());
+    assert_eq!(s.next_deadline(), Some(t2 + IDLE));
+}
+
+#[test]
+fn a_join_with_resume_is_handed_over_or_refused_and_a_plain_join_may_follow() {
+    let (mut s, key, t0) = setup();
+    let tok = token(&key, Role::Member);
+    let msg = json!({"type": "join", "token": tok, "resume": "c-9"}).to_string();
+    let out = s.on_text(&msg, t0, NOW_UNIX, &key);
+    let [
+        Action::Resume {
+            credential,
+            token: tid,
+        },
+    ] = out.as_slice()
+    else {
+        panic!("{out:?}")
+    };
+    assert_eq!(credential, "c-9");
+    assert!(!tid.id.is_empty());
+    // Refused: the socket stays, a plain join works.
+    let out = s.resume_done(Err("grace period over".into()));
+    assert_eq!(error_code(&out), Some(ErrorCode::ResumeFailed));
+    joined(&mut s, &key, t0, Role::Member);
+    // Handed over: this session has nothing more to do, and never says bye.
+    let (mut s, key, t0) = setup();
+    let tok = token(&key, Role::Member);
+    let msg = json!({"type": "join", "token": tok, "resume": "c-9"}).to_string();
+    s.on_text(&msg, t0, NOW_UNIX, &key);
+    assert!(s.resume_done(Ok(())).is_empty());
+    assert!(s.handed_off());
+    assert!(s.on_shutdown().is_empty());
+    assert_eq!(s.next_deadline(), None);
+    // A forged token is refused before any credential is looked at.
+    let (mut s, key, t0) = setup();
+    let msg = json!({"type": "join", "token": "x.y.z", "resume": "c-9"}).to_string();
+    let out = s.on_text(&msg, t0, NOW_UNIX, &key);
+    assert_eq!(error_code(&out), Some(ErrorCode::TokenInvalid));
+}
+
 const JOIN: Duration = crate::limits::JOIN_TIMEOUT;
 const IDLE: Duration = crate::limits::IDLE_TIMEOUT;
+const GRACE: Duration = crate::limits::RESUME_GRACE;
 
 #[test]
 fn no_join_in_time_times_out() {
@@ -270,7 +376,7 @@ fn room_full_on_join_refuses_and_closes() {
         room: RoomId::from("demo"),
         max: 1,
     };
-    let actions = s.join_done(Err(sfu_error(&full, "join")));
+    let actions = s.join_done(Err(sfu_error(&full, "join")), None);
     assert_eq!(error_code(&actions), Some(ErrorCode::RoomFull));
     assert!(matches!(
         actions.last(),

@@ -40,6 +40,13 @@ impl MediaPlane for SfuHandle {
         Box::pin(SfuHandle::subscribe_answer(self, participant, sdp))
     }
 
+    fn restart_ice<'a>(
+        &'a self,
+        participant: &'a ParticipantId,
+    ) -> BoxFuture<'a, Result<(), SfuError>> {
+        Box::pin(SfuHandle::restart_ice(self, participant))
+    }
+
     fn remote_candidate<'a>(
         &'a self,
         participant: &'a ParticipantId,

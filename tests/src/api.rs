@@ -16,7 +16,23 @@ pub struct ApiSession {
 impl ApiSession {
     /// Signs `username` in at `origin` (`http://HOST:PORT`).
     pub async fn login(origin: &str, username: &str) -> anyhow::Result<Self> {
-        let http = reqwest::Client::new();
+        Self::login_with(reqwest::Client::new(), origin, username).await
+    }
+
+    /// The same at an `https://` origin with the server's self-signed certificate,
+    /// not checked here (the browsers of those tests pin it).
+    pub async fn login_self_signed(origin: &str, username: &str) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .danger_accept_invalid_certs(true)
+            .build()?;
+        Self::login_with(http, origin, username).await
+    }
+
+    async fn login_with(
+        http: reqwest::Client,
+        origin: &str,
+        username: &str,
+    ) -> anyhow::Result<Self> {
         let base = format!("{origin}/api");
         let resp = http
             .post(format!("{base}/auth/login"))

@@ -5,7 +5,10 @@
 pub mod api;
 pub mod browser;
 pub mod client;
+/// What a hall experiences, read from its page's own `getStats()` (thin-link tests).
+pub mod hall_stats;
 pub mod hearing;
+pub mod impair;
 pub mod media;
 pub mod netns;
 pub mod publish;
@@ -20,6 +23,8 @@ pub mod server;
 pub mod signal;
 pub mod simulcast;
 pub mod stun;
+/// A hall's meeting with its province over an emulated thin link (thin-link tests).
+pub mod thin_hall;
 
 use tokio::sync::{Mutex, MutexGuard};
 

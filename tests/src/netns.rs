@@ -1,6 +1,8 @@
 //! A "commune hall" on another network address: a network namespace joined to the root
 //! namespace (where the test process and the bridge run) by a veth pair, optionally
-//! behind a firewall that lets out nothing but TCP to port 443.
+//! behind a firewall that lets out nothing but TCP to port 443. [`crate::impair`] joins
+//! the same kind of namespace by a pair of tun devices instead, through a relay that
+//! shapes the link.
 //!
 //! Addresses come from TEST-NET-2 (198.51.100.0/24), one /30 per hall: the server side is
 //! .1 of it, the hall .2. Needs root, as CI has (scripts/test); without it this is an
@@ -19,8 +21,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// tell a killed run's leftovers from those of a run still going.
 const NS_PREFIX: &str = "bhall-";
 const LINK_PREFIX: &str = "bhr";
-/// Created directly inside the namespace, so the same name in every hall does not clash.
-const HALL_LINK: &str = "hall0";
+/// Created directly inside the namespace (or moved there and renamed), so the same name
+/// in every hall does not clash.
+pub(crate) const HALL_LINK: &str = "hall0";
 const IFNAMSIZ_MAX: usize = 15;
 // TEST-NET-2, not TEST-NET-1: some hosts (CI's among them) have their own uplink in
 // 192.0.2.0/24.
@@ -52,6 +55,11 @@ table inet hall_firewall {
 }
 ";
 
+/// The ports the hall's ChromeDriver listens on (`Browser::launch_in` counts up from
+/// 9515): the test's own way into the hall, let in by the firewall and carried outside
+/// the impairment by [`crate::impair`].
+pub const DRIVER_PORTS: std::ops::RangeInclusive<u16> = 9515..=9999;
+
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
 /// A network namespace with a veth pair to the root namespace; both are deleted on drop.
@@ -70,6 +78,25 @@ impl HallNet {
     /// Creates the namespace and the veth pair, on a /30 that no link of the machine uses.
     /// Leftovers of killed earlier runs are removed first.
     pub fn create() -> anyhow::Result<HallNet> {
+        let (net, ()) = Self::create_joined(|net| {
+            ip(&[
+                "link", "add", &net.link, "type", "veth", "peer", "name", HALL_LINK, "netns",
+                &net.name,
+            ])?;
+            Ok(())
+        })?;
+        Ok(net)
+    }
+
+    /// Creates the namespace on a free /30 and has `join` make its link to the root
+    /// namespace: a device named [`HallNet::link`] in the root namespace and one named
+    /// `hall0` inside the namespace, both without addresses. This then gives them the
+    /// /30's addresses and brings them up. What `join` returns (devices it holds open,
+    /// say) comes back beside the hall. Runs under the harness's lock file, so that two
+    /// test processes never take the same /30.
+    pub(crate) fn create_joined<T>(
+        join: impl FnOnce(&HallNet) -> anyhow::Result<T>,
+    ) -> anyhow::Result<(HallNet, T)> {
         if !is_root()? {
             bail!("{NEED_ROOT}");
         }
@@ -95,18 +122,21 @@ impl HallNet {
             name,
             link,
         };
+        let joined = join(&net)?;
         let server_cidr = format!("{server_ip}/30");
         let hall_cidr = format!("{hall_ip}/30");
-        ip(&[
-            "link", "add", &net.link, "type", "veth", "peer", "name", HALL_LINK, "netns", &net.name,
-        ])?;
         ip(&["addr", "add", &server_cidr, "dev", &net.link])?;
         ip(&["link", "set", &net.link, "up"])?;
         net.ip_inside(&["link", "set", "lo", "up"])?;
         net.ip_inside(&["addr", "add", &hall_cidr, "dev", HALL_LINK])?;
         net.ip_inside(&["link", "set", HALL_LINK, "up"])?;
         drop(lock);
-        Ok(net)
+        Ok((net, joined))
+    }
+
+    /// The root namespace's end of the link (`bhrPID-N`).
+    pub fn link(&self) -> &str {
+        &self.link
     }
 
     /// Lets the hall open nothing but TCP connections to port 443 (see [`TCP_443_ONLY`]).
@@ -123,7 +153,7 @@ impl HallNet {
         cmd
     }
 
-    fn ip_inside(&self, args: &[&str]) -> anyhow::Result<String> {
+    pub(crate) fn ip_inside(&self, args: &[&str]) -> anyhow::Result<String> {
         ip(&[&["-n", &self.name], args].concat())
     }
 }
@@ -198,7 +228,7 @@ fn remove_stale() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn ip(args: &[&str]) -> anyhow::Result<String> {
+pub(crate) fn ip(args: &[&str]) -> anyhow::Result<String> {
     run(Command::new("ip").args(args))
 }
 

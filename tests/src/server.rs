@@ -41,6 +41,31 @@ impl BridgeServer {
         Self::start_with_env(extra_args, &[]).await
     }
 
+    /// The server as a hall on another network meets it: HTTPS with its self-signed
+    /// certificate on `ip:443` (media announced on `ip`), and the Chromium switch that
+    /// pins that certificate by the public-key hash OpenSSL computes from the file the
+    /// server keeps.
+    pub async fn start_https_on(ip: std::net::Ipv4Addr) -> anyhow::Result<(Self, String)> {
+        let ip = ip.to_string();
+        let https = format!("{ip}:443");
+        let server = Self::start_with(&[
+            "--tls",
+            "self-signed",
+            "--https",
+            &https,
+            "--public-ip",
+            &ip,
+        ])
+        .await?;
+        let pin = crate::readers::spki_sha256_base64(
+            &server.data_dir().join("tls/self-signed-cert.pem"),
+        )?;
+        Ok((
+            server,
+            format!("--ignore-certificate-errors-spki-list={pin}"),
+        ))
+    }
+
     /// Like [`BridgeServer::start_with`], with environment variables for the server
     /// (a certificate's password, say, which is never a command-line argument).
     pub async fn start_with_env(extra_args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<Self> {

@@ -391,7 +391,7 @@ async fn three_talk_a_fourth_joins_late_and_one_leaves() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_participant_that_goes_silent_is_removed_after_15_seconds() {
+async fn a_silent_participant_loses_its_socket_after_15_s_and_its_place_after_30_s() {
     let _serial = bridge_e2e::serial().await;
     let server = BridgeServer::start().await.unwrap();
     let mut watcher = Client::join(&server, ROOM, "watcher", ClientOptions::silent())
@@ -408,16 +408,22 @@ async fn a_participant_that_goes_silent_is_removed_after_15_seconds() {
     let (joined, _) = mute.expect_type("joined", WAIT).await.unwrap();
     let id = joined["participant"]["id"].as_str().unwrap().to_owned();
     let t0 = Instant::now();
-    let (_, got) = mute.expect_close(Duration::from_secs(40)).await.unwrap();
+    let (code, got) = mute.expect_close(Duration::from_secs(40)).await.unwrap();
     let idle = t0.elapsed();
+    // The socket is closed (4408), not the session: no `bye`, the place is held for
+    // a resume (docs/protocol.md, "Staying in the room across a drop").
+    assert_eq!(code, Some(4408), "{got:?}");
     assert!(
-        got.iter()
-            .any(|m| m["type"] == "bye" && m["reason"] == "timeout"),
-        "no bye with reason timeout: {got:?}"
+        !got.iter().any(|m| m["type"] == "bye"),
+        "a held place gets no bye: {got:?}"
     );
     assert!(
         idle >= Duration::from_secs(14),
         "closed after only {idle:?}"
+    );
+    assert!(
+        !has_event(&watcher, |e| e["type"] == "participant_left"),
+        "the place is held: nobody saw it leave yet"
     );
     wait_until(WAIT, "participant_left with reason timeout", || {
         has_event(&watcher, |e| {
@@ -428,6 +434,11 @@ async fn a_participant_that_goes_silent_is_removed_after_15_seconds() {
     })
     .await
     .unwrap();
+    let gone = t0.elapsed();
+    assert!(
+        gone >= Duration::from_secs(29),
+        "left after {gone:?}, before the 30 s grace period ended"
+    );
     // The watcher pinged all along and is still there.
     assert!(watcher.pongs() >= 2, "watcher pongs: {}", watcher.pongs());
     assert!(watcher.closed_by_server().is_none());

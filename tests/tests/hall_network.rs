@@ -11,7 +11,6 @@
 use anyhow::{Context, ensure};
 use bridge_e2e::browser::{Browser, run_serial};
 use bridge_e2e::netns::HallNet;
-use bridge_e2e::readers::spki_sha256_base64;
 use bridge_e2e::room_page::{JOIN_TIMEOUT, assert_hears, assert_sees_playing};
 use bridge_e2e::server::BridgeServer;
 use serde_json::Value;
@@ -37,24 +36,14 @@ async fn hall_joins(firewalled: bool) -> anyhow::Result<()> {
     if firewalled {
         net.firewall_tcp_443_only()?;
     }
-    let server_ip = net.server_ip.to_string();
-    let server = BridgeServer::start_with(&[
-        "--tls",
-        "self-signed",
-        "--https",
-        &format!("{server_ip}:443"),
-        "--public-ip",
-        &server_ip,
-    ])
-    .await?;
-    let pin = spki_sha256_base64(&server.data_dir().join("tls/self-signed-cert.pem"))?;
-    let pin_arg = vec![format!("--ignore-certificate-errors-spki-list={pin}")];
+    let (server, pin) = BridgeServer::start_https_on(net.server_ip).await?;
+    let pin_arg = vec![pin];
 
     let room = "hoi-nghi-tinh";
     let province_url = server.join_url(room, PROVINCE, "member");
     let hall_url = server.join_url(room, HALL, "member");
     ensure!(
-        hall_url.starts_with(&format!("https://{server_ip}:443/")),
+        hall_url.starts_with(&format!("https://{}:443/", net.server_ip)),
         "the join link is not the HTTPS address: {hall_url}"
     );
 

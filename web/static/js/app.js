@@ -67,6 +67,10 @@ const state = {
   attempts: 0,
   retryTimer: null,
   finished: false, // bye received, fatal error, or left: no reconnect
+  resume: null, // joined.resume: {credential, grace_ms}; a new socket takes the place over
+  heardAt: 0, // when the server last said anything (the grace period counts from there)
+  resumeAttempts: 0,
+  iceRestartAt: new Map(), // pc -> when we last restarted its ICE
   panel: null, // the error/closed panel on show
   floor: null, // hands, floor holder, lock: from `joined`, then `floor` messages
   notice: null, // the page's own note, shown with the floor notice
@@ -153,7 +157,7 @@ function render() {
     // A video asked `off` receives nothing: show the avatar, not a frozen picture.
     const camera = plan.views.get(p.id) === "off" ? null : r.camera ?? null;
     models.push({ key: `${p.id}:main`, participantId: p.id, name: p.name, isSelf: false, muted,
-      videoTrack: camera, screen: false, quality: state.quality.get(`${p.id}:main`) });
+      videoTrack: camera, screen: false, quality: state.quality.get(`${p.id}:main`), presence: p.presence });
     if (r.screen) {
       models.push({ key: `${p.id}:screen`, participantId: p.id, name: p.name, isSelf: false, muted,
         videoTrack: r.screen, screen: true });
@@ -206,7 +210,8 @@ function send(msg) {
 }
 
 async function connect() {
-  setConn(state.attempts === 0 ? "connecting" : "reconnecting");
+  const resuming = canResume();
+  setConn(state.attempts === 0 && !resuming ? "connecting" : "reconnecting");
   const sig = new Signaling(wsUrlForPage(), { onMessage, onClose });
   state.sig = sig;
   try {
@@ -214,17 +219,50 @@ async function connect() {
   } catch {
     if (state.sig !== sig) return; // superseded meanwhile
     if (state.attempts > 0) ui.showNotice(t("err.network"));
-    scheduleReconnect();
+    onClose();
     return;
   }
   // `default_view: "off"`: the server forwards a video only once the page asks for it
   // (`view`, layout.js), so a hall of a 221-site conference receives the stage only.
-  sig.send({ type: "join", v: 1, token, room: pathRoom || undefined, default_view: "off" });
+  // With `resume` the new socket takes our place over: same id, same connections.
+  const resume = canResume() ? state.resume.credential : undefined;
+  sig.send({ type: "join", v: 1, token, room: pathRoom || undefined, default_view: "off", resume });
+}
+
+/** Within the grace period the server holds our place: resume rather than rejoin. */
+function canResume() {
+  return !!(state.resume && state.self && Date.now() - state.heardAt < state.resume.grace_ms - 1000);
 }
 
 function onClose() {
   if (state.finished) return;
-  scheduleReconnect();
+  if (canResume()) resumeSoon();
+  else scheduleReconnect();
+}
+
+/** The socket dropped: a new one soon, keeping the peer connections and the tiles. */
+function resumeSoon() {
+  const sig = state.sig;
+  state.sig = null;
+  sig?.close();
+  state.resumeAttempts += 1;
+  setConn("reconnecting");
+  const delay = Math.min(2000, 250 * 2 ** Math.min(state.resumeAttempts, 3));
+  clearTimeout(state.retryTimer);
+  state.retryTimer = setTimeout(() => {
+    state.retryTimer = null;
+    if (!state.finished) connect();
+  }, delay);
+}
+
+/** New ICE credentials for a connection that is not up (at most every 5 s each):
+ *  the publish connection by our own offer, the subscribe one by asking the server. */
+function restartIce(pc) {
+  const last = state.iceRestartAt.get(pc) ?? 0;
+  if (Date.now() - last < 5000 || !state.sig) return;
+  state.iceRestartAt.set(pc, Date.now());
+  if (pc === state.subscriber?.pc) send({ type: "restart_ice" });
+  else if (pc === state.publisher?.pc) state.publisher.restartIce().catch((e) => console.warn("ice restart", e));
 }
 
 function scheduleReconnect() {
@@ -246,6 +284,7 @@ function scheduleReconnect() {
 function teardown() {
   const sig = state.sig;
   state.sig = null;
+  state.resume = null; // the place is given up with the connections
   sig?.close();
   state.publisher?.close();
   state.subscriber?.close();
@@ -264,12 +303,11 @@ function stopLocal() {
 function watchPc(pc) {
   pc.addEventListener("connectionstatechange", () => {
     if (state.finished || !state.self) return;
-    if (pc.connectionState === "failed") {
-      scheduleReconnect();
-      return;
-    }
+    // ICE gave up on the path (a new network, or a long drop): new credentials, same
+    // session. The server's roll call shows us "reconnecting" meanwhile.
+    if (pc.connectionState === "failed") restartIce(pc);
     const pcs = [state.publisher?.pc, state.subscriber?.pc].filter(Boolean);
-    const troubled = pcs.some((p) => p.connectionState === "disconnected");
+    const troubled = pcs.some((p) => p.connectionState === "disconnected" || p.connectionState === "failed");
     setConn(troubled ? "reconnecting" : "connected");
   });
 }
@@ -284,7 +322,28 @@ function onTracks(list) {
   render();
 }
 
+/** Our place, taken over by a new socket: the room as it is now, and ICE restarted
+ *  on any connection the drop broke. Tiles and peer connections stay. */
+function onResumed(msg) {
+  state.attempts = 0;
+  state.resumeAttempts = 0;
+  state.sig?.setPingInterval(msg.limits?.ping_interval_ms);
+  state.participants.clear();
+  for (const p of msg.participants ?? []) state.participants.set(p.id, p);
+  state.floor = msg.floor ?? null;
+  notice(state.notice);
+  const pcs = [state.publisher?.pc, state.subscriber?.pc].filter(Boolean);
+  for (const pc of pcs) if (pc.connectionState !== "connected") restartIce(pc);
+  setConn(pcs.some((p) => p.connectionState !== "connected") ? "reconnecting" : "connected");
+  render();
+}
+
 async function onJoined(msg) {
+  state.resume = msg.resume?.credential ? msg.resume : null;
+  if (msg.resumed && state.self?.id === msg.participant?.id && state.subscriber) {
+    onResumed(msg);
+    return;
+  }
   state.self = msg.participant;
   state.attempts = 0;
   state.sig?.setPingInterval(msg.limits?.ping_interval_ms);
@@ -341,6 +400,7 @@ async function publish() {
 }
 
 function onMessage(msg) {
+  state.heardAt = Date.now();
   switch (msg.type) {
     case "joined":
       onJoined(msg).catch((e) => console.warn("join", e));
@@ -374,6 +434,14 @@ function onMessage(msg) {
     case "track_unpublished":
       onTrackEvent(msg);
       break;
+    case "presence": {
+      const p = state.participants.get(msg.participant_id);
+      if (p) {
+        p.presence = msg.presence;
+        render();
+      }
+      break;
+    }
     case "mute_changed": {
       const p = state.participants.get(msg.participant_id);
       if (p && (msg.source === "microphone" || msg.source === "camera")) {
@@ -434,6 +502,12 @@ function onTrackEvent(msg) {
 }
 
 function onError(msg) {
+  if (msg.code === "resume_failed") {
+    // Our place is gone (the grace period ended): join afresh.
+    state.resume = null;
+    scheduleReconnect();
+    return;
+  }
   if (FATAL_CODES.has(msg.code)) {
     fail(msg.code, msg.message);
     return;

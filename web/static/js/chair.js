@@ -175,16 +175,22 @@ export function renderRollCall(roll) {
   const c = roll.counts;
   const poor = roll.sites.filter((s) => s.state === "connected" && siteQuality(s)?.poor).length;
   $("roll-summary").textContent = t("roll.summary", { connected: c.connected, expected: c.expected, missing: c.not_joined, left: c.left })
+    + (c.reconnecting ? ` · ${t("roll.reconnectingCount", { n: c.reconnecting })}` : "")
+    + (c.no_media ? ` · ${t("roll.noMediaCount", { n: c.no_media })}` : "")
     + (poor ? ` · ${t("roll.poorCount", { n: poor })}` : "");
   const pages = Math.max(1, Math.ceil(roll.sites.length / ROLL_PAGE));
   rollPage = Math.min(rollPage, pages - 1);
   const shown = roll.sites.slice(rollPage * ROLL_PAGE, (rollPage + 1) * ROLL_PAGE);
   $("roll").replaceChildren(...shown.map((s) => {
     const li = document.createElement("li");
+    // A connected site whose media is down says so: held for a resume, or never up.
+    const shown = s.state === "connected" && s.presence && s.presence !== "connected" ? s.presence : s.state;
     li.className = `site ${s.state}`;
+    li.dataset.presence = shown;
     if (s.unit) li.dataset.unit = s.unit;
     const name = Object.assign(document.createElement("span"), { className: "site-name", textContent: s.name });
-    const state = Object.assign(document.createElement("span"), { className: "site-state", textContent: t(`roll.${s.state}`) });
+    const state = Object.assign(document.createElement("span"), { className: "site-state", textContent: t(`roll.${shown}`) });
+    if (shown !== s.state) state.title = t(`roll.${shown}.hint`);
     li.append(name, state);
     const own = s.unit ? `u-${s.unit}` : null;
     if (s.state !== "connected" && own && sendLink && !links.linked.some((l) => l.room === own)) {

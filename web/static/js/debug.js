@@ -9,6 +9,8 @@ function copyParticipant(p) {
     unit: p.unit ?? null,
     muted: { microphone: !!p.muted?.microphone, camera: !!p.muted?.camera },
     tracks: (p.tracks ?? []).map((tr) => ({ track_id: tr.track_id, source: tr.source })),
+    /** no_media | connected | reconnecting (docs/protocol.md, Presence) */
+    presence: p.presence ?? "no_media",
   };
 }
 
@@ -17,6 +19,10 @@ export function exposeState(state, inbound, outbound, paths) {
     /** idle | connecting | connected | reconnecting | closed | error */
     get state() {
       return state.conn;
+    },
+    /** How long the server holds our place after a drop (joined.resume.grace_ms), or null. */
+    get resumeGraceMs() {
+      return state.resume?.grace_ms ?? null;
     },
     /** The error code that ended the session (token_expired, …), or null. */
     get error() {

@@ -76,6 +76,14 @@ const TEXTS = {
     "roll.connected": "Đã vào",
     "roll.not_joined": "Chưa vào",
     "roll.left": "Đã rời",
+    "roll.reconnecting": "Đang kết nối lại",
+    "roll.reconnecting.hint": "Mạng của điểm cầu bị gián đoạn; chỗ của điểm cầu được giữ trong 30 giây",
+    "roll.no_media": "Vào họp, chưa có hình/tiếng",
+    "roll.no_media.hint": "Điểm cầu đã vào phòng nhưng kết nối hình và tiếng chưa thông (tường lửa hoặc mạng chặn)",
+    "roll.reconnectingCount": "Đang kết nối lại {n}",
+    "roll.noMediaCount": "Chưa có hình/tiếng {n}",
+    "tile.reconnecting": "Đang kết nối lại…",
+    "tile.noMedia": "Chưa có hình/tiếng",
     "roll.audio": "có tiếng",
     "roll.noAudio": "không có tiếng",
     "roll.video": "có hình",
@@ -139,6 +147,10 @@ const TEXTS = {
     "landing.staff.text":
       "Thư ký xếp lịch và gọi họp khẩn; máy hội trường của đơn vị xem lịch, nhận cảnh báo họp khẩn và vào họp.",
     "landing.staff.link": "Đăng nhập lịch họp",
+    // phone layout
+    "panel.console": "Điều hành",
+    "panel.close": "Đóng bảng",
+    "panel.closeShort": "Đóng",
   },
   en: {
     "app.title": "Meeting bridge",
@@ -212,6 +224,14 @@ const TEXTS = {
     "roll.connected": "In",
     "roll.not_joined": "Not joined",
     "roll.left": "Left",
+    "roll.reconnecting": "Reconnecting",
+    "roll.reconnecting.hint": "The site's network dropped; its place is held for 30 seconds",
+    "roll.no_media": "Joined, no audio/video yet",
+    "roll.no_media.hint": "The site is in the room but its audio and video connection is not up (a firewall or the network blocks it)",
+    "roll.reconnectingCount": "Reconnecting {n}",
+    "roll.noMediaCount": "No audio/video {n}",
+    "tile.reconnecting": "Reconnecting…",
+    "tile.noMedia": "No audio/video yet",
     "roll.audio": "audio",
     "roll.noAudio": "no audio",
     "roll.video": "video",
@@ -275,6 +295,10 @@ const TEXTS = {
     "landing.staff.text":
       "Secretaries schedule meetings and call urgent sessions; a unit's hall PC sees its schedule, gets urgent alerts and joins.",
     "landing.staff.link": "Sign in to the schedule",
+    // phone layout
+    "panel.console": "Chairing",
+    "panel.close": "Close the panel",
+    "panel.closeShort": "Close",
   },
 };
 

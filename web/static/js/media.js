@@ -172,6 +172,14 @@ export class Publisher {
     return out;
   }
 
+  /** New ICE credentials on the next offer (the network changed or dropped). The
+   *  camera gets a new sender as on any renegotiation (see SIMULCAST). */
+  restartIce() {
+    this.renewCamera();
+    this.pc.restartIce();
+    return this.negotiate();
+  }
+
   /** One offer at a time: a renegotiation asked for while one is in flight waits its turn. */
   negotiate() {
     const run = () => this.offerOnce();

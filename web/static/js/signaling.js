@@ -2,6 +2,10 @@
 // `join` first, `ping` every 5 s so the server does not time the session out.
 
 const PING_INTERVAL_MS = 5000;
+// The server answers every ping: this long without a word from it means the link is
+// down (a socket over a dead link stays "open" for minutes). The page then resumes
+// on a new socket, which takes the place over even if the old one comes back.
+const SILENCE_MS = 9000;
 
 export class Signaling {
   /**
@@ -13,7 +17,9 @@ export class Signaling {
     this.handlers = handlers;
     this.ws = null;
     this.pingTimer = null;
+    this.watchdog = null;
     this.opened = false;
+    this.lastHeard = 0;
   }
 
   /** Opens the socket; resolves once it is open, rejects if it never opens. */
@@ -23,12 +29,20 @@ export class Signaling {
       this.ws = ws;
       ws.onopen = () => {
         this.opened = true;
+        this.lastHeard = Date.now();
         this.pingTimer = setInterval(() => this.send({ type: "ping" }), PING_INTERVAL_MS);
+        this.watchdog = setInterval(() => {
+          if (this.ws !== ws || Date.now() - this.lastHeard < SILENCE_MS) return;
+          // Reported as a close of a working session: the page resumes.
+          this.close();
+          this.handlers.onClose({ code: 4000, reason: "silent", opened: true });
+        }, 1000);
         resolve();
       };
       ws.onmessage = (ev) => {
         // Frames still queued on a socket we closed belong to a session that is over.
         if (this.ws !== ws || typeof ev.data !== "string") return;
+        this.lastHeard = Date.now();
         let msg;
         try {
           msg = JSON.parse(ev.data);
@@ -72,7 +86,9 @@ export class Signaling {
 
   stopPing() {
     if (this.pingTimer !== null) clearInterval(this.pingTimer);
+    if (this.watchdog !== null) clearInterval(this.watchdog);
     this.pingTimer = null;
+    this.watchdog = null;
   }
 
   /** Closes without reporting the close to the handlers (we asked for it). */

@@ -4,6 +4,7 @@
 import { t } from "./i18n.js";
 import { icon } from "./icons.js";
 import { qualityLevel } from "./stats.js";
+import { SidePanel } from "./panel.js";
 
 const $ = (id) => document.getElementById(id);
 const GAP = 12;
@@ -29,6 +30,8 @@ export class RoomUi {
     this.soundButton = $("sound");
     this.soundButton.addEventListener("click", () => this.resumeAudio());
     new ResizeObserver(() => this.layout()).observe($("stage"));
+    // The chair's console and the people list: a column, or a drawer on narrow screens.
+    this.panel = new SidePanel(() => this.layout());
   }
 
   setConnection(state) {
@@ -86,8 +89,13 @@ export class RoomUi {
     s.disabled = !c.screen.available || !c.joined;
     s.classList.toggle("active", c.screen.on);
     s.innerHTML = `${icon("screen")}<span>${t(c.screen.on ? "btn.screen.stop" : "btn.screen.start")}</span>`;
+    s.title = t(c.screen.on ? "btn.screen.stop" : "btn.screen.start");
+    // On narrow screens the bar shows icons only: the label stays for screen readers
+    // (visually hidden) and as the tooltip.
     $("btn-people").innerHTML = `${icon("people")}<span>${t("btn.people")}</span>`;
+    $("btn-people").title = t("btn.people");
     $("btn-leave").innerHTML = `${icon("leave")}<span>${t("btn.leave")}</span>`;
+    $("btn-leave").title = t("btn.leave");
     $("btn-leave").disabled = !c.joined;
     this.soundButton.innerHTML = `${icon("sound")}<span>${t("btn.sound")}</span>`;
   }
@@ -134,6 +142,7 @@ export class RoomUi {
     el.tabIndex = 0;
     el.innerHTML = `<video autoplay playsinline muted></video>
       <div class="avatar" aria-hidden="true"></div>
+      <span class="presence" role="status" hidden></span>
       <figcaption><span class="name"></span><span class="mic"></span>
       <span class="quality" role="img"><i></i><i></i><i></i></span></figcaption>`;
     return el;
@@ -164,6 +173,12 @@ export class RoomUi {
     mic.setAttribute("role", "img");
     mic.setAttribute("aria-label", mic.title);
     this.setTileQuality(el, m.quality);
+    // A site whose media is down says so on its tile, instead of a frozen picture.
+    const presence = el.querySelector(".presence");
+    const down = m.presence === "reconnecting" || m.presence === "no_media";
+    presence.hidden = !down;
+    presence.dataset.presence = m.presence ?? "";
+    presence.textContent = down ? t(m.presence === "reconnecting" ? "tile.reconnecting" : "tile.noMedia") : "";
   }
 
   setTileQuality(el, q) {
@@ -272,9 +287,8 @@ export class RoomUi {
     $("people-count").textContent = t("people.count", { n: people.length });
   }
 
+  /** The people button: hides or shows the column, or on a narrow screen opens the drawer. */
   togglePeople() {
-    const open = document.body.classList.toggle("people-closed") === false;
-    $("btn-people").setAttribute("aria-expanded", String(open));
-    this.layout();
+    this.panel.togglePeople();
   }
 }
