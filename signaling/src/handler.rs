@@ -427,8 +427,7 @@ impl Driver {
                 if !was_open {
                     self.observe(RoomEvent::Opened { room: room.clone() });
                 }
-                // Attendance starts when the media does (park.rs `update_presence`).
-                self.park.attend(RoomEvent::Joined {
+                self.observe(RoomEvent::Joined {
                     room: room.clone(),
                     participant: id.clone(),
                     name: participant.name.clone(),
@@ -586,13 +585,11 @@ impl Driver {
         let reason = self.session.ended().unwrap_or(LeaveReason::Left);
         self.sig.inner.media.leave(&id).await;
         let (gates, ended) = self.sig.inner.roster.remove(&room, &id, reason);
-        if self.park.attended() {
-            self.observe(RoomEvent::Left {
-                room: room.clone(),
-                participant: id.clone(),
-                speaking: self.speaking.total(Instant::now()),
-            });
-        }
+        self.observe(RoomEvent::Left {
+            room: room.clone(),
+            participant: id.clone(),
+            speaking: self.speaking.total(Instant::now()),
+        });
         if !self.sig.inner.roster.is_open(&room) {
             self.observe(RoomEvent::Closed { room: room.clone() });
         }

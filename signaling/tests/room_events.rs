@@ -40,13 +40,6 @@ impl Recorded {
     }
 }
 
-fn connected() -> SfuEvent {
-    SfuEvent::ConnectionState {
-        pc: bridge_sfu::PcKind::Subscribe,
-        state: bridge_sfu::ConnState::Connected,
-    }
-}
-
 async fn eventually(rec: &Recorded, n: usize) -> Vec<RoomEvent> {
     for _ in 0..100 {
         if rec.0.lock().unwrap().len() >= n {
@@ -75,23 +68,13 @@ async fn opens_joins_leaves_and_closes_are_told_with_speaking_time() {
         .await;
     let joined = hall.recv_type("joined").await;
     let hall_id = ParticipantId(joined["participant"]["id"].as_str().unwrap().into());
-    let (chair, chair_joined) = s.join("m-7", "Chủ tịch", Role::Chair).await;
-    // Joined on the socket is not yet present: attendance waits for the media.
-    let events = eventually(&rec, 1).await;
-    assert_eq!(events, vec![RoomEvent::Opened { room: room.clone() }]);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(
-        rec.take().is_empty(),
-        "no attendance before the media is up"
-    );
-    for id in [&joined, &chair_joined].map(|j| j["participant"]["id"].as_str().unwrap()) {
-        s.media.emit(id, connected());
-    }
+    let (chair, _) = s.join("m-7", "Chủ tịch", Role::Chair).await;
 
-    let events = eventually(&rec, 2).await;
-    assert_eq!(events.len(), 2, "{events:?}");
+    let events = eventually(&rec, 3).await;
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert_eq!(events[0], RoomEvent::Opened { room: room.clone() });
     assert_eq!(
-        events[0],
+        events[1],
         RoomEvent::Joined {
             room: room.clone(),
             participant: hall_id.clone(),
@@ -101,7 +84,7 @@ async fn opens_joins_leaves_and_closes_are_told_with_speaking_time() {
         }
     );
     assert!(
-        matches!(&events[1], RoomEvent::Joined { name, unit: None, role: Role::Chair, .. } if name == "Chủ tịch"),
+        matches!(&events[2], RoomEvent::Joined { name, unit: None, role: Role::Chair, .. } if name == "Chủ tịch"),
         "{events:?}"
     );
 

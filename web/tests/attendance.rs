@@ -25,7 +25,7 @@ async fn a_site_that_leaves_and_rejoins_has_two_periods() {
     attendance_until(&s, &sec, &id, |v| unit(v, "07888")["present"] == true).await;
     // Periods are whole seconds: make the gap between them visible.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    ws.close(None).await.unwrap();
+    leave(&mut ws).await;
     attendance_until(&s, &sec, &id, |v| {
         unit(v, "07888")["periods"][0]["ongoing"] == false
     })
@@ -33,7 +33,7 @@ async fn a_site_that_leaves_and_rejoins_has_two_periods() {
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let mut ws = join(&s, &site, &id, "07888").await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    ws.close(None).await.unwrap();
+    leave(&mut ws).await;
     let v = attendance_until(&s, &sec, &id, |v| {
         let p = &unit(v, "07888")["periods"];
         p.as_array().unwrap().len() == 2 && p[1]["ongoing"] == false
@@ -61,6 +61,22 @@ async fn a_site_that_leaves_and_rejoins_has_two_periods() {
     assert_eq!(line.matches('–').count(), 2, "two periods: {line}");
     let absent = text.lines().find(|l| l.starts_with("07894,")).unwrap();
     assert!(absent.contains("Vắng"), "{absent}");
+}
+
+/// "Rời phòng": the period ends at once. (A socket that merely drops keeps its place,
+/// and its period, for the resume grace period.)
+async fn leave(
+    ws: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+) {
+    use futures_util::SinkExt;
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        json!({"type": "leave"}).to_string().into(),
+    ))
+    .await
+    .unwrap();
+    ws.close(None).await.ok();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

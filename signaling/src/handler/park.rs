@@ -3,7 +3,6 @@
 //! presence from its media connections.
 
 use super::Driver;
-use crate::directory::RoomEvent;
 use crate::messages::{ByeReason, Presence, ResumeGrant, ServerMsg};
 use crate::resume::Handoff;
 use crate::session::{Action, close_code};
@@ -30,8 +29,6 @@ pub(super) struct Park {
     subscribe: Option<ConnState>,
     /// A media connection has been up at least once.
     was_up: bool,
-    /// The attendance `Joined`, told once the media is first up.
-    attendance: Option<RoomEvent>,
 }
 
 impl Park {
@@ -43,18 +40,7 @@ impl Park {
             publish: None,
             subscribe: None,
             was_up: false,
-            attendance: None,
         }
-    }
-
-    /// A site counts as present from its first media connection, not its socket.
-    pub(super) fn attend(&mut self, joined: RoomEvent) {
-        self.attendance = Some(joined);
-    }
-
-    /// Whether attendance was told we joined (and so must hear that we left).
-    pub(super) fn attended(&self) -> bool {
-        self.was_up
     }
 
     /// A message for the client while it has no socket.
@@ -174,16 +160,11 @@ impl Driver {
         self.update_presence();
     }
 
-    fn update_presence(&mut self) {
+    fn update_presence(&self) {
         if let Some(room) = &self.joined {
             let presence = self.park.presence(self.session.parked());
             let id = self.session.participant_id();
             self.sig.inner.roster.set_presence(room, id, presence);
-        }
-        if self.park.was_up
-            && let Some(joined) = self.park.attendance.take()
-        {
-            self.observe(joined);
         }
     }
 }
