@@ -93,7 +93,7 @@ async fn a_recorded_meeting_yields_audio_and_video_for_the_invited_only() -> any
     let room = format!("m-{id}");
 
     let opened = Instant::now();
-    let mut chair = join(&server, &room, "25", 440.0).await?;
+    let chair = join(&server, &room, "25", 440.0).await?;
     let district = join(&server, &room, "227", 660.0).await?;
     tokio::time::sleep(Duration::from_secs(4)).await;
     // The district drops out and comes back: the recording goes on through it.
@@ -102,8 +102,7 @@ async fn a_recorded_meeting_yields_audio_and_video_for_the_invited_only() -> any
     let district = join(&server, &room, "227", 660.0).await?;
     tokio::time::sleep(Duration::from_secs(4)).await;
     district.leave(WAIT).await?;
-    chair.send_json(&json!({"type": "leave"}))?;
-    chair.close().await;
+    chair.leave(WAIT).await?;
     let open_for = opened.elapsed().as_secs_f64();
 
     let path = format!("/meetings/{id}/recordings");
@@ -164,15 +163,14 @@ async fn a_full_disk_fails_the_file_not_the_meeting() -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     std::os::unix::fs::symlink("/dev/full", dir.join("1-audio.ogg"))?;
     let room = format!("m-{id}");
-    let mut chair = join(&server, &room, "25", 440.0).await?;
+    let chair = join(&server, &room, "25", 440.0).await?;
     let district = join(&server, &room, "227", 660.0).await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
     // Still a meeting: the chair gives the floor and the district is heard.
     chair.send_json(&json!({"type": "grant_floor", "participant": district.id}))?;
     assert_heard(&chair, &district, 660.0).await;
     district.leave(WAIT).await?;
-    chair.send_json(&json!({"type": "leave"}))?;
-    chair.close().await;
+    chair.leave(WAIT).await?;
 
     let rows = finished_rows(&secretary, &id).await?;
     let audio = rows
