@@ -7,6 +7,12 @@
 //! audio around. A slot is mixed [`JITTER_SLOTS`] after its time, so late packets
 //! still make it; a packet later than that is counted and dropped. Slots nobody
 //! filled are silence, so the mix always lasts as long as wall time.
+//!
+//! The jitter wait is a parameter ([`Mixer::with_jitter`]): the recorder waits 200 ms
+//! (nobody listens live, a late packet is worth waiting for), the SFU's live mix for
+//! audio-only halls about 40 ms (every millisecond is conversational delay). The live
+//! mix also needs each source's frame apart ([`Mixer::advance_each`]), to take a
+//! hall's own voice out of its mix without decoding anything twice.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -19,7 +25,7 @@ pub const SAMPLE_RATE: u32 = 48_000;
 /// 20 ms at 48 kHz.
 pub const FRAME_SAMPLES: usize = 960;
 pub const FRAME: Duration = Duration::from_millis(20);
-/// How long a slot waits for late packets before it is mixed (200 ms).
+/// How long a slot waits for late packets before it is mixed, by default (200 ms).
 pub const JITTER_SLOTS: u64 = 10;
 /// A source whose timestamps drift this far (in slots) from its arrivals is re-anchored.
 const REANCHOR_SLOTS: i64 = 25;
@@ -52,13 +58,50 @@ struct Source {
     late_run: u32,
 }
 
+/// One slot's sound, source by source (sources silent in that slot are left out).
+pub type SourceFrames = [(SourceId, [i16; FRAME_SAMPLES])];
+
 /// The mixing timeline. Pure: packets and time in, 20 ms PCM frames out.
 pub struct Mixer {
     sources: HashMap<SourceId, Source>,
     next_slot: u64,
-    gain: f32,
+    /// Slots a slot waits for late packets before it is mixed.
+    jitter_slots: u64,
+    limiter: Limiter,
     stats: RecorderStats,
     decoded: Vec<i16>,
+    /// Each source's frame of the slot being mixed (reused, see `advance_each`).
+    slot_frames: Vec<(SourceId, [i16; FRAME_SAMPLES])>,
+}
+
+/// Clipping protection for one mixed output: a frame whose sum would clip is scaled
+/// down at once, and the gain recovers slowly (about 1 s) so loud overlaps do not pump.
+#[derive(Debug, Clone, Copy)]
+pub struct Limiter {
+    gain: f32,
+}
+
+impl Default for Limiter {
+    fn default() -> Self {
+        Limiter { gain: 1.0 }
+    }
+}
+
+impl Limiter {
+    pub fn limit(&mut self, sum: &[i32; FRAME_SAMPLES]) -> [i16; FRAME_SAMPLES] {
+        let peak = sum.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0) as f32;
+        let needed = if peak > CEILING { CEILING / peak } else { 1.0 };
+        self.gain = if needed < self.gain {
+            needed
+        } else {
+            (self.gain + 0.02).min(needed)
+        };
+        let mut frame = [0i16; FRAME_SAMPLES];
+        for (o, v) in frame.iter_mut().zip(sum.iter()) {
+            *o = (*v as f32 * self.gain).clamp(f32::from(i16::MIN), f32::from(i16::MAX)) as i16;
+        }
+        frame
+    }
 }
 
 impl Default for Mixer {
@@ -72,13 +115,23 @@ fn slot_of(t: Duration) -> u64 {
 }
 
 impl Mixer {
+    /// The recorder's mixer: slots wait [`JITTER_SLOTS`] (200 ms) for late packets.
     pub fn new() -> Self {
+        Self::with_jitter(FRAME * JITTER_SLOTS as u32)
+    }
+
+    /// A mixer whose slots wait `jitter` (rounded up to whole 20 ms slots) for late
+    /// packets: a slot is mixed between `jitter` and `jitter` + 20 ms after its time.
+    pub fn with_jitter(jitter: Duration) -> Self {
+        let jitter_slots = jitter.as_micros().div_ceil(FRAME.as_micros()) as u64;
         Mixer {
             sources: HashMap::new(),
             next_slot: 0,
-            gain: 1.0,
+            jitter_slots,
+            limiter: Limiter::default(),
             stats: RecorderStats::default(),
             decoded: vec![0; MAX_DECODED],
+            slot_frames: Vec::new(),
         }
     }
 
@@ -152,8 +205,15 @@ impl Mixer {
     /// Mixes every slot whose jitter wait is over at `now`; `out` gets one 960-sample
     /// frame per slot.
     pub fn advance(&mut self, now: Duration, out: &mut Vec<[i16; FRAME_SAMPLES]>) {
-        let ready = slot_of(now).saturating_sub(JITTER_SLOTS);
+        let ready = slot_of(now).saturating_sub(self.jitter_slots);
         self.mix_until(ready, out);
+    }
+
+    /// Like [`Self::advance`], but hands each ready slot's frames apart, one per
+    /// source that has sound in it (possibly none), for the caller to mix as it needs.
+    pub fn advance_each(&mut self, now: Duration, mut f: impl FnMut(&SourceFrames)) {
+        let ready = slot_of(now).saturating_sub(self.jitter_slots);
+        self.each_slot(ready, &mut f);
     }
 
     /// Mixes everything up to `now`, without waiting for late packets (the end).
@@ -162,39 +222,38 @@ impl Mixer {
     }
 
     fn mix_until(&mut self, end: u64, out: &mut Vec<[i16; FRAME_SAMPLES]>) {
+        let mut limiter = self.limiter;
+        self.each_slot(end, &mut |frames| {
+            let mut sum = [0i32; FRAME_SAMPLES];
+            for (_, pcm) in frames {
+                for (acc, v) in sum.iter_mut().zip(pcm.iter()) {
+                    *acc += i32::from(*v);
+                }
+            }
+            out.push(limiter.limit(&sum));
+        });
+        self.limiter = limiter;
+    }
+
+    /// Decodes every slot before `end` and hands its sources' frames to `f`.
+    fn each_slot(&mut self, end: u64, f: &mut dyn FnMut(&SourceFrames)) {
+        let mut frames = std::mem::take(&mut self.slot_frames);
         while self.next_slot < end {
             let slot = self.next_slot;
-            let mut sum = [0i32; FRAME_SAMPLES];
-            for s in self.sources.values_mut() {
+            frames.clear();
+            for (id, s) in self.sources.iter_mut() {
                 if let Some(pcm) = source_frame(s, slot, &mut self.decoded, &mut self.stats) {
-                    for (acc, v) in sum.iter_mut().zip(pcm.iter()) {
-                        *acc += i32::from(*v);
-                    }
+                    frames.push((id.clone(), pcm));
                 }
             }
             self.sources.retain(|_, s| {
                 !s.frames.is_empty() || slot.saturating_sub(s.last_slot) < FORGET_SLOTS
             });
-            out.push(self.limit(&sum));
+            f(&frames);
             self.next_slot += 1;
         }
-    }
-
-    /// Clipping protection: a frame whose sum would clip is scaled down at once, and
-    /// the gain recovers slowly (about 1 s) so loud overlaps do not pump.
-    fn limit(&mut self, sum: &[i32; FRAME_SAMPLES]) -> [i16; FRAME_SAMPLES] {
-        let peak = sum.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0) as f32;
-        let needed = if peak > CEILING { CEILING / peak } else { 1.0 };
-        self.gain = if needed < self.gain {
-            needed
-        } else {
-            (self.gain + 0.02).min(needed)
-        };
-        let mut frame = [0i16; FRAME_SAMPLES];
-        for (o, v) in frame.iter_mut().zip(sum.iter()) {
-            *o = (*v as f32 * self.gain).clamp(f32::from(i16::MIN), f32::from(i16::MAX)) as i16;
-        }
-        frame
+        frames.clear();
+        self.slot_frames = frames;
     }
 }
 
@@ -248,4 +307,87 @@ fn source_frame(
         s.carry.extend_from_slice(&buf[FRAME_SAMPLES..n]);
     }
     Some(frame)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tone_packet(enc: &mut opus::Encoder, amplitude: f32) -> Bytes {
+        let pcm: Vec<i16> = (0..FRAME_SAMPLES)
+            .map(|i| ((i as f32 * 0.06).sin() * amplitude * 32767.0) as i16)
+            .collect();
+        let mut out = vec![0u8; 1500];
+        let n = enc.encode(&pcm, &mut out).unwrap();
+        out.truncate(n);
+        Bytes::from(out)
+    }
+
+    #[test]
+    fn the_jitter_wait_is_a_parameter() {
+        let mut enc =
+            opus::Encoder::new(SAMPLE_RATE, opus::Channels::Mono, opus::Application::Audio)
+                .unwrap();
+        let (mut live, mut rec) = (Mixer::with_jitter(FRAME * 2), Mixer::new());
+        for m in [&mut live, &mut rec] {
+            m.push(
+                &"a".into(),
+                1,
+                0,
+                tone_packet(&mut enc, 0.3),
+                Duration::from_millis(5),
+            )
+            .unwrap();
+        }
+        let mut out = Vec::new();
+        live.advance(Duration::from_millis(59), &mut out);
+        assert!(out.is_empty());
+        live.advance(Duration::from_millis(60), &mut out);
+        assert_eq!(out.len(), 1, "slot 0 is mixed 40-60 ms after its time");
+        rec.advance(Duration::from_millis(200), &mut out);
+        assert_eq!(out.len(), 1, "the recorder still waits 200 ms");
+        rec.advance(Duration::from_millis(220), &mut out);
+        assert_eq!(out.len(), 2);
+        // A partial slot rounds up.
+        let m = Mixer::with_jitter(Duration::from_millis(30));
+        assert_eq!(m.jitter_slots, 2);
+    }
+
+    #[test]
+    fn advance_each_hands_the_sources_apart() {
+        let mut enc =
+            opus::Encoder::new(SAMPLE_RATE, opus::Channels::Mono, opus::Application::Audio)
+                .unwrap();
+        let mut m = Mixer::with_jitter(Duration::ZERO);
+        m.push(
+            &"a".into(),
+            1,
+            0,
+            tone_packet(&mut enc, 0.3),
+            Duration::ZERO,
+        )
+        .unwrap();
+        m.push(
+            &"b".into(),
+            2,
+            0,
+            tone_packet(&mut enc, 0.3),
+            Duration::ZERO,
+        )
+        .unwrap();
+        let mut seen = Vec::new();
+        m.advance_each(Duration::from_millis(20), |frames| {
+            let mut ids: Vec<String> = frames.iter().map(|(id, _)| id.0.clone()).collect();
+            ids.sort();
+            seen.push(ids);
+        });
+        assert_eq!(seen, vec![vec!["a".to_owned(), "b".to_owned()]]);
+        // Nothing more arrived: a few slots of concealment, then nobody.
+        seen.clear();
+        m.advance_each(Duration::from_millis(20 * 10), |frames| {
+            seen.push(vec![frames.len().to_string()])
+        });
+        assert_eq!(seen.len(), 9);
+        assert_eq!(seen.last().unwrap(), &vec!["0".to_owned()]);
+    }
 }

@@ -142,6 +142,13 @@ pub enum SfuEvent {
     Speakers {
         ordered: Vec<ParticipantId>,
     },
+    /// Whether this subscriber's audio is one server-mixed stream now (an audio-only
+    /// hall, mix.rs), and the m-line that carries it (`mid`, while `on`). While on,
+    /// its other audio m-lines carry nothing and `Slots` lists none of them.
+    AudioMix {
+        on: bool,
+        mid: Option<String>,
+    },
     /// To a simulcast publisher: which of the track's encodings (lowest first) anybody
     /// receives; the others may be paused (`active: false` on the sender's encoding).
     Layers {

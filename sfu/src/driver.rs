@@ -121,7 +121,10 @@ impl Sfu {
             None => None,
         };
         let tcp_addr = tcp.as_ref().map(|l| l.local_addr()).transpose()?;
-        let state = State::new(config, udp_addr, tcp_addr).map_err(std::io::Error::other)?;
+        let mut state = State::new(config, udp_addr, tcp_addr).map_err(std::io::Error::other)?;
+        // Mixing workers (mix_live.rs) send their encoded frames back on this.
+        let (mix_tx, mix_rx) = mpsc::unbounded_channel();
+        state.mixes.set_output(mix_tx);
         let (tx, rx) = mpsc::unbounded_channel();
         let (tcp_events, tcp_rx) = mpsc::unbounded_channel();
         let loop_tcp_events = tcp_events.clone();
@@ -161,6 +164,7 @@ impl Sfu {
                     rx,
                     (loop_tcp_slots, loop_tcp_events),
                     tcp_rx,
+                    mix_rx,
                 ));
                 // Dropping the runtime drops the sockets and every TCP task.
                 drop(rt);
@@ -400,6 +404,7 @@ async fn run(
     mut rx: mpsc::UnboundedReceiver<Command>,
     (tcp_slots, tcp_tx): (TcpSlots, mpsc::UnboundedSender<TcpEvent>),
     mut tcp_rx: mpsc::UnboundedReceiver<TcpEvent>,
+    mut mix_rx: mpsc::UnboundedReceiver<crate::mix_live::MixOutput>,
 ) -> Option<oneshot::Sender<()>> {
     if let Some(listener) = tcp {
         tokio::spawn(accept_tcp(listener, tcp_slots, tcp_tx));
@@ -459,6 +464,10 @@ async fn run(
                         state.forget_flow((TransportProtocol::TCP, peer));
                     }
                 },
+                // A mixing worker's frames: written as RTP on the mixed halls' slots.
+                Some(out) = mix_rx.recv() => {
+                    let _ = crate::state::guarded(|| state.on_mix_output(out, Instant::now()));
+                }
                 _ = tokio::time::sleep_until(deadline.into()) => {
                     state.handle_timeout(Instant::now());
                 }

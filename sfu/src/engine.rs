@@ -2,11 +2,12 @@
 //! interceptors, SRTP profiles, ICE credentials and host candidates.
 
 use crate::api::{IceCandidate, SfuError};
+use crate::estimate::{ReportedLoss, SharedEstimate};
 use crate::pacer::PacerInterceptor;
 use rtc::dtls::extension::extension_use_srtp::SrtpProtectionProfile;
-use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
 use rtc::interceptor::{
-    BandwidthEstimator, CongestionControlBuilder, EstimatorStats, Gcc, PacketReport,
+    Attribute, CongestionControlBuilder, Interceptor, Packet, Registry, Slot, StreamInfo,
+    TaggedPacket,
 };
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::configuration::interceptor_registry::{
@@ -20,6 +21,7 @@ use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCI
 use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::transport_feedbacks::transport_layer_cc::TransportLayerCc;
 use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
@@ -28,7 +30,7 @@ use rtc::sansio::Protocol;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
 pub const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
@@ -167,130 +169,6 @@ pub enum Role {
     Subscribe,
 }
 
-/// Where the subscribe side's estimate starts: a hall on a thin link must not be sent
-/// more than it carries before the first feedback says so. 300 kbit/s is the main
-/// stage's lowest layer and the audio; GCC raises it from there (8 % a second while
-/// the link shows no queue), and the layers follow once it has held (layers.rs,
-/// `EstimateHold`). It was 2.5 Mbit/s: a new hall got 720p, and a 256 kbit/s link
-/// queued seconds of it ahead of the audio.
-pub const GCC_INITIAL_BPS: f64 = 300_000.0;
-/// Low enough that a collapsing link can fall under the audio-only threshold.
-const GCC_MIN_BPS: f64 = 50_000.0;
-const GCC_MAX_BPS: f64 = 20_000_000.0;
-
-/// Google Congestion Control on what we send a subscriber (from its transport-cc
-/// feedback), publishing its target to the pacer (pacer.rs), which paces under it and
-/// publishes what the layer selection reads: the interceptor chain owns the estimator,
-/// so the number is pushed out rather than read (the pattern of rtc's
-/// bandwidth-estimation example).
-struct SharedEstimate {
-    inner: Gcc,
-    out: Arc<AtomicU64>,
-    acked: AckedRate,
-}
-
-/// Above this share of packets lost (over the last second), the estimate is held under what the
-/// subscriber acknowledges receiving: rtc's loss half climbs 5 % per 200 ms while the
-/// link is clean, whatever is sent (it was at 14 Mbit/s with 1 Mbit/s sent), and
-/// then needs seconds of heavy loss to come back down; a link that drops packets
-/// carries what arrives, no more.
-const LOSS_CAP_ABOVE: f64 = 0.1;
-/// A share of lost packets means something only over this many packets: feedback
-/// comes in batches of a few packets, and on a link that loses 5 % at random a
-/// smoothed per-batch figure was above 10 % half the time, which held the estimate at
-/// what was being sent (audio, mostly) and starved the video for good.
-const LOSS_MIN_PACKETS: usize = 50;
-
-/// What the subscriber acknowledged receiving over the last second, and the share of
-/// packets it did not.
-#[derive(Default)]
-struct AckedRate {
-    /// (when, bytes arrived, packets arrived, packets lost) per feedback batch.
-    batches: VecDeque<(Instant, usize, usize, usize)>,
-    bytes: usize,
-    arrived: usize,
-    lost: usize,
-}
-
-const ACKED_WINDOW: std::time::Duration = std::time::Duration::from_secs(1);
-
-impl AckedRate {
-    fn add(&mut self, now: Instant, reports: &[PacketReport]) {
-        let bytes: usize = reports.iter().filter(|r| r.arrived).map(|r| r.size).sum();
-        let lost = reports.iter().filter(|r| !r.arrived).count();
-        let arrived = reports.len() - lost;
-        self.batches.push_back((now, bytes, arrived, lost));
-        self.bytes += bytes;
-        self.arrived += arrived;
-        self.lost += lost;
-        while let Some(&(t, b, a, l)) = self.batches.front() {
-            if now.saturating_duration_since(t) <= ACKED_WINDOW {
-                break;
-            }
-            self.batches.pop_front();
-            self.bytes -= b;
-            self.arrived -= a;
-            self.lost -= l;
-        }
-    }
-
-    /// The share of packets lost over the window, once it holds enough of them.
-    fn loss(&self) -> f64 {
-        let total = self.arrived + self.lost;
-        if total < LOSS_MIN_PACKETS {
-            return 0.0;
-        }
-        self.lost as f64 / total as f64
-    }
-
-    /// Bit/s over the window, once it spans most of it.
-    fn rate(&self, now: Instant) -> Option<f64> {
-        let (first, ..) = *self.batches.front()?;
-        let span = now.saturating_duration_since(first).as_secs_f64();
-        (span >= 0.5).then(|| self.bytes as f64 * 8.0 / span)
-    }
-}
-
-/// The estimate published: GCC's, held under the acknowledged rate while the loss is
-/// heavy (as libwebrtc's loss-based controller does), never under the floor.
-fn loss_capped(target: f64, acked_bps: Option<f64>, loss: f64) -> f64 {
-    match acked_bps {
-        Some(acked) if loss > LOSS_CAP_ABOVE => target.min(acked).max(GCC_MIN_BPS),
-        _ => target,
-    }
-}
-
-impl BandwidthEstimator for SharedEstimate {
-    fn on_reports(&mut self, now: Instant, reports: &[PacketReport]) {
-        self.inner.on_reports(now, reports);
-        if !reports.is_empty() {
-            self.acked.add(now, reports);
-            let target = loss_capped(
-                self.inner.target_bitrate(),
-                self.acked.rate(now),
-                self.acked.loss(),
-            );
-            self.out.store(target as u64, Ordering::Relaxed);
-        }
-    }
-
-    fn target_bitrate(&self) -> f64 {
-        self.inner.target_bitrate()
-    }
-
-    fn handle_timeout(&mut self, now: Instant) {
-        self.inner.handle_timeout(now);
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.inner.poll_timeout()
-    }
-
-    fn stats(&self) -> EstimatorStats {
-        self.inner.stats()
-    }
-}
-
 /// Builds one peer connection with the given host candidates. rtc picks its ICE
 /// credentials (and new ones at each ICE restart): the demux learns each local ufrag
 /// from the descriptions we set (`State::learn_ufrag`). `estimate` (subscribe side)
@@ -303,6 +181,7 @@ pub fn build_pc(
 ) -> Result<RTCPeerConnection, SfuError> {
     let mut media = media_engine()?;
     let mut registry = Registry::new();
+    let mut feedback = FeedbackToApp::default();
     if role == Role::Publish {
         registry = registry.with(
             Slot::NackGenerator,
@@ -321,16 +200,12 @@ pub fn build_pc(
         // acts through the pacer (bursts wait here, not in a thin link's queue) and
         // through the layer selection (the average fits the link).
         registry = configure_twcc_sender_only(registry, &mut media).map_err(engine)?;
-        let gcc = Gcc::new(GCC_INITIAL_BPS, GCC_MIN_BPS, GCC_MAX_BPS);
-        let raw = Arc::new(AtomicU64::new(GCC_INITIAL_BPS as u64));
+        let raw = Arc::new(AtomicU64::new(0));
+        let reported = Arc::new(ReportedLoss::default());
+        feedback.reported = Some(reported.clone());
         registry = registry.with(
             Slot::CongestionControl,
-            CongestionControlBuilder::new(SharedEstimate {
-                inner: gcc,
-                out: raw.clone(),
-                acked: AckedRate::default(),
-            })
-            .build(),
+            CongestionControlBuilder::new(SharedEstimate::new(raw.clone(), reported)).build(),
         );
         registry = registry.with(Slot::Pacer, PacerInterceptor::new(raw, out));
     }
@@ -347,7 +222,7 @@ pub fn build_pc(
         ),
     };
     // Application-most slot: the other interceptors see the feedback first.
-    registry = registry.with(Slot::from(14_000), FeedbackToApp::default());
+    registry = registry.with(Slot::from(14_000), feedback);
 
     let settings = SettingEngineBuilder::new()
         .with_srtp_protection_profiles(vec![
@@ -424,9 +299,12 @@ pub fn host_candidates(
 }
 
 /// Marks inbound keyframe requests and NACKs for the application: the interceptor
-/// chain swallows inbound RTCP otherwise (docs/architecture.md, "Pitfalls").
+/// chain swallows inbound RTCP otherwise (docs/architecture.md, "Pitfalls"). On a
+/// subscribe connection it also counts what the transport-cc feedback reports
+/// (estimate.rs, `ReportedLoss`).
 #[derive(Default)]
 struct FeedbackToApp {
+    reported: Option<Arc<ReportedLoss>>,
     read: VecDeque<TaggedPacket>,
     write: VecDeque<TaggedPacket>,
 }
@@ -439,16 +317,22 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for FeedbackToApp {
     type Time = Instant;
 
     fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+        let mut wanted = false;
         if let Packet::Rtcp(packets) = &msg.message.packet {
-            let wanted = packets.iter().any(|p| {
+            for p in packets {
                 let any = p.as_any();
-                any.is::<PictureLossIndication>()
+                wanted |= any.is::<PictureLossIndication>()
                     || any.is::<FullIntraRequest>()
-                    || any.is::<TransportLayerNack>()
-            });
-            if wanted {
-                msg.message.add(Attribute::DeliverToApplication);
+                    || any.is::<TransportLayerNack>();
+                if let (Some(reported), Some(cc)) =
+                    (&self.reported, any.downcast_ref::<TransportLayerCc>())
+                {
+                    reported.count(cc);
+                }
             }
+        }
+        if wanted {
+            msg.message.add(Attribute::DeliverToApplication);
         }
         self.read.push_back(msg);
         Ok(())
@@ -479,70 +363,6 @@ impl Interceptor for FeedbackToApp {
 mod tests {
     use super::*;
     use rtc::peer_connection::sdp::RTCSessionDescription;
-
-    fn report(size: usize, arrived: bool, at: Instant) -> PacketReport {
-        PacketReport {
-            ssrc: 1,
-            id: 0,
-            rtp_sequence_number: 0,
-            is_twcc: true,
-            twcc_sequence_number: 0,
-            size,
-            arrived,
-            departure: at,
-            arrival: arrived.then(|| std::time::Duration::from_millis(10)),
-            ecn: Default::default(),
-        }
-    }
-
-    /// A link that drops most of what is sent gets an estimate of what arrives, at
-    /// once; light loss leaves GCC's estimate alone.
-    #[test]
-    fn heavy_loss_holds_the_estimate_under_what_arrives() {
-        let t0 = Instant::now();
-        let mut acked = AckedRate::default();
-        for i in 0..10u64 {
-            let at = t0 + std::time::Duration::from_millis(100 * i);
-            // Per 100 ms: 3 of 10 packets of 1,000 bytes arrive: 240 kbit/s.
-            let batch: Vec<_> = (0..10).map(|k| report(1_000, k < 3, at)).collect();
-            acked.add(at, &batch);
-        }
-        let now = t0 + std::time::Duration::from_millis(900);
-        let rate = acked.rate(now).unwrap();
-        assert!((250_000.0..=280_000.0).contains(&rate), "{rate}");
-        assert!(acked.loss() > 0.6, "{}", acked.loss());
-        assert_eq!(loss_capped(14_000_000.0, Some(rate), acked.loss()), rate);
-        assert_eq!(loss_capped(14_000_000.0, Some(rate), 0.05), 14_000_000.0);
-        assert_eq!(loss_capped(14_000_000.0, None, 0.9), 14_000_000.0);
-        assert_eq!(loss_capped(14_000_000.0, Some(1_000.0), 0.9), GCC_MIN_BPS);
-        assert_eq!(loss_capped(200_000.0, Some(rate), 0.9), 200_000.0);
-    }
-
-    /// 5 % random loss in small feedback batches (one in twenty, and batches of a
-    /// few packets) is not heavy: the estimate is left to GCC. A smoothed per-batch
-    /// figure used to read above 10 % and starved the video.
-    #[test]
-    fn light_random_loss_in_small_batches_is_not_heavy() {
-        let t0 = Instant::now();
-        let mut acked = AckedRate::default();
-        let mut n = 0u32;
-        for i in 0..20u64 {
-            let at = t0 + std::time::Duration::from_millis(50 * i);
-            let batch: Vec<_> = (0..4)
-                .map(|_| {
-                    n += 1;
-                    report(1_000, !n.is_multiple_of(20), at)
-                })
-                .collect();
-            acked.add(at, &batch);
-            assert!(
-                acked.loss() <= LOSS_CAP_ABOVE,
-                "{} at batch {i}",
-                acked.loss()
-            );
-        }
-        assert!(acked.loss() > 0.0);
-    }
 
     /// The answer to Chrome's publish offer, as negotiate.rs sends it, asks for in-band
     /// FEC and DTX: Chrome's Opus encoder follows the remote description's fmtp.

@@ -17,7 +17,8 @@
 //!   `media`: inbound RTP fanned out, PLI/FIR/NACK from subscribers, `lifecycle`:
 //!   join/leave/candidates/stats and containing a panicking connection, `links`:
 //!   linked rooms sharing one media group, `tap`: copies of a room's media for the
-//!   recorder.
+//!   recorder, `mix`/`mix_live`/`mix_state`: one server-mixed Opus stream for an
+//!   audio-only hall (the rules, the worker thread per media group, the loop's side).
 //! - [`forward`]: the pure core (rewriting, keyframe aggregation, packet cache,
 //!   NACK cap), unit-tested on a virtual clock.
 //! - [`pacer`]: per subscriber, video paced under the link's estimate and audio
@@ -34,12 +35,16 @@ mod api;
 mod demux;
 mod driver;
 mod engine;
+mod estimate;
 pub mod forward;
 mod gate;
 pub mod layers;
 mod lifecycle;
 mod links;
 mod media;
+mod mix;
+mod mix_live;
+mod mix_state;
 mod negotiate;
 pub mod pacer;
 mod simulcast;

@@ -123,6 +123,7 @@ impl State {
         }
         self.observe_level(&track_id, &packet, now);
         self.tap_rtp(&track_id, layer, &packet, now);
+        self.mix_rtp(&track_id, &packet, now);
         let Some(t) = self.published.get(&track_id) else {
             return;
         };

@@ -60,11 +60,14 @@ impl State {
         if !known {
             return Err(SfuError::UnknownTrack(track.clone()));
         }
-        if p.view_of(track) == view {
-            return Ok(());
-        }
+        let unchanged = p.view_of(track) == view;
+        // Kept even when it changes nothing: a `view off` said for every video is how
+        // a page asks for audio only (mix.rs), whatever its `default_view`.
         if let Some(p) = self.participants.get_mut(participant) {
             p.views.insert(track.clone(), view);
+        }
+        if unchanged {
+            return Ok(());
         }
         // At once rather than at the next tick: a click on a thumbnail should bring
         // its full picture as soon as a keyframe allows, and a newly shown site its

@@ -10,9 +10,14 @@
 //!
 //! A microphone changes slot at once (Opus has no keyframes); a video takes over its
 //! slot at its first keyframe, the old picture going on until then.
+//!
+//! An audio-only subscriber with two or more microphones to hear is given none of
+//! them: its first audio slot carries the server's mix of them instead (mix.rs,
+//! mix_state.rs), decided here with the rest of its slots on every pass.
 
 use crate::api::*;
 use crate::layers::{LayerSwitch, View};
+use crate::mix_state::MixMode;
 use crate::state::State;
 use std::time::Instant;
 
@@ -64,8 +69,11 @@ impl State {
         let Some(p) = self.participants.get(participant) else {
             return Vec::new();
         };
-        let sources = self.group_sources(&self.group_of(&p.room).clone());
-        self.assign_from(participant, &sources, now)
+        let group = self.group_of(&p.room).clone();
+        let sources = self.group_sources(&group);
+        let missing = self.assign_from(participant, &sources, now);
+        self.refresh_mix(&group, &sources.audio);
+        missing
     }
 
     /// Every member of every group, each group's sources listed once (the periodic
@@ -78,9 +86,10 @@ impl State {
             .collect();
         groups.sort();
         groups.dedup();
-        for g in groups {
-            self.assign_group(&g, None, now);
+        for g in &groups {
+            self.assign_group(g, None, now);
         }
+        self.prune_mixes(&groups);
     }
 
     /// Every member of a group but `except`, the group's sources listed once; those
@@ -92,6 +101,7 @@ impl State {
                 self.renegotiate(&m, now);
             }
         }
+        self.refresh_mix(group, &sources.audio);
     }
 
     fn assign_from(
@@ -103,7 +113,7 @@ impl State {
         let Some(p) = self.participants.get(participant) else {
             return Vec::new();
         };
-        let audio: Vec<TrackId> = sources
+        let hear: Vec<TrackId> = sources
             .audio
             .iter()
             .filter(|(_, owner)| owner != participant)
@@ -124,6 +134,19 @@ impl State {
             .take(MAX_VIDEO_SLOTS)
             .map(|(_, t)| t.clone())
             .collect();
+        // An audio-only hall hears one server-mixed stream on its first audio slot
+        // instead (mix.rs); its audio slots then carry no source.
+        let mode = self.mix_mode(participant, hear.len(), !video.is_empty(), now);
+        let audio = match mode {
+            MixMode::Separate => hear,
+            MixMode::OneSlot => hear.into_iter().take(1).collect(),
+            MixMode::Mixed(_) => Vec::new(),
+        };
+        let mix_slot = match mode {
+            MixMode::Mixed(i) => Some(i),
+            _ => None,
+        };
+        self.set_mix_slot(participant, mix_slot);
         let (mut missing, changed_audio) = self.place(participant, &audio, true, now);
         let (more, changed_video) = self.place(participant, &video, false, now);
         missing.extend(more);

@@ -193,6 +193,8 @@ pub struct State {
     pub taps: crate::tap::Taps,
     /// When the earliest paced subscribe offer is due (negotiate.rs).
     pub offers_due: Option<Instant>,
+    /// Mixed audio for audio-only halls (mix_state.rs).
+    pub mixes: crate::mix_state::Mixes,
 }
 
 pub const KEYFRAME_INTERVAL: Duration = Duration::from_secs(1);
@@ -236,6 +238,7 @@ impl State {
             open_mics: HashMap::new(),
             taps: Default::default(),
             offers_due: None,
+            mixes: Default::default(),
         })
     }
 

@@ -235,6 +235,13 @@ pub enum ServerMsg {
         track: TrackId,
         active: Vec<bool>,
     },
+    /// Whether the client's audio is one server-mixed stream now (an audio-only hall)
+    /// and which m-line carries it (`mid`, while `on`).
+    AudioMix {
+        on: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mid: Option<String>,
+    },
     /// The room's links, in full, at join and on every change: the conference it is
     /// linked into, and the rooms linked into it.
     Links(RoomLinks),

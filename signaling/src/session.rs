@@ -559,6 +559,7 @@ impl Session {
             SfuEvent::Speakers { ordered } => vec![Action::Send(ServerMsg::ActiveSpeakers {
                 participants: ordered,
             })],
+            SfuEvent::AudioMix { on, mid } => vec![Action::Send(ServerMsg::AudioMix { on, mid })],
             SfuEvent::Layers { track_id, active } => vec![Action::Send(ServerMsg::Layers {
                 track: track_id,
                 active,

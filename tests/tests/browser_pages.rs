@@ -172,6 +172,57 @@ async fn landing_page() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The hall's uplink governor (uplink.js), on a clock of its own: the camera pauses
+/// after 4 s under 120 kbit/s (not for one low sample), comes back after 4 s at 250,
+/// is tried again after 30 s and, when the trial shows the link still thin, after 60;
+/// audio only keeps it paused.
+#[test]
+fn a_hall_whose_uplink_is_too_thin_pauses_its_camera_and_tries_again() -> anyhow::Result<()> {
+    run_serial(async {
+        let server = BridgeServer::start().await?;
+        let browser = Browser::launch().await?;
+        browser.client.goto(&server.http_url()).await?;
+        let got = browser
+            .eval(
+                "return import('/static/js/uplink.js').then(m => { \
+                   const g = new m.UplinkGovernor(); \
+                   const at = (kbps, s) => g.update(kbps, s * 1000); \
+                   const out = {}; \
+                   out.blip = [at(300, 0), at(80, 2), at(300, 4)]; \
+                   out.thin = [at(80, 6), at(80, 8), at(80, 10)]; \
+                   out.unknown = at(null, 12); \
+                   out.beforeRetry = at(80, 39); \
+                   out.trial = [at(80, 40), at(80, 46)]; \
+                   out.trialOver = at(80, 48); \
+                   out.secondRetry = [at(80, 100), at(80, 109)]; \
+                   out.recovered = [at(300, 112), at(300, 114), at(300, 116)]; \
+                   out.audioOnly = g.update(300, 118000, true); \
+                   const kbps = m.availableOutgoingKbps(new Map([['a', {type: 'candidate-pair', \
+                     nominated: true, state: 'succeeded', availableOutgoingBitrate: 64000}]])); \
+                   out.kbps = kbps; \
+                   out.none = m.availableOutgoingKbps(new Map()); \
+                   return out; });",
+            )
+            .await?;
+        let expect = serde_json::json!({
+            "blip": [false, false, false],
+            "thin": [false, false, true],
+            "unknown": true,
+            "beforeRetry": true,
+            "trial": [false, false],
+            "trialOver": true,
+            "secondRetry": [true, false],
+            "recovered": [false, false, false],
+            "audioOnly": true,
+            "kbps": 64,
+            "none": null
+        });
+        ensure!(got == expect, "governor: {got}, expected {expect}");
+        browser.close().await?;
+        Ok(())
+    })
+}
+
 #[test]
 fn a_conference_of_hundreds_is_paged_25_sites_at_a_time() -> anyhow::Result<()> {
     run_serial(paged_stage())
@@ -213,13 +264,19 @@ async fn paged_stage() -> anyhow::Result<()> {
                const again = sent.splice(0).length; \
                sync.sync(m.trackViews(m.planStage(ids, 'p7', 2), parts.filter(q => q.id !== 'p30'))); \
                const next = count(sent.splice(0)); \
+               const audioPlan = m.trackViews(m.planStage(ids, 'p7', 0, {grid: false, mode: 'audio'}), parts); \
+               const aud = new m.ViewSync(x => sent.push(x)); \
+               aud.sync(audioPlan, true); \
+               const audioFirst = count(sent.splice(0)); \
+               aud.sync(audioPlan, true); \
+               const audioAgain = sent.splice(0).length; \
                return {pages: p.pages, page: p.page, shown: p.shown.size, \
                  off: views.filter(v => v === 'off').length, \
                  low: views.filter(v => v === 'low').length, \
                  holder: p.views.get('p7'), first: p.shown.has('p26'), before: p.shown.has('p25'), \
                  few: [...few.views.values()], fewPage: few.page, \
                  hall: hall('auto'), thin: hall('thin'), audio: hall('audio'), \
-                 sent: {first, again, next}}; });",
+                 sent: {first, again, next, audioFirst, audioAgain}}; });",
         )
         .await?;
     let expect = serde_json::json!({
@@ -229,7 +286,10 @@ async fn paged_stage() -> anyhow::Result<()> {
         "sent": {
             "first": {"high": ["p7-c", "p7-s"], "low": 25, "off": 0, "offFirst": true},
             "again": 0,
-            "next": {"high": [], "low": 25, "off": 24, "offFirst": true}
+            "next": {"high": [], "low": 25, "off": 24, "offFirst": true},
+            // Audio only: every video said off once (221 cameras, 2 screens), then nothing.
+            "audioFirst": {"high": [], "low": 0, "off": 223, "offFirst": true},
+            "audioAgain": 0
         }
     });
     ensure!(plan == expect, "plan: {plan}, expected {expect}");

@@ -8,6 +8,7 @@ import { InboundQuality, OutboundQuality, inbound, outbound, selectedPath } from
 import { RoomUi } from "./ui.js";
 import { exposeState } from "./debug.js";
 import { LINK_MODES, planStage, trackViews, ViewSync } from "./layout.js";
+import { availableOutgoingKbps, UplinkGovernor } from "./uplink.js";
 import { icon } from "./icons.js";
 import { floorNotice, onQuality, renderChair, renderLinks, renderRollCall, stageHolder } from "./chair.js";
 
@@ -78,6 +79,7 @@ const state = {
   ownTracks: new Map(), // our published track_id -> source (for `layers`)
   stagePage: 0, // the page of remote sites the stage shows (layout.js)
   linkMode: "auto", // the hall's choice for its link (layout.js LINK_MODES)
+  uplinkPaused: false, // our camera stopped for a thin uplink (uplink.js)
   links: null, // the room's links: the conference it is in, the rooms linked into it
 };
 
@@ -129,6 +131,7 @@ function selfMuted() {
 // The page joins with `default_view: "off"` and asks for every video it shows, by the
 // track ids of the roster (`joined`, `track_published`), received yet or not.
 const views = new ViewSync(send);
+const uplink = new UplinkGovernor();
 
 function render() {
   const models = [];
@@ -164,7 +167,7 @@ function render() {
     }
   }
   ui.syncTiles(models, holder ? (holder === self?.id ? "self:main" : `${holder}:main`) : null);
-  views.sync(trackViews(plan, state.participants.values()));
+  views.sync(trackViews(plan, state.participants.values()), state.linkMode === "audio");
   renderStagePages(plan);
   // By slot (mid), not by participant: an audio slot passes between the loudest speakers.
   ui.syncAudio(state.subscriber?.audioTracks() ?? new Map());
@@ -615,9 +618,25 @@ async function sampleStats() {
     for (const [pid, v] of perParticipant(q)) state.quality.set(`${pid}:main`, v);
   }
   const pub = state.publisher;
-  if (pub) state.quality.set("self:main", outboundQ.update(await pub.pc.getStats()));
+  if (pub) {
+    const report = await pub.pc.getStats();
+    state.quality.set("self:main", outboundQ.update(report));
+    await governUplink(pub, availableOutgoingKbps(report));
+  }
   ui.setQualities(state.quality);
   reportQuality();
+}
+
+/** The camera pauses while our uplink is too thin for it (uplink.js), and when the hall
+ *  chose audio only; the hall is told, for the others see its picture stop. */
+async function governUplink(pub, kbps) {
+  const paused = uplink.update(kbps, Date.now(), state.linkMode === "audio");
+  if (paused === pub.cameraPaused) return;
+  await pub.setCameraPaused(paused);
+  state.uplinkPaused = paused && state.linkMode !== "audio";
+  const text = t("link.cameraPaused");
+  if (state.uplinkPaused) notice(text);
+  else if (state.notice === text) notice(null);
 }
 
 /** Our own network, for the chair's roll call: the worst loss and round trip we see,

@@ -50,6 +50,10 @@ export function exposeState(state, inbound, outbound, paths) {
     get quality() {
       return Object.fromEntries(state.quality);
     },
+    /** Whether our camera is stopped because our uplink is too thin for it. */
+    get uplinkPaused() {
+      return state.uplinkPaused;
+    },
     /** Inbound RTP figures straight from getStats (framesDecoded, totalAudioEnergy…), a Promise. */
     inbound() {
       return inbound();

@@ -88,10 +88,14 @@ export class ViewSync {
     this.sent.clear();
   }
 
-  /** @param {Map<string, string>} wanted track_id -> view, every video published in the room (trackViews) */
-  sync(wanted) {
+  /** @param {Map<string, string>} wanted track_id -> view, every video published in the room (trackViews)
+   *  @param {boolean} [audioOnly] the hall chose audio only: every video is said `off` once, even
+   *    one never asked for, for that is how the server knows to send one mixed stream of the
+   *    voices instead of one per microphone (docs/protocol.md, `audio_mix`). */
+  sync(wanted, audioOnly = false) {
     for (const track of [...this.sent.keys()]) if (!wanted.has(track)) this.sent.delete(track);
-    const changed = [...wanted].filter(([track, view]) => (this.sent.get(track) ?? "off") !== view);
+    const unsent = audioOnly ? undefined : "off";
+    const changed = [...wanted].filter(([track, view]) => (this.sent.get(track) ?? unsent) !== view);
     // What is no longer shown first: its slot is free by the time the server hears
     // what is, so a new page of thumbnails takes the old page's slots instead of
     // asking for new m-lines (a renegotiation) beyond the server's limit.

@@ -88,6 +88,8 @@ export class Publisher {
     this.streams = new Map(); // transceiver -> the MediaStream its track belongs to
     this.chain = Promise.resolve();
     this.waiting = null; // {resolve, reject} of the offer in flight
+    this.layers = new Map(); // source -> the server's last `layers` (which encodings anyone receives)
+    this.cameraPaused = false; // the uplink is too thin for the camera (uplink.js)
     this.pc.onicecandidate = (ev) => {
       if (ev.candidate) this.send({ type: "candidate", pc: "publish", candidate: candidateJson(ev.candidate) });
     };
@@ -121,13 +123,27 @@ export class Publisher {
 
   /** The server's `layers`: which encodings of `source`'s track anybody receives. */
   async setActiveLayers(source, active) {
+    this.layers.set(source, active);
+    await this.applyLayers(source);
+  }
+
+  /** Stops (or resumes) the camera's sending, whatever the server asked for. */
+  async setCameraPaused(paused) {
+    if (this.cameraPaused === paused) return;
+    this.cameraPaused = paused;
+    await this.applyLayers("camera");
+  }
+
+  async applyLayers(source) {
+    const active = this.layers.get(source) ?? [];
+    const paused = source === "camera" && this.cameraPaused;
     for (const [tr, s] of this.sources) {
       if (s !== source || tr.stopped) continue;
       const params = tr.sender.getParameters();
       if (!params.encodings?.length) return;
       let changed = false;
       params.encodings.forEach((e, i) => {
-        const on = active[i] !== false; // an encoding the server did not mention stays on
+        const on = !paused && active[i] !== false; // an encoding the server did not mention stays on
         if (e.active !== on) {
           e.active = on;
           changed = true;
