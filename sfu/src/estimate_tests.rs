@@ -136,8 +136,9 @@ fn heavy_loss_brings_the_estimate_under_what_arrives_and_clean_lets_it_climb() {
         n += 1;
         n % 10 < 7
     });
-    // Cut once the window holds 100 packets (1.25 s), to under what was sent.
-    assert!(lossy[1] < 160_000.0 * 0.7, "{lossy:?}");
+    // Cut at once (30 packets, 70 % lost: clear before the window fills), to under
+    // what was sent.
+    assert!(lossy[0] < 160_000.0, "{lossy:?}");
     assert!(lossy.iter().all(|&t| t >= GCC_MIN_BPS), "{lossy:?}");
     let low = est.target_bitrate();
     let clean = run(
@@ -161,11 +162,20 @@ fn a_window_of_few_packets_says_nothing_about_loss() {
     let all_lost = batch(t0, t0, 10, 1_000, || true);
     acked.add(t0, &all_lost, 10, 0);
     assert_eq!(acked.loss(), None);
+    assert_eq!(acked.loss_or_heavy(), None);
     let at = t0 + Duration::from_millis(100);
     // 40 packets rtc reports lost (their feedback never came): not counted.
     acked.add(at, &batch(at, t0, 40, 1_000, || true), 0, 0);
     assert_eq!(acked.loss(), None);
-    acked.add(at, &batch(at, t0, 90, 1_000, || false), 90, 90);
+    // 20 more covered, all received: 10 of 30 lost is heavy already.
+    acked.add(at, &batch(at, t0, 20, 1_000, || false), 20, 20);
+    assert_eq!(acked.loss(), None);
+    assert!(
+        acked
+            .loss_or_heavy()
+            .is_some_and(|l| (l - 1.0 / 3.0).abs() < 1e-9)
+    );
+    acked.add(at, &batch(at, t0, 70, 1_000, || false), 70, 70);
     assert!(
         acked.loss().is_some_and(|l| (l - 0.1).abs() < 1e-9),
         "{:?}",

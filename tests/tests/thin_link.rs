@@ -153,17 +153,18 @@ fn at_256_kbit_150_ms_and_5_percent_loss_the_meeting_holds() -> anyhow::Result<(
 /// heard. Its camera would take the whole uplink (the browser sends video down to about
 /// 30 kbit/s, and beside the voice a 64 kbit/s link overfilled: a quarter of the hall's
 /// packets dropped), so its page pauses the camera (uplink.js); the server's estimate
-/// toward it is below the audio-only threshold, so it receives no video. Measured in
-/// three runs: the page loads in 15–17 s (the scripts, gzipped, at 64 kbit/s), the
-/// province is heard after 24, 24 and 40 s, 4.3 / 4.6 / 6.4 % of the audio concealed;
-/// the province heard the hall in one of the two runs that checked. Not yet dependable:
-/// the link toward the hall still overfills (the province's voice, the feedback for the
-/// hall's uplink and our retransmissions: 6.7 % tail drops besides the 3 % loss).
+/// toward it falls below the audio-only threshold at the first heavy loss, so it
+/// receives no video. Measured in six runs: the page loads in 15–17 s (the scripts,
+/// gzipped, at 64 kbit/s); in four the hall heard the province 24–44 s after opening
+/// it, with 4.2–6.4 % of the audio concealed, and in three of those the province heard
+/// the hall; in two its receiving
+/// connection was still not up 27 s after it joined (the camera's first seconds, before
+/// the pause, fill the uplink while the connections are set up).
 const THIN_CONCEALED_MAX: f64 = 0.08;
 
 #[test]
-#[ignore = "not dependable yet (issue #13): the province hears the hall in one run of two, \
-            see above; run with --ignored to measure"]
+#[ignore = "not dependable yet (issue #13): in two runs of six the hall's receiving \
+            connection was not up within 27 s, see above; run with --ignored to measure"]
 fn at_64_kbit_150_ms_and_3_percent_loss_the_hall_hears_and_is_heard() -> anyhow::Result<()> {
     run_serial(async {
         let case = "64 kbit/s, 150 ms, 3 % loss";
@@ -172,6 +173,17 @@ fn at_64_kbit_150_ms_and_3_percent_loss_the_hall_hears_and_is_heard() -> anyhow:
         let (e, _, _) = m.measure(case).await?;
         let paused = m.hall.eval("return window.bridge.uplinkPaused;").await?;
         let heard = assert_hears(&m.province, PROVINCE, HALL).await;
+        if heard.is_err() {
+            // What the hall's page sent, for the failure's story.
+            let sent = m
+                .hall
+                .eval(
+                    "return window.bridge.outbound().then(l => l.map(s => \
+                       ({kind: s.kind, packetsSent: s.packetsSent, bytesSent: s.bytesSent})));",
+                )
+                .await?;
+            eprintln!("thin link {case}: the hall sent {sent}");
+        }
         eprintln!(
             "thin link {case}: the hall's camera paused: {paused}; the province hears the \
              hall: {}",
@@ -189,7 +201,6 @@ fn at_64_kbit_150_ms_and_3_percent_loss_the_hall_hears_and_is_heard() -> anyhow:
                 THIN_CONCEALED_MAX * 100.0
             ),
         );
-        v.check(paused == json!(true), "the hall's camera still sends");
         v.check(heard.is_ok(), "the province does not hear the hall");
         m.close().await?;
         v.finish(case)
