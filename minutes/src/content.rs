@@ -2,7 +2,7 @@
 //! (Appendix III) and the conclusion notice, as blocks for the PDF and DOCX writers.
 
 use crate::doc::{Align, BODY, Block, Cell, Column, Document, Para, Rule, Style, Table};
-use crate::model::{Attendee, ConclusionNotice, Issuer, Minutes};
+use crate::model::{Attendee, ConclusionNotice, Issuer, Minutes, Person};
 use crate::vn::{self, caps, nfc};
 
 const HEADER: f32 = 13.0;
@@ -12,30 +12,89 @@ const SIGNATURE_SPACE: f32 = 72.0;
 
 pub const NATIONAL_TITLE: &str = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM";
 pub const MOTTO: &str = "Độc lập - Tự do - Hạnh phúc";
+/// Printed at the top right of every document not yet issued, so a copy that leaves the
+/// office cannot be taken for the issued text.
+pub const DRAFT_MARK: &str = "DỰ THẢO";
+/// A blank to be written in by hand, as printed forms have it: an empty field prints
+/// this (after its label) instead of a lone "." or ", ".
+pub const PEN: &str = "……………………………………";
+
+/// The field's text in NFC, or None when nothing but spaces was typed.
+fn filled(s: &str) -> Option<String> {
+    let t = nfc(s.trim());
+    (!t.is_empty()).then_some(t)
+}
+
+/// A sentence-like field ends with one full stop, whether or not one was typed.
+fn with_stop(s: &str) -> String {
+    format!("{}.", s.trim_end_matches(['.', ' ', ',', ';']))
+}
+
+/// "Name, position." with whichever of the two is known; the pen's blank when neither is.
+fn person_line(p: &Person) -> String {
+    let parts: Vec<String> = [&p.full_name, &p.position]
+        .into_iter()
+        .filter_map(|s| filled(s))
+        .collect();
+    if parts.is_empty() {
+        PEN.to_string()
+    } else {
+        with_stop(&parts.join(", "))
+    }
+}
+
+/// "Phó Chủ tịch Ủy ban nhân dân tỉnh Nguyễn Thị Hường" as the notice names its chair,
+/// with whichever part is known; None when neither is.
+fn chair_phrase(p: &Person) -> Option<String> {
+    let parts: Vec<String> = [&p.position, &p.full_name]
+        .into_iter()
+        .filter_map(|s| filled(s))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+/// The "DỰ THẢO" mark in a box-less line at the top right, above the header.
+fn draft_mark() -> Block {
+    Block::Columns(vec![
+        Column {
+            frac: 0.6,
+            paras: vec![Para::new("", Style::Regular, HEADER)],
+        },
+        Column {
+            frac: 0.4,
+            paras: vec![Para::new(DRAFT_MARK, Style::Bold, HEADER).center()],
+        },
+    ])
+}
 
 /// The two-column header of every administrative document, then the number and the
 /// date line on one row.
-fn header(issuer: &Issuer, number_line: String, date_line: String) -> Vec<Block> {
+fn header(issuer: &Issuer, number_line: String, date_line: String, draft: bool) -> Vec<Block> {
     let mut left = Vec::new();
-    if let Some(parent) = issuer
-        .parent_name
-        .as_deref()
-        .filter(|p| !p.trim().is_empty())
-    {
-        left.push(Para::new(caps(parent), Style::Regular, HEADER).center());
+    if let Some(parent) = issuer.parent_name.as_deref() {
+        for line in vn::issuer_lines(parent) {
+            left.push(Para::new(caps(&line), Style::Regular, HEADER).center());
+        }
     }
-    left.push(
-        Para::new(caps(&issuer.name), Style::Bold, HEADER)
-            .center()
-            .rule(Rule::Third),
-    );
+    // Each line its own paragraph so the break falls where Decree 30 puts it, not where
+    // the column happens to be full; the rule goes under the last line.
+    let name = vn::issuer_lines(&issuer.name);
+    let last = name.len().saturating_sub(1);
+    for (i, line) in name.iter().enumerate() {
+        let p = Para::new(caps(line), Style::Bold, HEADER).center();
+        left.push(if i == last { p.rule(Rule::Third) } else { p });
+    }
     let right = vec![
         Para::new(NATIONAL_TITLE, Style::Bold, NATIONAL).center(),
         Para::new(MOTTO, Style::Bold, HEADER)
             .center()
             .rule(Rule::Full),
     ];
-    vec![
+    let mut blocks = Vec::new();
+    if draft {
+        blocks.push(draft_mark());
+    }
+    blocks.extend([
         Block::Columns(vec![
             Column {
                 frac: 0.4,
@@ -64,7 +123,8 @@ fn header(issuer: &Issuer, number_line: String, date_line: String) -> Vec<Block>
                 ],
             },
         ]),
-    ]
+    ]);
+    blocks
 }
 
 fn label(label: &str, value: String) -> Para {
@@ -75,10 +135,10 @@ fn label(label: &str, value: String) -> Para {
 }
 
 fn attendee_line(a: &Attendee) -> String {
-    let mut s = format!("- {}", nfc(&a.unit_name));
-    if let Some(p) = a.people.as_deref().filter(|p| !p.trim().is_empty()) {
+    let mut s = format!("- {}", nfc(a.unit_name.trim()));
+    if let Some(p) = a.people.as_deref().and_then(filled) {
         s.push_str(": ");
-        s.push_str(&nfc(p));
+        s.push_str(p.trim_end_matches([',', ';', '.', ' ']));
     }
     if !a.joined.is_empty() {
         let spans: Vec<String> = a
@@ -97,17 +157,20 @@ pub fn minutes(m: &Minutes) -> Document {
         &m.issuer,
         vn::number_line(m.number, "BB", &m.issuer.abbrev),
         vn::date_line(&m.issuer.place_name, m.signed_date),
+        !m.is_final(),
     );
     b.push(Block::Para(
         Para::new("BIÊN BẢN", Style::Bold, BODY)
             .center()
             .before(24.0),
     ));
-    b.push(Block::Para(
-        Para::new(nfc(&m.meeting_title), Style::Bold, BODY)
-            .center()
-            .rule(Rule::Third),
-    ));
+    if let Some(title) = filled(&m.meeting_title) {
+        b.push(Block::Para(
+            Para::new(title, Style::Bold, BODY)
+                .center()
+                .rule(Rule::Third),
+        ));
+    }
     let start = vn::local(m.started_at);
     b.push(Block::Para(
         label(
@@ -116,9 +179,10 @@ pub fn minutes(m: &Minutes) -> Document {
         )
         .before(18.0),
     ));
+    // The place is part of form 1.9: a blank one is left to be written in by hand.
     b.push(Block::Para(label(
         "Địa điểm: ",
-        format!("{}.", nfc(&m.location)),
+        filled(&m.location).map_or_else(|| PEN.to_string(), |l| with_stop(&l)),
     )));
     b.push(Block::Para(label("Thành phần tham dự:", String::new())));
     for a in m.attendees.iter().filter(|a| a.present) {
@@ -128,7 +192,7 @@ pub fn minutes(m: &Minutes) -> Document {
         .attendees
         .iter()
         .filter(|a| !a.present)
-        .map(|a| nfc(&a.unit_name))
+        .filter_map(|a| filled(&a.unit_name))
         .collect();
     if !absent.is_empty() {
         b.push(Block::Para(label(
@@ -139,17 +203,14 @@ pub fn minutes(m: &Minutes) -> Document {
     if let Some(note) = m.absent_note.as_deref().filter(|n| !n.trim().is_empty()) {
         b.push(Block::Para(Para::body(nfc(note))));
     }
+    // Chair and secretary are part of the form too: blanks for the pen when unknown.
     b.push(Block::Para(label(
         "Chủ trì (chủ tọa): ",
-        format!("{}, {}.", nfc(&m.chair.full_name), nfc(&m.chair.position)),
+        person_line(&m.chair),
     )));
     b.push(Block::Para(label(
         "Thư ký (người ghi biên bản): ",
-        format!(
-            "{}, {}.",
-            nfc(&m.secretary.full_name),
-            nfc(&m.secretary.position)
-        ),
+        person_line(&m.secretary),
     )));
     b.push(Block::Para(
         label("Nội dung cuộc họp:", String::new()).keep(),
@@ -157,7 +218,10 @@ pub fn minutes(m: &Minutes) -> Document {
     for (i, item) in m.items.iter().enumerate() {
         b.push(Block::Para(
             Para::new(
-                format!("{}. {}", i + 1, nfc(&item.title)),
+                match filled(&item.title) {
+                    Some(t) => format!("{}. {t}", i + 1),
+                    None => format!("{}.", i + 1),
+                },
                 Style::Bold,
                 BODY,
             )
@@ -165,14 +229,15 @@ pub fn minutes(m: &Minutes) -> Document {
             .before(6.0)
             .keep(),
         ));
-        for p in &item.content {
-            b.push(Block::Para(Para::body(nfc(p))));
+        for p in item.content.iter().filter_map(|p| filled(p)) {
+            b.push(Block::Para(Para::body(p)));
         }
     }
-    if !m.conclusions.is_empty() {
+    let conclusions: Vec<String> = m.conclusions.iter().filter_map(|p| filled(p)).collect();
+    if !conclusions.is_empty() {
         b.push(Block::Para(label("Kết luận:", String::new()).keep()));
-        for p in &m.conclusions {
-            b.push(Block::Para(Para::body(nfc(p))));
+        for p in conclusions {
+            b.push(Block::Para(Para::body(p)));
         }
     }
     let end = vn::local(m.ended_at);
@@ -184,11 +249,16 @@ pub fn minutes(m: &Minutes) -> Document {
     b.push(signatures(
         Column {
             frac: 0.5,
-            paras: signer_block(None, "THƯ KÝ", &m.secretary.full_name),
+            paras: signer_block(
+                None,
+                "THƯ KÝ",
+                Some(&m.secretary.position),
+                &m.secretary.full_name,
+            ),
         },
         Column {
             frac: 0.5,
-            paras: signer_block(None, "CHỦ TỌA", &m.chair.full_name),
+            paras: signer_block(None, "CHỦ TỌA", Some(&m.chair.position), &m.chair.full_name),
         },
     ));
     Document {
@@ -197,14 +267,28 @@ pub fn minutes(m: &Minutes) -> Document {
     }
 }
 
-fn signer_block(competence: Option<&str>, title: &str, name: &str) -> Vec<Para> {
+/// A signature block: competence ("TL. CHỦ TỊCH"), the role or position in capitals,
+/// the position under a role ("CHỦ TỌA" / "Phó Chủ tịch Ủy ban nhân dân tỉnh"), the space
+/// for the signature, and the name. An unknown name leaves its line empty for the pen;
+/// an unknown position prints nothing rather than an empty comma.
+fn signer_block(
+    competence: Option<&str>,
+    title: &str,
+    position: Option<&str>,
+    name: &str,
+) -> Vec<Para> {
     let mut v = Vec::new();
-    if let Some(c) = competence.filter(|c| !c.trim().is_empty()) {
-        v.push(Para::new(caps(c), Style::Bold, HEADER).center());
+    if let Some(c) = competence.and_then(filled) {
+        v.push(Para::new(caps(&c), Style::Bold, HEADER).center());
     }
-    v.push(Para::new(caps(title), Style::Bold, HEADER).center());
+    if let Some(t) = filled(title) {
+        v.push(Para::new(caps(&t), Style::Bold, HEADER).center());
+    }
+    if let Some(p) = position.and_then(filled) {
+        v.push(Para::new(p, Style::Italic, HEADER).center());
+    }
     v.push(
-        Para::new(nfc(name), Style::Bold, HEADER)
+        Para::new(filled(name).unwrap_or_default(), Style::Bold, HEADER)
             .center()
             .before(SIGNATURE_SPACE),
     );
@@ -226,15 +310,15 @@ fn signatures(left: Column, right: Column) -> Block {
 /// The subject under "THÔNG BÁO": the given one, or "Kết luận của <chair> tại cuộc họp
 /// <meeting>".
 pub fn notice_subject(n: &ConclusionNotice) -> String {
-    if n.subject.trim().is_empty() {
-        format!(
-            "Kết luận của {} {} tại cuộc họp {}",
-            nfc(&n.meeting.chair.position),
-            nfc(&n.meeting.chair.full_name),
-            nfc(&n.meeting.title)
-        )
-    } else {
-        nfc(&n.subject)
+    if let Some(s) = filled(&n.subject) {
+        return s;
+    }
+    let meeting = filled(&n.meeting.title)
+        .map(|t| format!(" tại cuộc họp {t}"))
+        .unwrap_or_default();
+    match chair_phrase(&n.meeting.chair) {
+        Some(chair) => format!("Kết luận của {chair}{meeting}"),
+        None => format!("Kết luận{meeting}"),
     }
 }
 
@@ -256,6 +340,7 @@ pub fn notice(n: &ConclusionNotice) -> Document {
         &n.issuer,
         vn::number_line(n.number, "TB", &n.issuer.abbrev),
         vn::date_line(&n.issuer.place_name, n.signed_date),
+        n.number.is_none() || n.signed_date.is_none(),
     );
     b.push(Block::Para(
         Para::new("THÔNG BÁO", Style::Bold, BODY)
@@ -267,20 +352,21 @@ pub fn notice(n: &ConclusionNotice) -> Document {
             .center()
             .rule(Rule::Third),
     ));
-    b.push(Block::Para(
-        Para::body(format!(
-            "{}, {} {} chủ trì cuộc họp {}. Sau khi nghe báo cáo và ý kiến của các đại biểu dự họp, {} {} kết luận như sau:",
-            capitalise_first(&vn::long_date(n.meeting.date)),
-            nfc(&n.meeting.chair.position),
-            nfc(&n.meeting.chair.full_name),
-            nfc(&n.meeting.title),
-            nfc(&n.meeting.chair.position),
-            nfc(&n.meeting.chair.full_name),
-        ))
-        .before(18.0),
-    ));
-    for p in &n.body {
-        b.push(Block::Para(Para::body(nfc(p))));
+    let date = capitalise_first(&vn::long_date(n.meeting.date));
+    let meeting = filled(&n.meeting.title)
+        .map(|t| format!("cuộc họp {t}"))
+        .unwrap_or_else(|| "cuộc họp".to_string());
+    let opening = match chair_phrase(&n.meeting.chair) {
+        Some(chair) => format!(
+            "{date}, {chair} chủ trì {meeting}. Sau khi nghe báo cáo và ý kiến của các đại biểu dự họp, {chair} kết luận như sau:"
+        ),
+        None => format!(
+            "{date}, {meeting} đã được tổ chức. Sau khi nghe báo cáo và ý kiến của các đại biểu dự họp, chủ trì cuộc họp kết luận như sau:"
+        ),
+    };
+    b.push(Block::Para(Para::body(opening).before(18.0)));
+    for p in n.body.iter().filter_map(|p| filled(p)) {
+        b.push(Block::Para(Para::body(p)));
     }
     if !n.tasks.is_empty() {
         b.push(Block::Para(
@@ -335,11 +421,11 @@ pub fn notice(n: &ConclusionNotice) -> Document {
     }
     b.push(Block::Para(Para::body(format!(
         "{} thông báo để các cơ quan, đơn vị liên quan biết, thực hiện./.",
-        nfc(&n.issuer.name)
+        filled(&n.issuer.name).unwrap_or_else(|| "Cơ quan ban hành".to_string())
     ))));
     let mut recipients = vec![Para::new("Nơi nhận:", Style::BoldItalic, 12.0)];
-    for r in &n.recipients {
-        recipients.push(Para::new(format!("- {};", nfc(r)), Style::Regular, 11.0));
+    for r in n.recipients.iter().filter_map(|r| filled(r)) {
+        recipients.push(Para::new(format!("- {r};"), Style::Regular, 11.0));
     }
     recipients.push(Para::new("- Lưu: VT.", Style::Regular, 11.0));
     b.push(signatures(
@@ -352,6 +438,7 @@ pub fn notice(n: &ConclusionNotice) -> Document {
             paras: signer_block(
                 n.competence.as_deref(),
                 &n.signer.position,
+                None,
                 &n.signer.full_name,
             ),
         },

@@ -57,7 +57,9 @@ pub fn minutes_edxml(
         kind: "BB",
         type_name: "Biên bản",
         date: m.signed_date,
-        subject: format!("Biên bản {}", nfc(&m.meeting_title)),
+        subject: format!("Biên bản {}", nfc(m.meeting_title.trim()))
+            .trim_end()
+            .to_owned(),
         signer: &m.chair,
         competence: "Chủ tọa",
         file_name: file_name("bien-ban", m.number),
@@ -134,7 +136,12 @@ fn build(h: &Header, pdf: &[u8], to: &[Recipient], now: OffsetDateTime) -> io::R
         local.minute(),
         local.second()
     );
-    let description = format!("{} số {}/{}", h.type_name, number, notation);
+    // A draft has no number yet: "Biên bản (dự thảo)", not "Biên bản số /BB-UBND".
+    let description = if number.is_empty() {
+        format!("{} (dự thảo)", h.type_name)
+    } else {
+        format!("{} số {}/{}", h.type_name, number, notation)
+    };
 
     let mut w = Writer::new_with_indent(Cursor::new(Vec::new()), b' ', 2);
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;

@@ -92,6 +92,44 @@ pub fn caps(s: &str) -> String {
     nfc(s).to_uppercase()
 }
 
+/// Words that open an administrative level's name ("tỉnh Phú Thọ", "thị xã Phú Thọ"),
+/// lower case; two-word ones first so "thị xã" is not read as "thị".
+const LEVELS: [&str; 9] = [
+    "thành phố",
+    "thị xã",
+    "thị trấn",
+    "đặc khu",
+    "tỉnh",
+    "huyện",
+    "quận",
+    "phường",
+    "xã",
+];
+
+/// Where an issuing body's name is broken on the header's two lines (Decree 30,
+/// Appendix I): between the kind of body and the place it belongs to, "ỦY BAN NHÂN DÂN"
+/// / "TỈNH PHÚ THỌ", so a proper name ("PHÚ THỌ") never ends up split or alone. The
+/// break goes before the first level word ("tỉnh", "huyện", "xã", …) that is not the
+/// name's first word; a name without one stays a single line.
+pub fn issuer_lines(name: &str) -> Vec<String> {
+    let name = nfc(name);
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
+    let starts_level = |i: usize| {
+        LEVELS.iter().any(|level| {
+            let parts: Vec<&str> = level.split(' ').collect();
+            i + parts.len() <= words.len()
+                && parts.iter().enumerate().all(|(k, p)| lower[i + k] == *p)
+        })
+    };
+    // A level word as the last word is a suffix, not the start of a place name.
+    match (1..words.len().saturating_sub(1)).find(|&i| starts_level(i)) {
+        Some(i) => vec![words[..i].join(" "), words[i..].join(" ")],
+        None if words.is_empty() => Vec::new(),
+        None => vec![words.join(" ")],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +183,41 @@ mod tests {
             clock(local(datetime!(2025-03-07 16:59:59 UTC))),
             "23 giờ 59"
         );
+    }
+
+    #[test]
+    fn issuer_breaks_between_the_body_and_its_place() {
+        let caps_lines =
+            |s: &str| -> Vec<String> { issuer_lines(s).iter().map(|l| caps(l)).collect() };
+        assert_eq!(
+            caps_lines("Ủy ban nhân dân tỉnh Phú Thọ"),
+            ["ỦY BAN NHÂN DÂN", "TỈNH PHÚ THỌ"]
+        );
+        assert_eq!(
+            issuer_lines("Ủy ban nhân dân thành phố Việt Trì"),
+            ["Ủy ban nhân dân", "thành phố Việt Trì"]
+        );
+        assert_eq!(
+            issuer_lines("Ủy ban nhân dân thị xã Phú Thọ"),
+            ["Ủy ban nhân dân", "thị xã Phú Thọ"]
+        );
+        assert_eq!(
+            issuer_lines("Hội đồng nhân dân  xã Yên Lãng "),
+            ["Hội đồng nhân dân", "xã Yên Lãng"]
+        );
+        // Typed in capitals, decomposed: still found.
+        assert_eq!(
+            issuer_lines("U\u{309}Y BAN NHÂN DÂN HUYỆN THANH SƠN"),
+            ["ỦY BAN NHÂN DÂN", "HUYỆN THANH SƠN"]
+        );
+        // No level word, or only as the first or last word: one line, never a split name.
+        assert_eq!(issuer_lines("Sở Tài chính"), ["Sở Tài chính"]);
+        assert_eq!(issuer_lines("Tỉnh ủy Phú Thọ"), ["Tỉnh ủy Phú Thọ"]);
+        assert_eq!(
+            issuer_lines("Ủy ban nhân dân tỉnh"),
+            ["Ủy ban nhân dân tỉnh"]
+        );
+        assert!(issuer_lines("  ").is_empty());
     }
 
     #[test]

@@ -3,30 +3,7 @@
 mod common;
 
 use bridge_minutes::docx::{minutes_docx, notice_docx};
-use common::{flat, sample, tool};
-
-fn libreoffice_text(docx: &[u8]) -> String {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("doc.docx");
-    std::fs::write(&path, docx).expect("write");
-    let outdir = dir.path().to_str().expect("path");
-    // A private profile so parallel runs do not share LibreOffice's lock.
-    let profile = format!("-env:UserInstallation=file://{outdir}/profile");
-    tool(
-        "soffice",
-        &[
-            &profile,
-            "--headless",
-            "--convert-to",
-            "txt:Text (encoded):UTF8",
-            "--outdir",
-            outdir,
-            path.to_str().expect("path"),
-        ],
-        "libreoffice-writer-nogui",
-    );
-    std::fs::read_to_string(dir.path().join("doc.txt")).expect("LibreOffice wrote no text")
-}
+use common::{flat, libreoffice_text, sample};
 
 #[test]
 fn minutes_docx_opens_in_libreoffice_with_the_vietnamese_text() {

@@ -17,9 +17,33 @@ use crate::db::Db;
 use crate::error::{Result, SchedError};
 use crate::ids::{UnitCode, UserId};
 
-/// A web login lasts a working day plus margin.
+/// A web login lasts a working day plus margin, however busy (the default of
+/// [`SessionPolicy::max`]).
 pub const SESSION_SECONDS: i64 = 12 * 3600;
+/// A web login left without a request this long ends (the default of
+/// [`SessionPolicy::idle`]): a hall PC left signed in overnight is signed out.
+pub const SESSION_IDLE_SECONDS: i64 = 8 * 3600;
 pub const MIN_PASSWORD_CHARS: usize = 8;
+/// A session's last request is written at most this often: not a write per request.
+const LAST_SEEN_STEP: i64 = 60;
+
+/// How long web sessions last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionPolicy {
+    /// Seconds without a request after which a session ends.
+    pub idle: i64,
+    /// Seconds after sign-in after which a session ends anyway.
+    pub max: i64,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        SessionPolicy {
+            idle: SESSION_IDLE_SECONDS,
+            max: SESSION_SECONDS,
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -50,7 +74,7 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-fn new_secret() -> Secret {
+pub(crate) fn new_secret() -> Secret {
     let mut b = [0u8; 32];
     rand::rng().fill_bytes(&mut b);
     Secret(hex(&b))
@@ -60,7 +84,7 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn secret_hash(s: &str) -> String {
+pub(crate) fn secret_hash(s: &str) -> String {
     hex(&Sha256::digest(s.as_bytes()))
 }
 
@@ -105,6 +129,16 @@ fn user_from_row(r: &AnyRow) -> Result<User> {
 const USER_COLS: &str = "id, username, display_name, role, unit_code";
 
 impl Db {
+    /// The same database with this session policy (`bridge serve --session-idle/-max`).
+    pub fn with_session_policy(mut self, policy: SessionPolicy) -> Db {
+        self.sessions = policy;
+        self
+    }
+
+    pub fn session_policy(&self) -> SessionPolicy {
+        self.sessions
+    }
+
     /// Sets (or clears) where the account receives invitations by e-mail.
     pub async fn set_user_email(&self, username: &str, email: Option<&str>) -> Result<()> {
         let email = match email.map(str::trim).filter(|e| !e.is_empty()) {
@@ -260,9 +294,12 @@ impl Db {
             .try_get("n")?)
     }
 
-    /// Checks a password; the same error for unknown user and wrong password.
+    /// Checks a password; the same error for unknown user and wrong password. A
+    /// disabled account is told so, but only to whoever knows its password.
     pub async fn authenticate(&self, username: &str, password: &str) -> Result<User> {
-        let sql = format!("SELECT {USER_COLS}, password_hash FROM users WHERE username = $1");
+        let sql = format!(
+            "SELECT {USER_COLS}, password_hash, disabled_at FROM users WHERE username = $1"
+        );
         let row = sqlx::query(&sql)
             .bind(username.trim().to_lowercase())
             .fetch_optional(&self.pool)
@@ -280,7 +317,12 @@ impl Db {
         .await
         .unwrap_or(false);
         match row {
-            Some(r) if ok => user_from_row(&r),
+            Some(r) if ok => {
+                if r.try_get::<Option<i64>, _>("disabled_at")?.is_some() {
+                    return Err(SchedError::AccountDisabled);
+                }
+                user_from_row(&r)
+            }
             _ => Err(SchedError::Unauthenticated),
         }
     }
@@ -300,12 +342,13 @@ impl Db {
             .await?;
         let secret = new_secret();
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at) \
+             VALUES ($1, $2, $3, $4, $3)",
         )
         .bind(secret_hash(&secret.0))
         .bind(user.id.to_string())
         .bind(now.unix_timestamp())
-        .bind(now.unix_timestamp() + SESSION_SECONDS)
+        .bind(now.unix_timestamp() + self.sessions.max)
         .execute(&self.pool)
         .await?;
         Ok((secret, user))
@@ -319,15 +362,29 @@ impl Db {
         Ok(())
     }
 
-    /// The principal behind a session cookie, if the session exists and has not expired.
+    /// The principal behind a session cookie, if the session exists, has been used
+    /// within the idle timeout, has not reached its end, and its account is enabled.
+    /// Counts as a request for the idle timeout.
     pub async fn session_principal(&self, session: &str, now: OffsetDateTime) -> Result<Principal> {
-        let r =
-            sqlx::query("SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2")
-                .bind(secret_hash(session))
-                .bind(now.unix_timestamp())
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or(SchedError::Unauthenticated)?;
+        let (hash, t) = (secret_hash(session), now.unix_timestamp());
+        let r = sqlx::query(
+            "SELECT s.user_id, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 \
+             AND u.disabled_at IS NULL",
+        )
+        .bind(hash.clone())
+        .bind(t)
+        .bind(t - self.sessions.idle)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(SchedError::Unauthenticated)?;
+        if r.try_get::<i64, _>("last_seen_at")? <= t - LAST_SEEN_STEP {
+            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+                .bind(t)
+                .bind(hash)
+                .execute(&self.pool)
+                .await?;
+        }
         let id = UserId::parse(&r.try_get::<String, _>("user_id")?)?;
         self.principal(id).await
     }
@@ -363,7 +420,8 @@ impl Db {
 
     pub async fn api_token_principal(&self, token: &str) -> Result<Principal> {
         let r = sqlx::query(
-            "SELECT user_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+            "SELECT t.user_id FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL",
         )
         .bind(secret_hash(token))
         .fetch_optional(&self.pool)

@@ -27,6 +27,8 @@ pub enum Backend {
 pub struct Db {
     pub(crate) pool: AnyPool,
     backend: Backend,
+    /// How long web sessions last (accounts.rs).
+    pub(crate) sessions: crate::accounts::SessionPolicy,
 }
 
 fn migrator() -> Migrator {
@@ -65,6 +67,20 @@ fn migrator() -> Migrator {
                 Cow::Borrowed("recordings"),
                 MigrationType::Simple,
                 Cow::Borrowed(include_str!("../migrations/0005_recordings.sql")),
+                false,
+            ),
+            Migration::new(
+                6,
+                Cow::Borrowed("account state"),
+                MigrationType::Simple,
+                Cow::Borrowed(include_str!("../migrations/0006_account_state.sql")),
+                false,
+            ),
+            Migration::new(
+                7,
+                Cow::Borrowed("minutes share"),
+                MigrationType::Simple,
+                Cow::Borrowed(include_str!("../migrations/0007_minutes_share.sql")),
                 false,
             ),
         ]),
@@ -119,7 +135,11 @@ impl Db {
             .connect(url)
             .await?;
         migrator().run(&pool).await?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            sessions: crate::accounts::SessionPolicy::default(),
+        })
     }
 
     /// The raw pool, for benchmarks' bulk fixtures and diagnostics; application code uses

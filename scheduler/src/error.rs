@@ -34,6 +34,12 @@ pub enum SchedError {
     Forbidden(String),
     #[error("authentication failed")]
     Unauthenticated,
+    /// The right password of an account an administrator disabled.
+    #[error("this account is disabled")]
+    AccountDisabled,
+    /// A password change whose current password is wrong.
+    #[error("the current password is wrong")]
+    WrongPassword,
     #[error("username already taken: {0}")]
     UsernameTaken(String),
     #[error("recurrence rule: {0}")]

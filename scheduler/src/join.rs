@@ -1,5 +1,11 @@
 //! Join tokens per invitation: scoped to the meeting's room, one unit and a role, valid
 //! from 30 minutes before the (next) occurrence until its end plus grace.
+//!
+//! A link may be handed out weeks ahead (the invitation's e-mail and .ics): it admits
+//! only from its `nbf`, and the server's maximum lifetime counts from there
+//! (`bridge_token::lifetime`), so such a link stays good for its meeting. Only an
+//! occurrence longer than the maximum (less the hour around it) gets a link ending
+//! early; the dashboard's "Vào họp" fetches a fresh one at every click anyway.
 
 use bridge_token::{Claims, Role as JoinRole, TokenKey, random_id};
 use serde::Serialize;
@@ -45,12 +51,13 @@ fn expires_at(end: OffsetDateTime) -> OffsetDateTime {
 }
 
 /// Pure: the claims for `unit` at occurrence `[start, end)`. The organizer's hall chairs.
+/// The link admits for at most `max_lifetime` (the server refuses longer ones).
 pub fn join_claims(
     m: &Meeting,
     unit: &Unit,
-    start: OffsetDateTime,
-    end: OffsetDateTime,
+    (start, end): (OffsetDateTime, OffsetDateTime),
     now: OffsetDateTime,
+    max_lifetime: std::time::Duration,
 ) -> Claims {
     let role = if unit.code == m.organizer {
         JoinRole::Chair
@@ -58,15 +65,17 @@ pub fn join_claims(
         JoinRole::Member
     };
     let secs = |t: OffsetDateTime| u64::try_from(t.unix_timestamp()).unwrap_or(0);
+    let (iat, nbf) = (secs(now), secs(not_before(start)));
+    let latest = iat.max(nbf).saturating_add(max_lifetime.as_secs());
     Claims {
         room: m.id.room().0,
         name: unit.name.clone(),
         role,
         unit: Some(unit.code.to_string()),
         sub: random_id(),
-        iat: secs(now),
-        exp: secs(expires_at(end)),
-        nbf: Some(secs(not_before(start))),
+        iat,
+        exp: secs(expires_at(end)).min(latest),
+        nbf: Some(nbf),
     }
 }
 
@@ -108,7 +117,7 @@ impl Db {
             from_unix(row.try_get("ends_at")?)?,
         );
         let u = self.unit(unit).await?;
-        let claims = join_claims(&m, &u, start, end, now);
+        let claims = join_claims(&m, &u, (start, end), now, key.max_lifetime());
         let token = key
             .sign(&claims)
             .map_err(|e| SchedError::Token(e.to_string()))?;
@@ -117,7 +126,7 @@ impl Db {
             room: m.id.room(),
             role: claims.role,
             not_before: not_before(start),
-            expires_at: expires_at(end),
+            expires_at: from_unix(i64::try_from(claims.exp).unwrap_or(i64::MAX))?,
         })
     }
 }

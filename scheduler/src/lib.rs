@@ -2,6 +2,7 @@
 //! Meeting scheduler: administrative units, accounts, meetings, invitations and their
 //! iCalendar form. Storage is SQLite (default) or PostgreSQL through `sqlx::Any`.
 
+pub mod account_state;
 pub mod accounts;
 pub mod attendance;
 pub mod authz;

@@ -737,6 +737,7 @@ fn call(organizer: &str, delay: i64, duration: i64) -> UrgentCall {
         participants: vec![unit_sel("07888")],
         delay_minutes: delay,
         duration_minutes: duration,
+        location: String::new(),
     }
 }
 

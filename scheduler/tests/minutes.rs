@@ -56,7 +56,10 @@ both_dbs!(draft_is_prefilled_and_saves_are_versions, |db| async move {
     assert_eq!(m.meeting_title, "Giao ban công tác tháng 3");
     assert_eq!(m.location, "Hội trường UBND tỉnh");
     assert_eq!(m.issuer.name, "Ủy ban nhân dân tỉnh Phú Thọ");
-    assert_eq!(m.secretary.full_name, "vp.tinh");
+    // The account is named by its login, not a person's name: nothing is made up for
+    // the name (the document leaves a line for the pen), nor for the position.
+    assert_eq!(m.secretary.full_name, "");
+    assert_eq!(m.secretary.position, "");
     let sections: Vec<&str> = m.items.iter().map(|s| s.title.as_str()).collect();
     assert_eq!(sections, ["Khai mạc", "Thảo luận"]);
     let names: Vec<&str> = m.attendees.iter().map(|a| a.unit_name.as_str()).collect();
@@ -302,8 +305,29 @@ both_dbs!(only_the_chair_and_the_office_edit, |db| async move {
     d.chair = Some(chair.user_id);
     let id = db.create_meeting(&sec, d, now()).await.unwrap().meeting.id;
 
-    // Invited units read; they do not write.
+    // Invited units read a draft only once it is shared; they never write.
+    assert!(matches!(
+        db.minutes(&site, id).await,
+        Err(MinutesError::DraftNotShared {
+            kind: DocKind::Minutes
+        })
+    ));
+    assert!(matches!(
+        db.doc_versions(&site, id, DocKind::Minutes).await,
+        Err(MinutesError::DraftNotShared { .. })
+    ));
+    assert!(matches!(
+        db.share_draft(&site, id, DocKind::Minutes, true, now())
+            .await,
+        Err(MinutesError::Sched(SchedError::Forbidden(_)))
+    ));
+    assert!(
+        db.share_draft(&sec, id, DocKind::Minutes, true, now())
+            .await
+            .unwrap()
+    );
     let rec = db.minutes(&site, id).await.unwrap();
+    assert!(rec.meta.shared);
     assert!(!rec.meta.can_edit);
     for who in [&site, &sec_vt] {
         assert!(matches!(
@@ -324,7 +348,8 @@ both_dbs!(only_the_chair_and_the_office_edit, |db| async move {
     // The meeting's chair writes and finalizes.
     let rec = db.minutes(&chair, id).await.unwrap();
     assert!(rec.meta.can_edit);
-    assert_eq!(rec.minutes.chair.full_name, "ct.tinh");
+    // "ct.tinh" is a login, not a person: the name is left for the pen.
+    assert_eq!(rec.minutes.chair.full_name, "");
     let v = db
         .save_minutes(&chair, id, 0, rec.minutes, now())
         .await

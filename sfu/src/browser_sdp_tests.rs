@@ -29,6 +29,20 @@ fn section<'a>(sdp: &'a str, kind: &str) -> &'a str {
     &rest[..end]
 }
 
+/// What the page declares beside CHROME_OFFER: its microphone and its camera.
+fn chrome_tracks() -> Vec<TrackSpec> {
+    vec![
+        TrackSpec {
+            mid: "0".into(),
+            source: TrackSource::Microphone,
+        },
+        TrackSpec {
+            mid: "1".into(),
+            source: TrackSource::Camera,
+        },
+    ]
+}
+
 #[test]
 fn chrome_publish_offer_gets_a_usable_answer() {
     let mut s = state();
@@ -163,9 +177,9 @@ fn mangled_offers_never_panic() {
             }
         }
         let sdp = l.join("\r\n");
-        let _ = s.publish_offer(&p, sdp.clone(), vec![], now);
+        let _ = s.publish_offer(&p, sdp.clone(), chrome_tracks(), now);
         // A second offer on the same connection (renegotiation path).
-        let _ = s.publish_offer(&p, sdp, vec![], now);
+        let _ = s.publish_offer(&p, sdp, chrome_tracks(), now);
         let _ = s.subscribe_answer(&p, CHROME_OFFER.to_owned(), now);
         s.leave(&p, now);
     }
@@ -180,7 +194,7 @@ fn a_failed_connection_is_dropped_and_can_be_replaced() {
     let p = ParticipantId::from("p");
     s.join(RoomId::from("r"), p.clone(), tx, View::High, now)
         .unwrap();
-    s.publish_offer(&p, CHROME_OFFER.to_owned(), vec![], now)
+    s.publish_offer(&p, CHROME_OFFER.to_owned(), chrome_tracks(), now)
         .unwrap();
     let id = s.participants[&p].publish.unwrap();
     s.fail_conn(id, now);
@@ -196,7 +210,7 @@ fn a_failed_connection_is_dropped_and_can_be_replaced() {
     }
     assert!(saw_failed);
     // The client can publish again on a fresh connection.
-    s.publish_offer(&p, CHROME_OFFER.to_owned(), vec![], now)
+    s.publish_offer(&p, CHROME_OFFER.to_owned(), chrome_tracks(), now)
         .unwrap();
     assert_eq!(s.stats().connections, 1);
     s.leave(&p, now);
@@ -213,7 +227,7 @@ fn a_renegotiated_publish_offer_adds_a_screen() {
     let p = ParticipantId::from("p");
     s.join(RoomId::from("r"), p.clone(), tx, View::High, now)
         .unwrap();
-    s.publish_offer(&p, CHROME_OFFER.to_owned(), vec![], now)
+    s.publish_offer(&p, CHROME_OFFER.to_owned(), chrome_tracks(), now)
         .unwrap();
     let video_start = CHROME_OFFER.find("m=video").unwrap();
     let screen = CHROME_OFFER[video_start..]
@@ -224,10 +238,11 @@ fn a_renegotiated_publish_offer_adds_a_screen() {
     let offer = format!("{CHROME_OFFER}{screen}")
         .replace("a=group:BUNDLE 0 1", "a=group:BUNDLE 0 1 2")
         .replace(" 2 IN IP4", " 3 IN IP4");
-    let tracks = vec![TrackSpec {
+    let mut tracks = chrome_tracks();
+    tracks.push(TrackSpec {
         mid: "2".into(),
         source: TrackSource::Screen,
-    }];
+    });
     let answer = s.publish_offer(&p, offer, tracks, now).unwrap();
     assert_eq!(answer.matches("m=video").count(), 2, "{answer}");
     assert!(answer.contains("a=mid:2"), "{answer}");
@@ -261,7 +276,7 @@ fn an_address_taken_by_a_forged_candidate_returns_to_its_owner() {
         let p = ParticipantId::from(name);
         s.join(RoomId::from("r"), p.clone(), tx, View::High, now)
             .unwrap();
-        s.publish_offer(&p, CHROME_OFFER.to_owned(), vec![], now)
+        s.publish_offer(&p, CHROME_OFFER.to_owned(), chrome_tracks(), now)
             .unwrap();
         let id = s.participants[&p].publish.unwrap();
         conns.push((id, s.conns[&id].ufrags[0].clone()));
@@ -305,7 +320,7 @@ fn a_publish_offer_with_new_ice_credentials_restarts_ice() {
     s.join(RoomId::from("r"), p.clone(), tx, View::High, now)
         .unwrap();
     let first = s
-        .publish_offer(&p, CHROME_OFFER.to_owned(), vec![], now)
+        .publish_offer(&p, CHROME_OFFER.to_owned(), chrome_tracks(), now)
         .unwrap();
     let restarted = CHROME_OFFER
         .replace("a=ice-ufrag:Xy7q", "a=ice-ufrag:Zz9w")
@@ -313,7 +328,9 @@ fn a_publish_offer_with_new_ice_credentials_restarts_ice() {
             "a=ice-pwd:p4ssw0rdp4ssw0rdp4ssw0rd",
             "a=ice-pwd:n3wpassn3wpassn3wpassn3",
         );
-    let second = s.publish_offer(&p, restarted, vec![], now).unwrap();
+    let second = s
+        .publish_offer(&p, restarted, chrome_tracks(), now)
+        .unwrap();
     let (old, new) = (
         crate::state::sdp_ufrag(&first).unwrap().to_owned(),
         crate::state::sdp_ufrag(&second).unwrap().to_owned(),

@@ -47,6 +47,7 @@ mod mix_live;
 mod mix_state;
 mod negotiate;
 pub mod pacer;
+mod publish_tracks;
 mod simulcast;
 mod slots;
 pub mod speaker;

@@ -36,6 +36,7 @@ impl State {
             .participants
             .get(participant)
             .ok_or_else(|| SfuError::UnknownParticipant(participant.clone()))?;
+        crate::publish_tracks::check(&sdp, &tracks).map_err(SfuError::InvalidSdp)?;
         let offer =
             RTCSessionDescription::offer(sdp).map_err(|e| SfuError::InvalidSdp(e.to_string()))?;
         let created = p.publish.is_none();

@@ -4,6 +4,7 @@
 use crate::Signaling;
 use crate::directory::{LinkPermission, RoomEvent};
 use crate::limits::SEND_TIMEOUT;
+use crate::live::Claim;
 use crate::messages::{ErrorCode, LeaveReason, ParticipantInfo, ServerMsg};
 use crate::roster::{Gates, Refused};
 use crate::roster_links::LinkError;
@@ -106,8 +107,11 @@ enum Flow {
     Continue,
     /// The socket is gone; the session waits for a resume (park.rs).
     Detached,
-    /// This socket resumes another session: hand it over.
-    HandOff(mpsc::UnboundedSender<crate::resume::Handoff>),
+    /// This socket resumes (or takes over) another session: hand it over.
+    HandOff(
+        mpsc::UnboundedSender<crate::resume::Handoff>,
+        crate::resume::HandoffKind,
+    ),
     Closed,
 }
 
@@ -173,7 +177,7 @@ async fn run(sig: Signaling, socket: WebSocket, unjoined: Unjoined) {
             },
             Some(h) = handoff_rx.recv() => {
                 stream = Some(h.stream);
-                d.adopt(h.sink).await
+                d.adopt(h.sink, h.kind).await
             }
             // While parked the room goes on without us; `joined` on resume tells
             // where it stands. Only a removal still matters.
@@ -200,11 +204,11 @@ async fn run(sig: Signaling, socket: WebSocket, unjoined: Unjoined) {
                     break; // not joined: nothing to keep
                 }
             }
-            Flow::HandOff(to) => {
+            Flow::HandOff(to, kind) => {
                 if let (Some(sink), Some(stream)) = (d.sink.take(), stream.take()) {
                     // The session it resumes may have ended a moment ago: the socket
                     // is dropped and the client joins afresh.
-                    let _ = to.send(crate::resume::Handoff { sink, stream });
+                    let _ = to.send(crate::resume::Handoff { sink, stream, kind });
                 }
                 return;
             }
@@ -254,7 +258,7 @@ impl Driver {
                         Ok((participant, to)) => {
                             tracing::info!(%participant, "resumed on a new socket");
                             queue.extend(self.session.resume_done(Ok(())));
-                            return Flow::HandOff(to);
+                            return Flow::HandOff(to, crate::resume::HandoffKind::Resume);
                         }
                         Err(why) => queue.extend(self.session.resume_done(Err(why.into()))),
                     }
@@ -272,15 +276,47 @@ impl Driver {
                     default_view,
                     token,
                 } => {
-                    let result = if self.sig.inner.held_out.holds(&token, unix_now()) {
-                        Err(crate::held_out::refusal())
-                    } else {
-                        self.join(room, participant, default_view).await
-                    };
+                    if self.sig.inner.held_out.holds(&token, unix_now()) {
+                        let refusal = Err(crate::held_out::refusal());
+                        queue.extend(self.session.join_done(refusal, None));
+                        continue;
+                    }
+                    let id = participant.id.clone();
+                    let to = self.park.handoff();
+                    if let Claim::TakeOver(to) = self.sig.inner.live.claim(&token.id, &id, to) {
+                        // The same link is in the room already: this socket takes that
+                        // place over (live.rs) and is never refused.
+                        queue.extend(self.session.resume_done(Ok(())));
+                        let kind = crate::resume::HandoffKind::Takeover { default_view };
+                        return Flow::HandOff(to, kind);
+                    }
+                    let result = self.join(room, participant, default_view).await;
+                    if result.is_err() {
+                        self.sig.inner.live.release(&token.id, &id);
+                    }
                     let grant = result.is_ok().then(|| self.grant(&token.id));
                     queue.extend(self.session.join_done(result, grant));
                 }
                 Action::HoldOut(token) => self.sig.inner.held_out.hold(token, unix_now()),
+                Action::RefuseEarly {
+                    room,
+                    opens_at,
+                    message,
+                } => {
+                    // The title tells the hall which meeting it came early to; only a
+                    // correctly signed link for this room gets this far.
+                    let title = match (self.sig.inner.directory.get(), room) {
+                        (Some(d), Some(room)) => d.describe(&room).await.and_then(|i| i.title),
+                        _ => None,
+                    };
+                    queue.push_front(Action::Send(ServerMsg::Error {
+                        code: ErrorCode::NotYetOpen,
+                        message,
+                        request: Some("join".into()),
+                        opens_at,
+                        title,
+                    }));
+                }
                 Action::PublishOffer { sdp, tracks } => {
                     let sources: Vec<_> = tracks.iter().map(|t| t.source).collect();
                     let id = self.session.participant_id().clone();
@@ -578,6 +614,10 @@ impl Driver {
 
     async fn cleanup(&mut self) {
         self.park.revoke(&self.sig);
+        if let Some(token) = self.session.token_id() {
+            let id = self.session.participant_id();
+            self.sig.inner.live.release(&token, id);
+        }
         let Some(room) = self.joined.take() else {
             return;
         };

@@ -4,9 +4,11 @@
 
 pub mod chair;
 pub mod directory;
+mod early;
 mod handler;
 mod held_out;
 pub mod limits;
+mod live;
 mod media;
 pub mod messages;
 pub mod quality;
@@ -53,6 +55,8 @@ struct Inner {
     held_out: held_out::HeldOut,
     /// Credentials of the sessions a new socket may resume.
     resumes: resume::Resumes,
+    /// The session holding each join token: a second join takes its place over.
+    live: live::LiveTokens,
 }
 
 /// Counters for `/healthz`.
@@ -77,6 +81,7 @@ impl Signaling {
                 unjoined: std::sync::atomic::AtomicUsize::new(0),
                 held_out: held_out::HeldOut::default(),
                 resumes: resume::Resumes::default(),
+                live: live::LiveTokens::default(),
             }),
         }
     }

@@ -263,6 +263,13 @@ pub enum ServerMsg {
         message: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         request: Option<String>,
+        /// `not_yet_open` only: when the link admits (its `nbf`, seconds since 1970),
+        /// so the page can say when to come back instead of "invalid link".
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        opens_at: Option<u64>,
+        /// `not_yet_open` only: the meeting's title, when the room belongs to one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
     },
     Bye {
         reason: ByeReason,
@@ -275,6 +282,8 @@ impl ServerMsg {
             code,
             message: message.into(),
             request: request.map(str::to_owned),
+            opens_at: None,
+            title: None,
         }
     }
 }
@@ -379,6 +388,9 @@ pub enum ByeReason {
     Removed,
     /// The server is stopping.
     Shutdown,
+    /// A `join` with the same link on another socket took this participant over
+    /// (close code 4409): do not reconnect, the other page holds the place now.
+    Replaced,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -391,6 +403,8 @@ pub enum ErrorCode {
     TokenMissing,
     TokenInvalid,
     TokenExpired,
+    /// A signed token that admits for longer than the server's maximum lifetime.
+    TokenLifetime,
     WrongRoom,
     RoomFull,
     RoomLocked,
@@ -407,6 +421,9 @@ pub enum ErrorCode {
     NotLinkable,
     /// A join with the link of a participant the chair removed (until it expires).
     Removed,
+    /// A correctly signed link used before its `nbf`: the meeting's room is not open
+    /// yet. The `error` carries `opens_at` (and `title` when known).
+    NotYetOpen,
     /// A `join` with `resume` the server cannot honour (grace period over, unknown
     /// credential, another token): the socket stays open for a plain `join`.
     ResumeFailed,
@@ -420,6 +437,7 @@ impl ErrorCode {
         match code {
             "token_missing" => ErrorCode::TokenMissing,
             "token_expired" => ErrorCode::TokenExpired,
+            "token_lifetime" => ErrorCode::TokenLifetime,
             "wrong_room" => ErrorCode::WrongRoom,
             "token_invalid" => ErrorCode::TokenInvalid,
             _ => ErrorCode::Internal,

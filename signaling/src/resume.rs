@@ -14,6 +14,18 @@ use tokio::sync::mpsc::UnboundedSender;
 pub(crate) struct Handoff {
     pub sink: SplitSink<WebSocket, Message>,
     pub stream: SplitStream<WebSocket>,
+    pub kind: HandoffKind,
+}
+
+/// How the new socket came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HandoffKind {
+    /// `join` with the session's resume credential: the same client, keeping its
+    /// peer connections.
+    Resume,
+    /// A plain `join` with the session's token (live.rs): another page, which brings
+    /// new peer connections and shows videos as `default_view` says.
+    Takeover { default_view: bridge_sfu::View },
 }
 
 struct Slot {

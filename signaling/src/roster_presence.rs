@@ -58,4 +58,15 @@ impl Roster {
             })
         })
     }
+
+    /// What the media plane was last told about `id`'s microphone (absent: allowed),
+    /// to tell a new media connection of the same participant again.
+    pub(crate) fn audio_gate(&self, room: &RoomId, id: &ParticipantId) -> bool {
+        self.with_rooms(|all| {
+            all.map
+                .get(room)
+                .and_then(|r| r.gates.get(id).copied())
+                .unwrap_or(true)
+        })
+    }
 }

@@ -14,7 +14,7 @@ use bridge_sfu::{
     IceCandidate, ParticipantId, PcKind, RoomId, SfuError, SfuEvent, TrackId, TrackSource,
     TrackSpec,
 };
-use bridge_token::TokenKey;
+use bridge_token::{TokenError, TokenKey};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,6 +22,9 @@ use std::time::{Duration, Instant};
 pub mod close_code {
     /// `leave` honoured.
     pub const NORMAL: u16 = 1000;
+    /// Another socket has this session now: a resume (no `bye`), or a second `join`
+    /// with the same link (`bye {reason: "replaced"}` first). Do not reconnect.
+    pub const TAKEN_OVER: u16 = 4409;
     /// The server is shutting down.
     pub const GOING_AWAY: u16 = 1001;
     /// The join was refused (token, room full).
@@ -75,6 +78,14 @@ pub enum Action {
     },
     /// The chair removed us: this token may not join again until it expires.
     HoldOut(TokenId),
+    /// Refuse a correctly signed link used before its meeting opens: send
+    /// `error not_yet_open` with `opens_at` and the room's title (the driver asks the
+    /// directory for it); the close follows as its own action.
+    RefuseEarly {
+        room: Option<RoomId>,
+        opens_at: Option<u64>,
+        message: String,
+    },
     PublishOffer {
         sdp: String,
         tracks: Vec<TrackSpec>,
@@ -395,11 +406,14 @@ impl Session {
                 }]
             }
             Err(e) => {
-                let mut out = vec![error(
-                    ErrorCode::from_token_code(e.code()),
-                    e.to_string(),
-                    Some("join"),
-                )];
+                let mut out = vec![match e {
+                    TokenError::NotYetValid => early_refusal(&token, room.as_ref(), &e),
+                    _ => error(
+                        ErrorCode::from_token_code(e.code()),
+                        e.to_string(),
+                        Some("join"),
+                    ),
+                }];
                 out.extend(self.close(ByeReason::Refused, close_code::POLICY));
                 out
             }
@@ -421,13 +435,15 @@ impl Session {
         }
     }
 
-    /// A new socket took this session over: `joined` again (with `resumed`) from the
-    /// roster's present state, under the new credential.
+    /// A new socket took this session over: `joined` again from the roster's present
+    /// state, under the new credential; `resumed` when the client keeps its media
+    /// connections (a resume), not when it brings new ones (a second page's `join`).
     pub fn on_resumed(
         &mut self,
         now: Instant,
         snapshot: JoinedRoom,
         resume: ResumeGrant,
+        resumed: bool,
     ) -> Vec<Action> {
         let (State::Joined { room, info } | State::Parked { room, info }) = &self.state else {
             return Vec::new();
@@ -437,7 +453,7 @@ impl Session {
             info: info.clone(),
         };
         self.last_heard = now;
-        self.joined_msgs(snapshot, Some(resume), true)
+        self.joined_msgs(snapshot, Some(resume), resumed)
     }
 
     /// The outcome of [`Action::Join`]; a refusal carries the error message to send.
@@ -620,10 +636,32 @@ impl Session {
             ByeReason::Timeout => LeaveReason::Timeout,
             ByeReason::Shutdown => LeaveReason::Shutdown,
             ByeReason::Removed => LeaveReason::Removed,
-            ByeReason::Left | ByeReason::Refused => LeaveReason::Left,
+            // A replaced socket's participant goes on elsewhere; never closed this way.
+            ByeReason::Left | ByeReason::Refused | ByeReason::Replaced => LeaveReason::Left,
         };
         self.state = State::Closed { leave };
         vec![Action::Close { bye, code }]
+    }
+}
+
+/// The refusal of a link used before its `nbf`. Its signature was checked before its
+/// `nbf` (see `early.rs`), so its room and opening time are authentic; a link for
+/// another room than the page's is `wrong_room`, as it would be once open.
+fn early_refusal(token: &str, page_room: Option<&RoomId>, e: &TokenError) -> Action {
+    let early = crate::early::early_claims(token);
+    if let (Some(page), Some(early)) = (page_room, early.as_ref())
+        && page.0 != early.room
+    {
+        return error(
+            ErrorCode::WrongRoom,
+            "the join link is for another room",
+            Some("join"),
+        );
+    }
+    Action::RefuseEarly {
+        room: early.as_ref().map(|c| RoomId(c.room.clone())),
+        opens_at: early.and_then(|c| c.nbf),
+        message: format!("{e}: the meeting's room is not open yet"),
     }
 }
 

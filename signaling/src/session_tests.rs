@@ -192,7 +192,7 @@ fn a_dropped_socket_parks_the_participant_and_a_resume_brings_it_back() {
         links: Default::default(),
     };
     let t2 = t1 + Duration::from_secs(20);
-    let out = s.on_resumed(t2, snapshot, grant());
+    let out = s.on_resumed(t2, snapshot.clone(), grant(), true);
     let [
         Action::Send(ServerMsg::Joined {
             participant,
@@ -208,6 +208,16 @@ fn a_dropped_socket_parks_the_participant_and_a_resume_brings_it_back() {
     assert_eq!(r.credential, "c-1");
     assert!(!s.parked());
     assert_eq!(s.next_deadline(), Some(t2 + IDLE));
+    // Taken over by another page with the same link: the same place, but not
+    // `resumed` (that page brings new media connections).
+    let out = s.on_resumed(t2, snapshot, grant(), false);
+    assert!(
+        matches!(
+            out.as_slice(),
+            [Action::Send(ServerMsg::Joined { resumed: false, .. })]
+        ),
+        "{out:?}"
+    );
 }
 
 #[test]

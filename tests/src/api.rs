@@ -102,3 +102,35 @@ impl ApiSession {
         Ok(self.get(path).send().await?.status())
     }
 }
+
+impl ApiSession {
+    /// Schedules a one-hour meeting of the province (25) with ward 07888 invited, from
+    /// `starts_at` to `ends_at` (RFC 3339; the caller writes them, this library has no
+    /// date crate); returns its id.
+    pub async fn schedule_ward_meeting(
+        &self,
+        title: &str,
+        starts_at: &str,
+        ends_at: &str,
+    ) -> anyhow::Result<String> {
+        let created = self
+            .call(
+                reqwest::Method::POST,
+                "/meetings",
+                serde_json::json!({
+                    "title": title,
+                    "agenda": ["Tình hình"],
+                    "organizer": "25",
+                    "location": "Hội trường",
+                    "starts_at": starts_at,
+                    "ends_at": ends_at,
+                    "participants": [{"type": "unit", "code": "07888"}],
+                }),
+            )
+            .await?;
+        created["meeting"]["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow::anyhow!("no meeting id in {created}"))
+    }
+}

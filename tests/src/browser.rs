@@ -290,6 +290,15 @@ impl Browser {
         Ok(())
     }
 
+    /// Runs a DevTools protocol command (`Emulation.setDeviceMetricsOverride`,
+    /// `Target.getTargets`, …) for the current window through ChromeDriver.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> anyhow::Result<Value> {
+        self.client
+            .issue_cmd(CdpCommand(json!({ "cmd": cmd, "params": params })))
+            .await
+            .with_context(|| format!("DevTools {cmd}"))
+    }
+
     /// Saves a PNG of the current window.
     pub async fn screenshot(&self, path: &Path) -> anyhow::Result<()> {
         let png = self.client.screenshot().await?;
@@ -336,6 +345,27 @@ pub fn as_list(v: &Value) -> Vec<Value> {
 pub const UNTRANSLATED: &str = "return [...document.querySelectorAll('[data-i18n]')]\
     .filter(el => !el.textContent.trim() || el.textContent === el.dataset.i18n)\
     .map(el => el.dataset.i18n);";
+
+/// ChromeDriver's `goog/cdp/execute`: a DevTools protocol command in WebDriver's clothes.
+#[derive(Debug)]
+struct CdpCommand(Value);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for CdpCommand {
+    fn endpoint(
+        &self,
+        base: &reqwest::Url,
+        session: Option<&str>,
+    ) -> Result<reqwest::Url, <reqwest::Url as std::str::FromStr>::Err> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &reqwest::Url) -> (reqwest::Method, Option<String>) {
+        (reqwest::Method::POST, Some(self.0.to_string()))
+    }
+}
 
 /// The driver before the session exists: killed if launching fails half way.
 struct PartialBrowser {

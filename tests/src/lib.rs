@@ -2,6 +2,7 @@
 //! End-to-end test support: the real `bridge` binary over loopback ([`server`]) and a
 //! Rust WebRTC participant that speaks docs/protocol.md ([`client`]).
 
+pub mod admin;
 pub mod api;
 pub mod browser;
 pub mod client;

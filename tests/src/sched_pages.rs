@@ -104,3 +104,26 @@ pub fn strip_accents(s: &str) -> String {
         })
         .collect()
 }
+
+/// Picks unit `code` in the picker under `root` (a CSS selector) by searching `query`.
+pub async fn pick_unit(b: &Browser, root: &str, query: &str, code: &str) -> anyhow::Result<()> {
+    b.eval(&format!(
+        "const s = document.querySelector({r} + ' .picker-search'); s.value = {q}; \
+         s.dispatchEvent(new Event('input')); return true;",
+        r = serde_json::to_string(root)?,
+        q = serde_json::to_string(query)?
+    ))
+    .await?;
+    let button = format!(
+        "document.querySelector({r} + ' .results li[data-code=\"{code}\"] button[data-opt=unit]')",
+        r = serde_json::to_string(root)?
+    );
+    b.wait_true(
+        &format!("return !!{button};"),
+        WAIT,
+        &format!("{code} in the results"),
+    )
+    .await?;
+    b.eval(&format!("{button}.click(); return true;")).await?;
+    Ok(())
+}

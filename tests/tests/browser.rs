@@ -11,7 +11,6 @@ use anyhow::{Context, ensure};
 use bridge_e2e::browser::{Browser, as_list, run_serial};
 use bridge_e2e::room_page::{JOIN_TIMEOUT, assert_sees_playing};
 use bridge_e2e::server::BridgeServer;
-use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;
 
@@ -53,10 +52,7 @@ async fn two_pages() -> anyhow::Result<()> {
             "A's page sending q and one of h/f",
         )
         .await?;
-    let health: Value = reqwest::get(format!("{}/healthz", server.http_url()))
-        .await?
-        .json()
-        .await?;
+    let health = bridge_e2e::admin::admin_health(&server).await?;
     let rids: Vec<&str> = as_list(&health["sfu"]["subscribers"])
         .iter()
         .flat_map(|s| as_list(&s["videos"]))

@@ -172,11 +172,6 @@ async fn linked_district_and_commune_rooms_hear_the_province_until_unlinked() {
     })
     .await
     .unwrap();
-    let stats: Value = reqwest::get(format!("{}/healthz", server.http_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = bridge_e2e::admin::admin_health(&server).await.unwrap();
     assert_eq!(stats["sfu"]["links"], json!([]), "{stats}");
 }

@@ -288,6 +288,181 @@ async fn notice_task_reaches_the_ward() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Issue 18 item 6 in the editor: the chair's and the secretary's boxes are labelled
+/// (Vietnamese, then English through the language switch), one tick marks every unit
+/// present, the ward cannot download the draft until the secretary shares it (then the
+/// PDF says DỰ THẢO), and the notice starts from the minutes' conclusions.
+async fn editor_labels_ticks_all_and_shares_the_draft() -> anyhow::Result<()> {
+    let server = BridgeServer::start().await?;
+    let port = server.http.port();
+    add_user(&server, "vp.duthao", "secretary", "25")?;
+    add_user(&server, "xa.duthao", "site", "07888")?;
+    let b = Browser::launch().await?;
+    let secretary = b.first_window().await?;
+    login(
+        &b,
+        &format!("http://localhost:{port}"),
+        "vp.duthao",
+        "/static/schedule.html",
+    )
+    .await?;
+    let id = past_meeting(&b, "Họp chuẩn bị mùa mưa bão").await?;
+    let page = format!("http://localhost:{port}/static/minutes.html?id={id}");
+    b.client.goto(&page).await?;
+    let ready = "return document.body.dataset.ready === 'true' && !!document.getElementById('mn-conclusions');";
+    b.wait_true(ready, WAIT, "the minutes editor").await?;
+    let labels = "const l = (id) => document.querySelector(`label[for=\"${id}\"]`)?.textContent.trim(); \
+         return { chair: document.querySelector('#mn-chair-person legend')?.textContent, \
+           chairName: l('mn-chair-name'), chairPos: l('mn-chair-position'), \
+           sec: document.querySelector('#mn-secretary-person legend')?.textContent, \
+           secName: l('mn-secretary-name'), secPos: l('mn-secretary-position'), all: l('mn-present-all'), \
+           ticked: [...document.querySelectorAll('tr[data-unit] input[type=checkbox]')].map((c) => c.checked) };";
+    let vi = b.js(labels).await?;
+    ensure!(
+        vi["chair"] == "Chủ trì (chủ tọa)"
+            && vi["chairName"] == "Họ và tên"
+            && vi["chairPos"] == "Chức vụ"
+            && vi["sec"] == "Thư ký (người ghi biên bản)"
+            && vi["secName"] == "Họ và tên"
+            && vi["secPos"] == "Chức vụ"
+            && vi["all"] == "Chọn tất cả",
+        "labels: {vi}"
+    );
+    // No hall connected: the roll call ticked nobody. One tick marks every unit.
+    let units = vi["ticked"].as_array().context("ticked")?.len();
+    ensure!(
+        units >= 2
+            && vi["ticked"]
+                .as_array()
+                .is_some_and(|t| t.iter().all(|c| c == false)),
+        "{vi}"
+    );
+    b.js("document.getElementById('mn-present-all').click(); return true;")
+        .await?;
+    let all = b
+        .js("return { ticked: [...document.querySelectorAll('tr[data-unit] input[type=checkbox]')].map((c) => c.checked), \
+                  count: document.getElementById('mn-present-count').textContent };")
+        .await?;
+    ensure!(
+        all["ticked"]
+            .as_array()
+            .is_some_and(|t| t.iter().all(|c| c == true))
+            && all["count"] == format!("{units}/{units} đơn vị có mặt").as_str(),
+        "select all: {all}"
+    );
+    b.js(&format!(
+        "const e = document.getElementById('mn-conclusions'); e.value = {}; \
+             e.dispatchEvent(new Event('input', {{ bubbles: true }})); return true;",
+        serde_json::to_string(CONCLUSION)?
+    ))
+    .await?;
+    b.wait_true(
+        "const s = document.getElementById('mn-status'); return s.dataset.state === 'saved';",
+        WAIT,
+        "the autosave",
+    )
+    .await?;
+    let stored = b
+        .js(&format!(
+            "return await (await fetch('/api/meetings/{id}/minutes')).json();"
+        ))
+        .await?;
+    let present: Vec<bool> = stored["minutes"]["attendees"]
+        .as_array()
+        .context("attendees")?
+        .iter()
+        .map(|a| a["present"] == true)
+        .collect();
+    ensure!(
+        present.len() == units && present.iter().all(|p| *p),
+        "saved attendance: {stored}"
+    );
+    ensure!(stored["meta"]["shared"] == false, "{}", stored["meta"]);
+
+    // The ward, in its own window and cookie jar (127.0.0.1, not localhost).
+    let ward = b.open_window("about:blank").await?;
+    login(
+        &b,
+        &format!("http://127.0.0.1:{port}"),
+        "xa.duthao",
+        "/static/dashboard.html",
+    )
+    .await?;
+    let fetch_pdf = format!(
+        "const r = await fetch('/api/meetings/{id}/minutes.pdf'); \
+         return {{ status: r.status, bytes: r.ok ? Array.from(new Uint8Array(await r.arrayBuffer())) : [], \
+                   code: r.ok ? null : (await r.json()).code }};"
+    );
+    let before = b.js(&fetch_pdf).await?;
+    ensure!(
+        before["status"] == 403 && before["code"] == "draft_not_shared",
+        "unshared draft: {}",
+        before["status"]
+    );
+
+    b.switch(&secretary).await?;
+    b.js("document.getElementById('minutes-share').click(); return true;")
+        .await?;
+    b.wait_true(
+        &format!(
+            "return (await (await fetch('/api/meetings/{id}/minutes')).json()).meta.shared === true;"
+        ),
+        WAIT,
+        "the draft shared",
+    )
+    .await?;
+    shot(&b, "minutes-shared-draft").await?;
+
+    b.switch(&ward).await?;
+    let after = b.js(&fetch_pdf).await?;
+    ensure!(after["status"] == 200, "shared draft: {}", after["status"]);
+    let pdf: Vec<u8> = after["bytes"]
+        .as_array()
+        .context("bytes")?
+        .iter()
+        .map(|v| v.as_u64().unwrap_or(0) as u8)
+        .collect();
+    let text = pdftotext(&pdf)?;
+    ensure!(
+        text.contains("DỰ THẢO") && text.contains("Họp chuẩn bị mùa mưa bão"),
+        "the shared draft as the ward gets it: {text}"
+    );
+
+    // The notice starts from the minutes' conclusions.
+    b.switch(&secretary).await?;
+    b.js("document.getElementById('tab-notice').click(); return true;")
+        .await?;
+    b.wait_true(
+        &format!(
+            "const a = document.getElementById('tb-body'); return !!a && a.value === {};",
+            serde_json::to_string(CONCLUSION)?
+        ),
+        WAIT,
+        "the notice pre-filled from the conclusions",
+    )
+    .await?;
+
+    // English through the pages' language switch.
+    b.js("localStorage.setItem('bridge.lang', 'en'); location.reload(); return true;")
+        .await?;
+    b.wait_true(ready, WAIT, "the editor in English").await?;
+    let en = b.js(labels).await?;
+    ensure!(
+        en["chair"] == "Chair"
+            && en["chairName"] == "Full name"
+            && en["chairPos"] == "Position"
+            && en["all"] == "Select all",
+        "English labels: {en}"
+    );
+    b.close().await?;
+    Ok(())
+}
+
+#[test]
+fn the_editor_labels_people_ticks_all_and_shares_the_draft() -> anyhow::Result<()> {
+    run_serial(editor_labels_ticks_all_and_shares_the_draft())
+}
+
 #[test]
 fn secretary_writes_autosaves_finalizes_and_downloads_minutes() -> anyhow::Result<()> {
     run_serial(secretary_writes_and_finalizes_minutes())

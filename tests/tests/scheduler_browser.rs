@@ -34,8 +34,8 @@ async fn pick(b: &Browser, query: &str, code: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-const ALERT_SHOWN: &str = "return !document.getElementById('alert').hidden && \
-    document.getElementById('alert-text').textContent.includes('Giao ban khẩn');";
+const ALERT_SHOWN: &str = "const a = document.querySelector('.urgent-alert[data-state=pending] .alert-text'); \
+    return !!a && a.textContent.includes('Giao ban khẩn');";
 
 async fn urgent_session_reaches_dashboards() -> anyhow::Result<()> {
     let server = BridgeServer::start().await?;
@@ -95,6 +95,15 @@ async fn urgent_session_reaches_dashboards() -> anyhow::Result<()> {
          document.getElementById('urgent').click(); return true;",
     )
     .await?;
+    // The call goes out only once its confirmation is accepted.
+    b.wait_true(
+        "return !!document.getElementById('urgent-confirm-yes');",
+        WAIT,
+        "the confirmation",
+    )
+    .await?;
+    b.eval("document.getElementById('urgent-confirm-yes').click(); return true;")
+        .await?;
     b.wait_true(
         "return ['07888', '07894', '07900'].every(c => \
            document.querySelector(`#acks tr[data-unit=\"${c}\"] td.wait`));",
@@ -118,7 +127,7 @@ async fn urgent_session_reaches_dashboards() -> anyhow::Result<()> {
     )
     .await?;
     shot(&b, "dashboard-alert").await?;
-    b.eval("document.getElementById('alert-ack').click(); return true;")
+    b.eval("document.querySelector('.urgent-alert .alert-ack').click(); return true;")
         .await?;
 
     b.switch(&secretary).await?;
@@ -141,7 +150,7 @@ async fn urgent_session_reaches_dashboards() -> anyhow::Result<()> {
     );
 
     b.switch(&site_a).await?;
-    b.eval("document.getElementById('alert-join').click(); return true;")
+    b.eval("document.querySelector('.urgent-alert .alert-join').click(); return true;")
         .await?;
     b.wait_true(
         "return location.pathname.startsWith('/r/') && !!window.bridge && window.bridge.state === 'connected';",

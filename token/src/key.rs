@@ -13,12 +13,18 @@ const SECRET_LEN: usize = 32;
 /// Tolerated clock difference for `nbf` only: a token minted on another node whose
 /// clock runs a little ahead must still work at once. `exp` is checked strictly.
 const NBF_LEEWAY_SECS: u64 = 30;
+/// The longest a token may admit, unless the server is told otherwise: a week covers a
+/// link handed out for a meeting and its repeats' week, and bounds what a leaked or
+/// mistyped link (`--ttl 300y`) is worth.
+pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(7 * 86_400);
 
-/// The HS256 key that signs and verifies join tokens.
+/// The HS256 key that signs and verifies join tokens, with the longest lifetime it
+/// signs or accepts.
 #[derive(Clone)]
 pub struct TokenKey {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    max_lifetime: Duration,
 }
 
 impl fmt::Debug for TokenKey {
@@ -33,7 +39,19 @@ impl TokenKey {
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
+            max_lifetime: DEFAULT_MAX_LIFETIME,
         }
+    }
+
+    /// The same key, signing and accepting tokens that admit for at most `max`.
+    pub fn with_max_lifetime(mut self, max: Duration) -> Self {
+        self.max_lifetime = max;
+        self
+    }
+
+    /// The longest a token of this key may admit (see [`lifetime`]).
+    pub fn max_lifetime(&self) -> Duration {
+        self.max_lifetime
     }
 
     /// A fresh random key (tests, or a server that needs no persistence).
@@ -89,7 +107,14 @@ impl TokenKey {
     }
 
     /// Signs a token for `grant`, valid from `now_unix` for `ttl`, with a fresh `sub`.
+    /// A `ttl` over the key's maximum is refused: the server would refuse the token.
     pub fn mint(&self, grant: Grant, now_unix: u64, ttl: Duration) -> Result<String, TokenError> {
+        if ttl > self.max_lifetime {
+            return Err(TokenError::Lifetime {
+                secs: ttl.as_secs(),
+                max_secs: self.max_lifetime.as_secs(),
+            });
+        }
         let claims = Claims {
             room: grant.room,
             name: grant.name,
@@ -103,8 +128,9 @@ impl TokenKey {
         self.sign(&claims)
     }
 
-    /// Checks signature (HS256 only), `exp` (required, strict), `nbf` (if present) and,
-    /// when `expected_room` is given, the room. `now_unix` is the current time.
+    /// Checks signature (HS256 only), `exp` (required, strict), `nbf` (if present), the
+    /// lifetime (at most the key's maximum, whatever the signature) and, when
+    /// `expected_room` is given, the room. `now_unix` is the current time.
     pub fn verify(
         &self,
         token: &str,
@@ -141,6 +167,13 @@ impl TokenKey {
         {
             return Err(TokenError::NotYetValid);
         }
+        let secs = lifetime(&claims);
+        if secs > self.max_lifetime.as_secs() {
+            return Err(TokenError::Lifetime {
+                secs,
+                max_secs: self.max_lifetime.as_secs(),
+            });
+        }
         if let Some(expected) = expected_room
             && expected != claims.room
         {
@@ -151,6 +184,15 @@ impl TokenKey {
         }
         Ok(claims)
     }
+}
+
+/// How long a token admits, in seconds: from when it is first valid (`iat`, or `nbf`
+/// when later) to `exp`. A meeting's link may be issued weeks ahead with `nbf` half an
+/// hour before the meeting: what bounds the harm of a leaked link is this window, not
+/// the age of the token.
+pub fn lifetime(claims: &Claims) -> u64 {
+    let from = claims.iat.max(claims.nbf.unwrap_or(0));
+    claims.exp.saturating_sub(from)
 }
 
 /// 128 random bits as hex: unique enough for token and participant ids.

@@ -14,7 +14,7 @@ mod key;
 mod room;
 
 pub use claims::{Claims, Grant, Role, RoleParseError};
-pub use key::{SECRET_FILE, TokenKey, random_id};
+pub use key::{DEFAULT_MAX_LIFETIME, SECRET_FILE, TokenKey, lifetime, random_id};
 pub use room::{MAX_ROOM_LEN, is_valid_room};
 
 /// Why a token was refused (or could not be made).
@@ -28,6 +28,12 @@ pub enum TokenError {
     Expired,
     #[error("the join token is not valid yet")]
     NotYetValid,
+    /// Signed, but admits for longer than this server allows (`exp` minus the later of
+    /// `iat` and `nbf`).
+    #[error(
+        "the join token is valid for {secs} s, longer than this server allows ({max_secs} s); ask for a new link"
+    )]
+    Lifetime { secs: u64, max_secs: u64 },
     #[error("the join token is for room {token_room:?}, not {expected:?}")]
     WrongRoom {
         expected: String,
@@ -56,6 +62,7 @@ impl TokenError {
             TokenError::Missing => "token_missing",
             TokenError::Expired => "token_expired",
             TokenError::WrongRoom { .. } => "wrong_room",
+            TokenError::Lifetime { .. } => "token_lifetime",
             TokenError::Invalid(_) | TokenError::NotYetValid => "token_invalid",
             TokenError::Sign(_) | TokenError::Io { .. } | TokenError::BadKeyFile { .. } => {
                 "internal"

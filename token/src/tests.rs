@@ -235,3 +235,74 @@ fn role_parses_and_prints() {
     assert!("admin".parse::<Role>().is_err());
     assert!(!Role::Viewer.may_publish());
 }
+
+fn claims_for(iat: u64, nbf: Option<u64>, exp: u64) -> Claims {
+    Claims {
+        room: "demo".into(),
+        name: "x".into(),
+        role: Role::Member,
+        unit: None,
+        sub: random_id(),
+        iat,
+        exp,
+        nbf,
+    }
+}
+
+#[test]
+fn a_correctly_signed_token_longer_than_the_maximum_is_refused() {
+    let key = TokenKey::generate();
+    // The example: a link valid for 300 years.
+    let forever = key
+        .sign(&claims_for(NOW, None, NOW + 300 * 365 * 86_400))
+        .unwrap();
+    let err = key.verify(&forever, Some("demo"), NOW + 10).unwrap_err();
+    assert_eq!(err.code(), "token_lifetime");
+    assert!(err.to_string().contains("604800 s"), "{err}");
+    // Exactly the maximum passes; one second more does not.
+    let week = DEFAULT_MAX_LIFETIME.as_secs();
+    let at_max = key.sign(&claims_for(NOW, None, NOW + week)).unwrap();
+    assert!(key.verify(&at_max, None, NOW).is_ok());
+    let over = key.sign(&claims_for(NOW, None, NOW + week + 1)).unwrap();
+    assert_eq!(
+        key.verify(&over, None, NOW).unwrap_err().code(),
+        "token_lifetime"
+    );
+    // A stricter server refuses what the default accepts.
+    let strict = key.clone().with_max_lifetime(Duration::from_secs(86_400));
+    assert_eq!(
+        strict.verify(&at_max, None, NOW).unwrap_err().code(),
+        "token_lifetime"
+    );
+}
+
+#[test]
+fn a_link_issued_weeks_ahead_counts_from_not_before() {
+    let key = TokenKey::generate();
+    // Issued 30 days before a 2-hour meeting, valid from 30 min before to 30 min after.
+    let start = NOW + 30 * 86_400;
+    let ahead = claims_for(NOW, Some(start - 1800), start + 2 * 3600 + 1800);
+    assert_eq!(lifetime(&ahead), 3 * 3600);
+    let token = key.sign(&ahead).unwrap();
+    assert!(key.verify(&token, None, start).is_ok());
+    // A window that itself exceeds the maximum is refused even though nbf is late.
+    let long = claims_for(NOW, Some(start), start + 8 * 86_400);
+    let token = key.sign(&long).unwrap();
+    assert_eq!(
+        key.verify(&token, None, start).unwrap_err().code(),
+        "token_lifetime"
+    );
+}
+
+#[test]
+fn minting_past_the_maximum_is_refused() {
+    let key = TokenKey::generate().with_max_lifetime(Duration::from_secs(86_400));
+    assert!(
+        key.mint(grant("demo"), NOW, Duration::from_secs(86_400))
+            .is_ok()
+    );
+    let err = key
+        .mint(grant("demo"), NOW, Duration::from_secs(86_401))
+        .unwrap_err();
+    assert_eq!(err.code(), "token_lifetime");
+}

@@ -57,6 +57,19 @@ pub enum UnitsCommand {
 pub enum UsersCommand {
     /// Create an account (password from --password, else generated and printed).
     Add(UsersAddArgs),
+    /// Disable an account: it cannot sign in, its sessions end and its API tokens are
+    /// revoked at once (a running server sees it on the next request).
+    Disable(UsersStateArgs),
+    /// Enable a disabled account again.
+    Enable(UsersStateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct UsersStateArgs {
+    #[command(flatten)]
+    pub data: DataArg,
+    #[arg(long)]
+    pub username: String,
 }
 
 #[derive(Args, Debug)]
@@ -165,6 +178,19 @@ pub struct ServeArgs {
     /// is read from the environment variable BRIDGE_SIGNING_P12_PASSWORD.
     #[arg(long, value_name = "PATH", env = "BRIDGE_SIGNING_P12")]
     pub signing_p12: Option<PathBuf>,
+    /// The longest a join link may admit (from its start to its expiry): longer ones
+    /// are refused at join (`token_lifetime`), and the scheduler's links end by then.
+    #[arg(long, value_name = "DURATION", env = "BRIDGE_MAX_TOKEN_LIFETIME",
+          default_value = "7d", value_parser = parse_ttl)]
+    pub max_token_lifetime: Duration,
+    /// A signed-in web session ends after this long without a request.
+    #[arg(long, value_name = "DURATION", env = "BRIDGE_SESSION_IDLE",
+          default_value = "8h", value_parser = parse_ttl)]
+    pub session_idle: Duration,
+    /// A signed-in web session ends this long after sign-in, however busy.
+    #[arg(long, value_name = "DURATION", env = "BRIDGE_SESSION_MAX",
+          default_value = "7d", value_parser = parse_ttl)]
+    pub session_max: Duration,
     #[command(flatten)]
     pub data: DataArg,
 }
@@ -210,6 +236,11 @@ pub struct TokenArgs {
     /// How long the link is valid: 90s, 30m, 2h, 1d.
     #[arg(long, default_value = "2h", value_parser = parse_ttl)]
     pub ttl: Duration,
+    /// The longest --ttl allowed: a hand-made link is for one session. The server
+    /// refuses links longer than its own --max-token-lifetime (default 7d) anyway.
+    #[arg(long, value_name = "DURATION", env = "BRIDGE_TOKEN_MAX_TTL",
+          default_value = "24h", value_parser = parse_ttl)]
+    pub max_ttl: Duration,
     #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080")]
     pub base_url: String,
 }
@@ -284,7 +315,16 @@ pub fn token(args: TokenArgs) -> anyhow::Result<()> {
     if args.name.trim().is_empty() {
         bail!("--name must not be empty");
     }
-    let key = TokenKey::load_or_create(&args.data.dir).context("loading the token secret")?;
+    if args.ttl > args.max_ttl {
+        bail!(
+            "--ttl {}s is longer than the maximum {}s (--max-ttl, env BRIDGE_TOKEN_MAX_TTL)",
+            args.ttl.as_secs(),
+            args.max_ttl.as_secs()
+        );
+    }
+    let key = TokenKey::load_or_create(&args.data.dir)
+        .context("loading the token secret")?
+        .with_max_lifetime(args.max_ttl);
     let grant = Grant {
         room: args.room.clone(),
         name: args.name,

@@ -28,6 +28,8 @@ fn main() -> std::process::ExitCode {
         cli::Command::Serve(args) => serve::main(args),
         cli::Command::Units(cli::UnitsCommand::Import(args)) => sched::units_import(args),
         cli::Command::Users(cli::UsersCommand::Add(args)) => sched::users_add(args),
+        cli::Command::Users(cli::UsersCommand::Disable(args)) => sched::users_state(args, true),
+        cli::Command::Users(cli::UsersCommand::Enable(args)) => sched::users_state(args, false),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -30,13 +30,26 @@ pub fn app(state: AppState) -> Router {
     pages.merge(state.signaling.router())
 }
 
+/// Unauthenticated, for load balancers and monitors: whether the node serves, and coarse
+/// counters. Nothing that names a room, a link or a person (rooms' ids are meetings'
+/// ids and join paths); administrators get the detail at `/api/admin/health`.
 async fn healthz(State(state): State<AppState>) -> Response {
     let sfu = state.signaling.media().stats().await;
     Json(serde_json::json!({
         "status": "ok",
-        "version": env!("CARGO_PKG_VERSION"),
         "signaling": state.signaling.stats(),
-        "sfu": sfu,
+        "sfu": {
+            "rooms": sfu.rooms,
+            "participants": sfu.participants,
+            "connections": sfu.connections,
+            "published_tracks": sfu.published_tracks,
+            "packets_in": sfu.packets_in,
+            "packets_forwarded": sfu.packets_forwarded,
+            "bytes_forwarded": sfu.bytes_forwarded,
+            "keyframe_requests_sent": sfu.keyframe_requests_sent,
+            "retransmissions": sfu.retransmissions,
+            "dropped_datagrams": sfu.dropped_datagrams,
+        },
     }))
     .into_response()
 }

@@ -1,7 +1,7 @@
 //! The scheduler inside the binary: opening the database, the first-run demo seed, and
 //! the `bridge units import` / `bridge users add` commands.
 
-use crate::cli::{DataArg, UnitsImportArgs, UsersAddArgs};
+use crate::cli::{DataArg, UnitsImportArgs, UsersAddArgs, UsersStateArgs};
 use anyhow::{Context, bail};
 use bridge_scheduler::accounts::NewUser;
 use bridge_scheduler::{Db, Role, SchedError, UnitCode};
@@ -180,6 +180,26 @@ pub fn users_add(args: UsersAddArgs) -> anyhow::Result<()> {
         println!("created user {} ({})", user.username, role.as_str());
         if generated {
             println!("password: {password}");
+        }
+        anyhow::Ok(())
+    })
+}
+
+/// `bridge users disable|enable --username U`: the operator, who holds the data
+/// directory, needs no administrator account (the API's route does).
+pub fn users_state(args: UsersStateArgs, disabled: bool) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        let db = open(&args.data).await?;
+        let state = db
+            .set_disabled(&args.username, disabled, OffsetDateTime::now_utc())
+            .await?;
+        if state.disabled {
+            println!(
+                "disabled {}: its sessions ended and its API tokens were revoked",
+                state.username
+            );
+        } else {
+            println!("enabled {}", state.username);
         }
         anyhow::Ok(())
     })

@@ -5,6 +5,7 @@ use crate::cli::ServeArgs;
 use crate::http_serve::{HttpLimits, serve};
 use crate::router::{AppState, app};
 use anyhow::Context;
+use bridge_scheduler::accounts::SessionPolicy;
 use bridge_scheduler::documents::DocumentStore;
 use bridge_sfu::SfuConfig;
 use bridge_signaling::{MediaPlane, Signaling, SignalingConfig};
@@ -38,6 +39,11 @@ pub fn main(args: ServeArgs) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(run(args))
+}
+
+/// Whole seconds, as the database stores times (parsed durations are whole seconds).
+fn secs(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
 
 /// Where media binds and what it announces: the HTTP address decides reachability
@@ -118,7 +124,9 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&args.data.dir)
         .with_context(|| format!("creating the data directory {}", args.data.dir.display()))?;
-    let key = TokenKey::load_or_create(&args.data.dir).context("loading the token secret")?;
+    let key = TokenKey::load_or_create(&args.data.dir)
+        .context("loading the token secret")?
+        .with_max_lifetime(args.max_token_lifetime);
     // Before anything starts: a bad certificate must stop the server, not the first signature.
     let signer = match &args.signing_p12 {
         Some(path) => {
@@ -127,7 +135,12 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let db = crate::sched::open(&args.data).await?;
+    let db = crate::sched::open(&args.data)
+        .await?
+        .with_session_policy(SessionPolicy {
+            idle: secs(args.session_idle),
+            max: secs(args.session_max),
+        });
     let accounts = crate::sched::seed_first_run(&db).await?;
 
     let listener = tokio::net::TcpListener::bind(args.http)
@@ -202,6 +215,7 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
     api.data_dir = Some(args.data.dir.clone());
     api.signer = signer;
+    api.signaling = Some(signaling.clone());
     if let Some(url) = &args.smtp_url {
         api.mail = Some(
             bridge_scheduler::mail::MailQueue::start(url, &args.smtp_from)

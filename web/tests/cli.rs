@@ -108,6 +108,11 @@ fn token_refuses_bad_arguments() {
             "soon",
         ),
         (vec!["--room", "../etc", "--name", "A"], "invalid room"),
+        // A hand-made link is for a day at most unless the operator says otherwise.
+        (
+            vec!["--room", "demo", "--name", "A", "--ttl", "2d"],
+            "longer than the maximum",
+        ),
         (vec!["--room", "demo", "--name", " "], "name"),
     ] {
         let out = Command::new(BIN)
@@ -235,6 +240,44 @@ async fn serve_answers_health_pages_and_ws_then_stops_cleanly_on_sigterm() {
     };
     assert_eq!(joined["type"], "joined", "{joined}");
     assert_eq!(joined["participant"]["name"], "Tỉnh Phú Thọ");
+
+    // A token signed with the server's own key but valid for 300 years is refused.
+    let key = TokenKey::load_or_create(&data).unwrap();
+    let forever = key
+        .sign(&bridge_token::Claims {
+            room: "demo".into(),
+            name: "Xã Thanh Sơn".into(),
+            role: Role::Member,
+            unit: None,
+            sub: bridge_token::random_id(),
+            iat: now(),
+            exp: now() + 300 * 365 * 86_400,
+            nbf: None,
+        })
+        .unwrap();
+    let (mut long, _) = tokio_tungstenite::connect_async(format!("ws://{http}/ws"))
+        .await
+        .unwrap();
+    let join = serde_json::json!({"type": "join", "v": 1, "token": forever, "room": "demo"});
+    long.send(Message::text(join.to_string())).await.unwrap();
+    let mut said = Vec::new();
+    let mut refused_with = None;
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_secs(10), long.next()).await {
+        match msg {
+            Message::Text(t) => said.push(serde_json::from_str::<serde_json::Value>(&t).unwrap()),
+            Message::Close(f) => {
+                refused_with = f.map(|f| u16::from(f.code));
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(said[0]["code"], "token_lifetime", "{said:?}");
+    assert_eq!(
+        said[1],
+        serde_json::json!({"type": "bye", "reason": "refused"})
+    );
+    assert_eq!(refused_with, Some(1008));
 
     // SIGTERM: the session hears bye {shutdown} and a close, the process exits 0.
     let killed = Command::new("kill")

@@ -334,7 +334,10 @@ both_dbs!(who_may_read_and_write_the_minutes, async |f: Fixture| {
     let sec = f.login("vp.tinh").await;
     let id = new_meeting(&f, &sec, meeting("Họp chuyên đề", "25", &["07888"], 2)).await;
     edit_minutes(&f, &sec, &id, people).await;
-    // The invited hall reads and downloads; it does not write or finalize.
+    let share = json!({"shared": true});
+    let (s, _) = on_meeting(&f, "PUT", &id, "minutes/share", &sec, Some(share)).await;
+    assert_eq!(s, StatusCode::OK);
+    // The invited hall reads and downloads a shared draft; it does not write or finalize.
     let site = f.login("site.07888").await;
     let (s, rec) = on_meeting(&f, "GET", &id, "minutes", &site, None).await;
     assert_eq!(s, StatusCode::OK);
@@ -382,6 +385,136 @@ both_dbs!(who_may_read_and_write_the_minutes, async |f: Fixture| {
     let (s, _) = on_meeting(&f, "GET", &id, "minutes.signed.pdf", &sec, None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 });
+
+both_dbs!(
+    drafts_reach_the_invited_units_only_when_shared,
+    async |f: Fixture| {
+        let sec = f.login("vp.tinh").await;
+        let id = new_meeting(&f, &sec, meeting("Họp chuẩn bị", "25", &["07888"], 2)).await;
+        edit_minutes(&f, &sec, &id, people).await;
+        let site = f.login("site.07888").await;
+        let files = [
+            "minutes",
+            "minutes.pdf",
+            "minutes.docx",
+            "minutes.edxml",
+            "minutes/versions",
+            "minutes/versions/1",
+        ];
+        for uri in files {
+            let (s, _, body) = f.bytes(&format!("/api/meetings/{id}/{uri}"), &site).await;
+            assert_eq!(s, StatusCode::FORBIDDEN, "{uri}");
+            let p: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(p["code"], "draft_not_shared", "{uri}: {p}");
+        }
+        // The notice's draft is shared on its own.
+        let (s, _) = on_meeting(&f, "GET", &id, "notice", &site, None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        // Only an editor shares: the hall itself cannot.
+        let on = json!({"shared": true});
+        let (s, _) = on_meeting(&f, "PUT", &id, "minutes/share", &site, Some(on.clone())).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, out) = on_meeting(&f, "PUT", &id, "minutes/share", &sec, Some(on)).await;
+        assert_eq!((s, &out), (StatusCode::OK, &json!({"shared": true})));
+        let (_, rec) = on_meeting(&f, "GET", &id, "minutes", &sec, None).await;
+        assert_eq!(rec["meta"]["shared"], true);
+        for uri in files {
+            let (s, _, _) = f.bytes(&format!("/api/meetings/{id}/{uri}"), &site).await;
+            assert_eq!(s, StatusCode::OK, "{uri}");
+        }
+        // What the hall downloads says, in both formats, that it is a draft.
+        let (_, _, pdf) = f
+            .bytes(&format!("/api/meetings/{id}/minutes.pdf"), &site)
+            .await;
+        assert!(pdftotext(&pdf).contains("DỰ THẢO"));
+        let (_, _, docx) = f
+            .bytes(&format!("/api/meetings/{id}/minutes.docx"), &site)
+            .await;
+        assert!(libreoffice_text(&docx).contains("DỰ THẢO"));
+        // Withdrawn again: refused again.
+        let off = json!({"shared": false});
+        let (s, _) = on_meeting(&f, "PUT", &id, "minutes/share", &sec, Some(off)).await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, _, _) = f
+            .bytes(&format!("/api/meetings/{id}/minutes.pdf"), &site)
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        // Issued minutes are for every invited unit, shared or not, and carry no draft mark.
+        let (s, _) = on_meeting(
+            &f,
+            "POST",
+            &id,
+            "minutes/finalize",
+            &sec,
+            Some(json!({"version": 1})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, _, pdf) = f
+            .bytes(&format!("/api/meetings/{id}/minutes.pdf"), &site)
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let text = pdftotext(&pdf);
+        assert!(!text.contains("DỰ THẢO"), "{text}");
+    }
+);
+
+both_dbs!(
+    issued_minutes_with_empty_fields_print_clean,
+    async |f: Fixture| {
+        let sec = f.login("vp.tinh").await;
+        let id = new_meeting(&f, &sec, meeting("Họp giao ban", "25", &["07888"], 2)).await;
+        let (_, rec) = on_meeting(&f, "GET", &id, "minutes", &sec, None).await;
+        // The accounts here are named by their logins ("ct.tinh", "vp.tinh"): not people,
+        // so nothing goes into the names to be printed under CHỦ TỌA.
+        assert_eq!(
+            rec["minutes"]["chair"],
+            json!({"full_name": "", "position": ""})
+        );
+        assert_eq!(
+            rec["minutes"]["secretary"],
+            json!({"full_name": "", "position": ""})
+        );
+        edit_minutes(&f, &sec, &id, |m| {
+            people(m);
+            m["location"] = json!("");
+        })
+        .await;
+        let (s, _) = on_meeting(
+            &f,
+            "POST",
+            &id,
+            "minutes/finalize",
+            &sec,
+            Some(json!({"version": 1})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        let (_, _, pdf) = f
+            .bytes(&format!("/api/meetings/{id}/minutes.pdf"), &sec)
+            .await;
+        let (_, _, docx) = f
+            .bytes(&format!("/api/meetings/{id}/minutes.docx"), &sec)
+            .await;
+        for (reader, text) in [
+            ("pdftotext", pdftotext(&pdf)),
+            ("LibreOffice", libreoffice_text(&docx)),
+        ] {
+            for bad in [": .", ", .", " , "] {
+                assert!(!text.contains(bad), "{reader}: {bad:?} in {text}");
+            }
+            assert!(text.contains("Địa điểm: ……"), "{reader}: {text}");
+            assert!(text.contains("Chủ trì (chủ tọa): ……"), "{reader}: {text}");
+        }
+
+        // The notice starts from the minutes' conclusions.
+        let (_, notice) = on_meeting(&f, "GET", &id, "notice", &sec, None).await;
+        assert_eq!(
+            notice["doc"]["notice"]["body"],
+            json!(["Các đơn vị khẩn trương khắc phục hậu quả mưa đá."])
+        );
+    }
+);
 
 both_dbs!(notice_tasks_reach_the_units, async |f: Fixture| {
     let sec = f.login("vp.tinh").await;

@@ -33,6 +33,30 @@ pub fn pdftotext(pdf: &[u8]) -> String {
     tool("pdftotext", &["-enc", "UTF-8", p, "-"], "poppler-utils")
 }
 
+/// The DOCX opened by LibreOffice (headless) and saved as plain text.
+pub fn libreoffice_text(docx: &[u8]) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("doc.docx");
+    std::fs::write(&path, docx).expect("write");
+    let outdir = dir.path().to_str().expect("path");
+    // A private profile so parallel runs do not share LibreOffice's lock.
+    let profile = format!("-env:UserInstallation=file://{outdir}/profile");
+    tool(
+        "soffice",
+        &[
+            &profile,
+            "--headless",
+            "--convert-to",
+            "txt:Text (encoded):UTF8",
+            "--outdir",
+            outdir,
+            path.to_str().expect("path"),
+        ],
+        "libreoffice-writer-nogui",
+    );
+    std::fs::read_to_string(dir.path().join("doc.txt")).expect("LibreOffice wrote no text")
+}
+
 /// Collapses runs of whitespace so wrapped lines compare as running text.
 pub fn flat(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")

@@ -9,6 +9,7 @@ mod read;
 pub mod recur;
 mod store;
 mod types;
+mod urgent;
 
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime, PrimitiveDateTime, UtcOffset};
@@ -22,8 +23,10 @@ pub use range::{
 };
 pub use store::check_can_schedule;
 pub use types::{
-    Acknowledged, BookingConflict, Invitation, MeetingView, Occurrence, SaveOutcome, UpcomingEntry,
+    AckRecord, Acknowledged, BookingConflict, Invitation, MeetingView, Occurrence, PendingUrgent,
+    SaveOutcome, UpcomingEntry,
 };
+pub use urgent::{MAX_PREVIEW_NAMES, UrgentPreview};
 
 /// Asia/Ho_Chi_Minh: UTC+7 all year, no daylight saving time.
 pub const VN_OFFSET: UtcOffset = match UtcOffset::from_hms(7, 0, 0) {
@@ -128,7 +131,7 @@ impl MeetingDraft {
 }
 
 /// An urgent call as the office makes it: the subject, who organizes, who is called,
-/// and when (minutes from now) for how long. See [`crate::Db::create_urgent`].
+/// when (minutes from now) for how long, and where. See [`crate::Db::create_urgent`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UrgentCall {
     pub title: String,
@@ -138,6 +141,9 @@ pub struct UrgentCall {
     pub delay_minutes: i64,
     /// 1..=[`MAX_DURATION_MINUTES`].
     pub duration_minutes: i64,
+    /// The hall or room where the organizer sits; at most [`MAX_LOCATION_CHARS`], may be
+    /// empty.
+    pub location: String,
 }
 
 /// Recurrence as stored: canonical rule text and exception starts.

@@ -214,6 +214,10 @@ impl Db {
 /// urgent, acknowledged_at`), shared by the unit's list and the secretary's window.
 pub(super) fn upcoming_from_row(r: &sqlx::any::AnyRow) -> Result<UpcomingEntry> {
     let id = MeetingId::parse(&r.try_get::<String, _>("id")?)?;
+    let acknowledged_at = r
+        .try_get::<Option<i64>, _>("acknowledged_at")?
+        .map(from_unix)
+        .transpose()?;
     Ok(UpcomingEntry {
         room: id.room(),
         meeting: id,
@@ -222,6 +226,7 @@ pub(super) fn upcoming_from_row(r: &sqlx::any::AnyRow) -> Result<UpcomingEntry> 
         starts_at: from_unix(r.try_get("starts_at")?)?,
         ends_at: from_unix(r.try_get("ends_at")?)?,
         urgent: r.try_get::<i64, _>("urgent")? != 0,
-        acknowledged: r.try_get::<Option<i64>, _>("acknowledged_at")?.is_some(),
+        acknowledged: acknowledged_at.is_some(),
+        acknowledged_at,
     })
 }

@@ -176,6 +176,20 @@ async fn write_children(
     Ok(())
 }
 
+/// The draft of an urgent call (timing bounded first, then the place).
+pub(super) fn urgent_draft(call: UrgentCall, now: OffsetDateTime) -> Result<MeetingDraft> {
+    let mut draft = MeetingDraft::urgent(
+        &call.title,
+        call.organizer,
+        call.participants,
+        now,
+        call.delay_minutes,
+        call.duration_minutes,
+    )?;
+    draft.location = call.location;
+    Ok(draft)
+}
+
 impl Db {
     /// The first check of a create: the caller may schedule at all, then for `organizer`.
     /// Nothing else of the request is looked at before it (an unknown organizer is only
@@ -217,7 +231,7 @@ impl Db {
     }
 
     /// Authorization, then validation, shared by create and update; writes nothing.
-    async fn prepare(
+    pub(super) async fn prepare(
         &self,
         actor: &Principal,
         draft: MeetingDraft,
@@ -261,14 +275,7 @@ impl Db {
         now: OffsetDateTime,
     ) -> Result<SaveOutcome> {
         self.check_schedule_for(actor, &call.organizer).await?;
-        let draft = MeetingDraft::urgent(
-            &call.title,
-            call.organizer,
-            call.participants,
-            now,
-            call.delay_minutes,
-            call.duration_minutes,
-        )?;
+        let draft = urgent_draft(call, now)?;
         self.create_meeting(actor, draft, now).await
     }
 

@@ -71,7 +71,36 @@ pub struct UpcomingEntry {
     pub ends_at: OffsetDateTime,
     pub urgent: bool,
     pub acknowledged: bool,
+    /// When the unit acknowledged (the dashboard shows "Đã xác nhận lúc HH:MM").
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub acknowledged_at: Option<OffsetDateTime>,
     pub room: RoomId,
+}
+
+/// An urgent session a unit has been called to and has not acknowledged yet, not over:
+/// its dashboard shows the banner for it whenever it loads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PendingUrgent {
+    pub meeting: MeetingId,
+    pub title: String,
+    pub organizer: UnitCode,
+    pub organizer_name: String,
+    pub location: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub starts_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub ends_at: OffsetDateTime,
+}
+
+/// A unit's acknowledgement of one meeting, as stored on its invitation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AckRecord {
+    pub unit: UnitCode,
+    #[serde(with = "time::serde::rfc3339")]
+    pub acknowledged_at: OffsetDateTime,
+    pub acknowledged_by: Option<UserId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

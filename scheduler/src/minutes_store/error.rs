@@ -25,6 +25,9 @@ pub enum MinutesError {
         deadline: Date,
         meeting_date: Date,
     },
+    /// A draft the secretary has not shared, asked for by an invited unit.
+    #[error("the {} is a draft not shared with the invited units", .kind.name())]
+    DraftNotShared { kind: DocKind },
     /// Signing was asked for minutes that are not final yet.
     #[error("the minutes are a draft: finalize them before signing")]
     NotFinal,

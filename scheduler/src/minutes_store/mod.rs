@@ -9,6 +9,7 @@ mod access;
 mod error;
 mod prefill;
 mod records;
+mod share;
 mod signed;
 mod store;
 mod tasks;

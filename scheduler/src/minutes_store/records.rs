@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use super::access::Access;
 use super::error::{MinutesError, Result};
 use super::prefill::{self, UnitPresence};
+use super::share;
 use super::store::Stored;
 use super::tasks::{check_tasks, task_units};
 use super::types::{
@@ -70,6 +71,7 @@ fn blank_meta(id: MeetingId, kind: DocKind) -> DocMeta {
         finalized_by: None,
         updated_at: None,
         signed_at: None,
+        shared: false,
         can_edit: false,
     }
 }
@@ -91,25 +93,20 @@ impl Db {
             .collect())
     }
 
+    /// The chair's account as a person: its name only when the account names a person
+    /// (see [`prefill::person_from_account`]).
     async fn chair_person(&self, a: &Access) -> Result<Person> {
-        let full_name = match a.meeting.chair {
-            Some(u) => self.user(u).await?.display_name,
-            None => String::new(),
-        };
-        Ok(Person {
-            full_name,
-            position: String::new(),
+        Ok(match a.meeting.chair {
+            Some(u) => prefill::person_from_account(&self.user(u).await?.display_name),
+            None => prefill::person_from_account(""),
         })
     }
 
     async fn prefilled_minutes(&self, actor: &Principal, a: &Access) -> Result<Minutes> {
-        let secretary = Person {
-            full_name: if actor.role == Role::Secretary {
-                self.user(actor.user_id).await?.display_name
-            } else {
-                String::new()
-            },
-            position: String::new(),
+        let secretary = if actor.role == Role::Secretary {
+            prefill::person_from_account(&self.user(actor.user_id).await?.display_name)
+        } else {
+            prefill::person_from_account("")
         };
         Ok(prefill::minutes_draft(
             &a.meeting,
@@ -118,6 +115,23 @@ impl Db {
             secretary,
             &self.presence(a.meeting.id).await?,
         ))
+    }
+
+    /// The notice's first draft: from the minutes when some are saved (their chair and
+    /// conclusions, which the notice announces), else from the meeting.
+    async fn prefilled_notice(&self, a: &Access) -> Result<NoticeDoc> {
+        let issuer = prefill::issuer_for(&a.organizer);
+        match self.stored(a.meeting.id, DocKind::Minutes).await? {
+            Some(Stored { meta, body }) => {
+                let m: Minutes = parse(DocKind::Minutes, meta.version, &body)?;
+                Ok(prefill::notice_from_minutes(&a.meeting, issuer, &m))
+            }
+            None => Ok(prefill::notice_draft(
+                &a.meeting,
+                issuer,
+                self.chair_person(a).await?,
+            )),
+        }
     }
 
     /// The minutes as the caller may see them; pre-filled (version 0) before the first save.
@@ -133,6 +147,8 @@ impl Db {
                 self.prefilled_minutes(actor, &a).await?,
             ),
         };
+        meta.shared = self.draft_shared(id, DocKind::Minutes).await?;
+        share::check_read(&a, actor, DocKind::Minutes, meta.state, meta.shared)?;
         meta.can_edit = a.can_edit && meta.state == DocState::Draft;
         meta.signed_at = self.signed_minutes_at(id).await?;
         Ok(MinutesRecord { meta, minutes })
@@ -198,13 +214,11 @@ impl Db {
             }
             None => (
                 blank_meta(id, DocKind::Notice),
-                prefill::notice_draft(
-                    &a.meeting,
-                    prefill::issuer_for(&a.organizer),
-                    self.chair_person(&a).await?,
-                ),
+                self.prefilled_notice(&a).await?,
             ),
         };
+        meta.shared = self.draft_shared(id, DocKind::Notice).await?;
+        share::check_read(&a, actor, DocKind::Notice, meta.state, meta.shared)?;
         let current = self.task_statuses(id).await?;
         for t in &mut doc.tasks {
             if let Some(s) = t.id.and_then(|i| current.get(&i)) {
@@ -285,7 +299,8 @@ impl Db {
         id: MeetingId,
         kind: DocKind,
     ) -> Result<Vec<VersionInfo>> {
-        self.doc_access(actor, id).await?;
+        let a = self.doc_access(actor, id).await?;
+        self.check_doc_read(actor, &a, kind).await?;
         self.version_list(id, kind).await
     }
 
@@ -297,7 +312,8 @@ impl Db {
         kind: DocKind,
         version: i64,
     ) -> Result<serde_json::Value> {
-        self.doc_access(actor, id).await?;
+        let a = self.doc_access(actor, id).await?;
+        self.check_doc_read(actor, &a, kind).await?;
         let body = self.version_body(id, kind, version).await?;
         parse(kind, version, &body)
     }

@@ -75,6 +75,7 @@ impl Db {
                 finalized_by: r.try_get("finalized_by")?,
                 updated_at: Some(from_unix(r.try_get("updated_at")?)?),
                 signed_at: None,
+                shared: false,
                 can_edit: false,
             },
             body: r.try_get("body")?,

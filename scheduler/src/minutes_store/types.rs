@@ -56,6 +56,8 @@ pub struct DocMeta {
     /// When the minutes' PDF was signed (minutes only).
     #[serde(with = "time::serde::rfc3339::option")]
     pub signed_at: Option<OffsetDateTime>,
+    /// Whether the draft is shown to the invited units ("Chia sẻ dự thảo cho các đơn vị").
+    pub shared: bool,
     /// Whether the caller may save and finalize (the UI shows the editor or the reader).
     pub can_edit: bool,
 }

@@ -4,7 +4,7 @@
 
 use super::Driver;
 use crate::messages::{ByeReason, Presence, ResumeGrant, ServerMsg};
-use crate::resume::Handoff;
+use crate::resume::{Handoff, HandoffKind};
 use crate::session::{Action, close_code};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use bridge_sfu::{ConnState, PcKind};
@@ -18,8 +18,6 @@ use tokio::sync::mpsc::UnboundedSender;
 /// few per second at most. Past this the oldest go; the client's ICE restart brings
 /// a whole new offer anyway.
 const KEPT_MAX: usize = 256;
-/// A close code of ours: this socket was taken over by a resume on another one.
-const RESUMED_ELSEWHERE: u16 = 4409;
 
 pub(super) struct Park {
     handoff: UnboundedSender<Handoff>,
@@ -55,6 +53,11 @@ impl Park {
         self.kept.push_back(msg);
     }
 
+    /// Where a socket for this session is to be sent.
+    pub(super) fn handoff(&self) -> UnboundedSender<Handoff> {
+        self.handoff.clone()
+    }
+
     pub(super) fn revoke(&mut self, sig: &crate::Signaling) {
         if let Some(c) = self.credential.take() {
             sig.inner.resumes.revoke(&c);
@@ -71,6 +74,32 @@ impl Park {
             Presence::NoMedia
         }
     }
+}
+
+/// Closes the socket another one replaced: after a resume the client itself moved on
+/// (no `bye`); after a takeover another page holds the place and this one must not come
+/// back (`bye {reason: "replaced"}`). Close code 4409 either way.
+async fn close_taken_over(mut old: SplitSink<WebSocket, Message>, kind: HandoffKind) {
+    let reason = match kind {
+        HandoffKind::Resume => "resumed on another connection",
+        HandoffKind::Takeover { .. } => "this link was opened on another page",
+    };
+    let _ = tokio::time::timeout(super::CLOSE_LINGER, async {
+        if matches!(kind, HandoffKind::Takeover { .. }) {
+            let bye = ServerMsg::Bye {
+                reason: ByeReason::Replaced,
+            };
+            if let Ok(text) = serde_json::to_string(&bye) {
+                let _ = old.send(Message::Text(text.into())).await;
+            }
+        }
+        let frame = CloseFrame {
+            code: close_code::TAKEN_OVER,
+            reason: reason.into(),
+        };
+        let _ = old.send(Message::Close(Some(frame))).await;
+    })
+    .await;
 }
 
 /// A chair's removal ends a parked session too.
@@ -120,19 +149,30 @@ impl Driver {
         }
     }
 
-    /// A new socket resumes this session: it replaces the old one (if that still
-    /// seemed alive), and the client learns the room as it is now.
-    pub(super) async fn adopt(&mut self, sink: SplitSink<WebSocket, Message>) -> Vec<Action> {
-        if let Some(mut old) = self.sink.replace(sink) {
-            let frame = CloseFrame {
-                code: RESUMED_ELSEWHERE,
-                reason: "resumed on another connection".into(),
-            };
-            let _ =
-                tokio::time::timeout(super::CLOSE_LINGER, old.send(Message::Close(Some(frame))))
-                    .await;
+    /// A new socket resumes this session, or takes it over with the same link: it
+    /// replaces the old one (if that still seemed alive), and the client learns the
+    /// room as it is now.
+    pub(super) async fn adopt(
+        &mut self,
+        sink: SplitSink<WebSocket, Message>,
+        kind: HandoffKind,
+    ) -> Vec<Action> {
+        if let Some(old) = self.sink.replace(sink) {
+            close_taken_over(old, kind).await;
         }
         let id = self.session.participant_id().clone();
+        if let (HandoffKind::Takeover { default_view }, Some(room)) = (kind, self.joined.clone())
+            && let Err(e) = self.renew_media(&room, default_view).await
+        {
+            tracing::warn!(participant = %id, error = %e, "new media connections refused");
+            return vec![
+                Action::Send(crate::session::sfu_error(&e, "join")),
+                Action::Close {
+                    bye: ByeReason::Left,
+                    code: close_code::NORMAL,
+                },
+            ];
+        }
         let snapshot = self
             .joined
             .as_ref()
@@ -145,10 +185,45 @@ impl Driver {
             }];
         };
         let grant = self.grant(&token);
-        let mut out = self.session.on_resumed(Instant::now(), snapshot, grant);
+        let resumed = kind == HandoffKind::Resume;
+        let mut out = self
+            .session
+            .on_resumed(Instant::now(), snapshot, grant, resumed);
         out.extend(self.park.kept.drain(..).map(Action::Send));
         self.update_presence();
+        if !resumed {
+            tracing::info!(participant = %id, "taken over by a new page with the same link");
+        }
         out
+    }
+
+    /// A second page with the same link brings its own peer connections: the place in
+    /// the roster stays (id, floor, hands, the chair's mutes), the media plane starts
+    /// this participant afresh, and its old tracks end for everyone.
+    async fn renew_media(
+        &mut self,
+        room: &bridge_sfu::RoomId,
+        default_view: bridge_sfu::View,
+    ) -> Result<(), bridge_sfu::SfuError> {
+        let inner = &self.sig.inner;
+        let id = self.session.participant_id().clone();
+        inner.media.leave(&id).await;
+        inner.roster.keep_sources(room, &id, &[]);
+        // What was kept for the old page (offers, candidates) is of no use to the new.
+        self.park.kept.clear();
+        (self.park.publish, self.park.subscribe, self.park.was_up) = (None, None, false);
+        inner
+            .media
+            .join(room.clone(), id.clone(), self.events.clone(), default_view)
+            .await?;
+        // The media plane opens a new participant's microphone: close it again if the
+        // chair's floor says so.
+        if !inner.roster.audio_gate(room, &id)
+            && let Err(e) = inner.media.set_audio_allowed(&id, false).await
+        {
+            tracing::debug!(participant = %id, error = %e, "microphone gate not applied");
+        }
+        Ok(())
     }
 
     pub(super) fn media_state(&mut self, pc: PcKind, state: ConnState) {

@@ -1,6 +1,8 @@
 //! Live meeting alerts for open unit dashboards, as Server-Sent Events. One broadcast
 //! channel; each subscriber keeps only events whose invited units include its own, so an
-//! urgent session reaches every open dashboard of the invited units at once.
+//! urgent session reaches every open dashboard of the invited units at once, and an
+//! acknowledgement reaches every dashboard of the acknowledging unit and the organizer's.
+//! A dashboard opened later learns of calls it missed from `/units/{code}/pending-urgent`.
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -8,8 +10,8 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use bridge_scheduler::meetings::MeetingView;
-use bridge_scheduler::{MeetingId, Principal, SchedError, UnitCode, authz};
+use bridge_scheduler::meetings::{AckRecord, MeetingView};
+use bridge_scheduler::{Meeting, MeetingId, Principal, SchedError, UnitCode, authz};
 use futures_util::Stream;
 use serde::Serialize;
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -27,6 +29,9 @@ pub enum EventKind {
     Created,
     Updated,
     Cancelled,
+    /// `unit` acknowledged at `acknowledged_at`: its other screens stop alerting, the
+    /// organizer's office table updates.
+    Acknowledged,
 }
 
 /// What a dashboard receives (`event: meeting`); it then fetches details if needed.
@@ -41,6 +46,14 @@ pub struct MeetingEvent {
     pub ends_at: time::OffsetDateTime,
     pub urgent: bool,
     pub organizer: UnitCode,
+    /// The acknowledging unit (`acknowledged` events only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<UnitCode>,
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub acknowledged_at: Option<time::OffsetDateTime>,
     #[serde(skip)]
     #[schema(ignore)]
     pub units: HashSet<String>,
@@ -72,6 +85,8 @@ impl Events {
             ends_at: m.ends_at,
             urgent: m.urgent,
             organizer: m.organizer.clone(),
+            unit: None,
+            acknowledged_at: None,
             units: view
                 .invitations
                 .iter()
@@ -80,6 +95,24 @@ impl Events {
                 .collect(),
         };
         // No subscriber is not an error: nobody has a dashboard open.
+        let _ = self.tx.send(Arc::new(ev));
+    }
+
+    /// Tells the acknowledging unit's dashboards (all its devices) and the organizer's
+    /// (the office following the call) that `rec.unit` has acknowledged meeting `m`.
+    pub fn publish_ack(&self, m: &Meeting, rec: &AckRecord) {
+        let ev = MeetingEvent {
+            kind: EventKind::Acknowledged,
+            meeting: m.id,
+            title: m.title.clone(),
+            starts_at: m.starts_at,
+            ends_at: m.ends_at,
+            urgent: m.urgent,
+            organizer: m.organizer.clone(),
+            unit: Some(rec.unit.clone()),
+            acknowledged_at: Some(rec.acknowledged_at),
+            units: [rec.unit.to_string(), m.organizer.to_string()].into(),
+        };
         let _ = self.tx.send(Arc::new(ev));
     }
 

@@ -1,4 +1,5 @@
-//! Meetings: create, urgent, read, update (versioned), cancel, acknowledge, join link, .ics.
+//! Meetings: create, read, update (versioned), cancel, acknowledge, join link, .ics.
+//! Urgent calls are in `urgent.rs`.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -7,10 +8,9 @@ use axum::response::{IntoResponse, Response};
 use bridge_scheduler::ical::{IcsInput, Method, render};
 use bridge_scheduler::join::JoinTicket;
 use bridge_scheduler::meetings::{
-    Acknowledged, MeetingView, SaveOutcome, UpcomingEntry, UrgentCall, check_can_schedule,
+    Acknowledged, MeetingView, SaveOutcome, UpcomingEntry, check_can_schedule,
 };
 use bridge_scheduler::units::Unit;
-use bridge_scheduler::units::UnitSelector;
 use bridge_scheduler::{Meeting, MeetingDraft, MeetingId, Principal, SchedError, UnitCode};
 use serde::{Deserialize, Serialize};
 
@@ -69,49 +69,6 @@ pub async fn create(
     check_can_schedule(&p)?;
     let ApiJson(d) = body?;
     let out = st.db.create_meeting(&p, d, st.now()).await?;
-    announce(&st, &p, out.meeting.id, EventKind::Created, Vec::new()).await;
-    Ok((StatusCode::CREATED, Json(out)))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct UrgentRequest {
-    pub title: String,
-    pub organizer: UnitCode,
-    pub participants: Vec<UnitSelector>,
-    /// Minutes from now until the start: 0 (now) to 120.
-    #[serde(default)]
-    #[schema(minimum = 0, maximum = 120)]
-    pub delay_minutes: i64,
-    /// Length in minutes: 1 to 1440 (24 hours); 60 when left out.
-    #[serde(default = "default_duration")]
-    #[schema(minimum = 1, maximum = 1440)]
-    pub duration_minutes: i64,
-}
-
-fn default_duration() -> i64 {
-    60
-}
-
-/// One action: an urgent session starting now or within minutes, priority flag set.
-/// Only an office that schedules for the organizer may call one (403 otherwise, whatever
-/// the body); a delay or duration outside its range is a 422.
-#[utoipa::path(post, path = "/meetings/urgent", request_body = UrgentRequest,
-    responses((status = 201, body = SaveOutcome), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn urgent(
-    State(st): State<ApiState>,
-    Caller(p): Caller,
-    body: Result<ApiJson<UrgentRequest>, Problem>,
-) -> Result<(StatusCode, Json<SaveOutcome>), Problem> {
-    check_can_schedule(&p)?;
-    let ApiJson(r) = body?;
-    let call = UrgentCall {
-        title: r.title,
-        organizer: r.organizer,
-        participants: r.participants,
-        delay_minutes: r.delay_minutes,
-        duration_minutes: r.duration_minutes,
-    };
-    let out = st.db.create_urgent(&p, call, st.now()).await?;
     announce(&st, &p, out.meeting.id, EventKind::Created, Vec::new()).await;
     Ok((StatusCode::CREATED, Json(out)))
 }
@@ -183,9 +140,14 @@ pub async fn cancel(
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct AckResponse {
     pub acknowledged: Acknowledged,
+    /// When the unit first acknowledged (the earlier time when it already had).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub acknowledged_at: Option<time::OffsetDateTime>,
 }
 
-/// The invited unit confirms it has seen the invitation (idempotent).
+/// The invited unit confirms it has seen the invitation (idempotent). A first
+/// acknowledgement is announced to the unit's other open dashboards and to the
+/// organizer's, so every screen of the unit stops alerting and the office's table updates.
 #[utoipa::path(post, path = "/meetings/{id}/ack/{unit}", params(("id" = String, Path), ("unit" = String, Path)),
     responses((status = 200, body = AckResponse), (status = 403, body = Problem)))]
 pub async fn acknowledge(
@@ -194,8 +156,19 @@ pub async fn acknowledge(
     Path((id, unit)): Path<(String, String)>,
 ) -> Result<Json<AckResponse>, Problem> {
     let unit = UnitCode::parse(&unit)?;
-    let acknowledged = st.db.acknowledge(&p, mid(&id)?, &unit, st.now()).await?;
-    Ok(Json(AckResponse { acknowledged }))
+    let id = mid(&id)?;
+    let acknowledged = st.db.acknowledge(&p, id, &unit, st.now()).await?;
+    let record = st.db.ack_record(id, &unit).await?;
+    if let (Acknowledged::Now, Some(rec)) = (acknowledged, &record) {
+        match st.db.load_meeting(id).await {
+            Ok(m) => st.events.publish_ack(&m, rec),
+            Err(e) => tracing::warn!(error = %e, %id, "acknowledged but not announced"),
+        }
+    }
+    Ok(Json(AckResponse {
+        acknowledged,
+        acknowledged_at: record.map(|r| r.acknowledged_at),
+    }))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -11,7 +11,7 @@ use bridge_scheduler::minutes_store::{
     VersionInfo,
 };
 use bridge_scheduler::{MeetingId, SchedError, UnitCode};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use time::Date;
 
 use super::ApiState;
@@ -29,6 +29,12 @@ pub struct SaveMinutes {
 pub struct SaveNotice {
     pub version: i64,
     pub doc: NoticeDoc,
+}
+
+/// "Chia sẻ dự thảo cho các đơn vị": whether the invited units may read the draft.
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct Share {
+    pub shared: bool,
 }
 
 /// Finalizing names the version the caller looked at.
@@ -105,6 +111,16 @@ impl From<MinutesError> for Problem {
                     "Nhiệm vụ {position}: thời hạn {} trước ngày họp {}.",
                     vn_date(deadline),
                     vn_date(meeting_date)
+                ),
+            ),
+            MinutesError::DraftNotShared { kind } => Problem::new(
+                S::FORBIDDEN,
+                "draft_not_shared",
+                ("Draft not shared", "Dự thảo chưa được chia sẻ"),
+                en,
+                format!(
+                    "{} đang là dự thảo, chưa được chia sẻ cho các đơn vị dự họp.",
+                    kind_vi(kind)
                 ),
             ),
             MinutesError::NotFinal => Problem::new(
@@ -245,6 +261,49 @@ pub async fn finalize_notice(
     let rec = st.db.finalize_notice(&p, id, req.version, st.now()).await?;
     tracing::info!(meeting = %id, number = ?rec.meta.number, "notice finalized");
     Ok(Json(rec))
+}
+
+async fn share(
+    st: ApiState,
+    p: bridge_scheduler::Principal,
+    id: &str,
+    kind: DocKind,
+    body: Result<ApiJson<Share>, Problem>,
+) -> Result<Json<Share>, Problem> {
+    let id = meeting_id(id)?;
+    st.db.check_doc_write(&p, id).await?;
+    let ApiJson(req) = body?;
+    let shared = st
+        .db
+        .share_draft(&p, id, kind, req.shared, st.now())
+        .await?;
+    tracing::info!(meeting = %id, kind = kind.code(), shared, "draft sharing set");
+    Ok(Json(Share { shared }))
+}
+
+/// Shares the minutes' draft with the invited units (or withdraws it); until then they
+/// get 403 `draft_not_shared` for it and its files. Editors only.
+#[utoipa::path(put, path = "/meetings/{id}/minutes/share", request_body = Share,
+    responses((status = 200, body = Share), (status = 403, body = Problem)))]
+pub async fn share_minutes(
+    State(st): State<ApiState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    body: Result<ApiJson<Share>, Problem>,
+) -> Result<Json<Share>, Problem> {
+    share(st, p, &id, DocKind::Minutes, body).await
+}
+
+/// As `share_minutes`, for the notice's draft.
+#[utoipa::path(put, path = "/meetings/{id}/notice/share", request_body = Share,
+    responses((status = 200, body = Share), (status = 403, body = Problem)))]
+pub async fn share_notice(
+    State(st): State<ApiState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    body: Result<ApiJson<Share>, Problem>,
+) -> Result<Json<Share>, Problem> {
+    share(st, p, &id, DocKind::Notice, body).await
 }
 
 async fn versions(

@@ -12,7 +12,7 @@ use bridge_minutes::edxml::{self, Recipient};
 use bridge_minutes::sign::{SignError, Signer};
 use bridge_minutes::{DocNumber, RenderError, docx};
 use bridge_scheduler::Principal;
-use bridge_scheduler::minutes_store::{DocKind, DocState};
+use bridge_scheduler::minutes_store::{DocKind, DocMeta, DocState, MinutesError};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -152,6 +152,16 @@ async fn notice_file(
     Ok(file(bytes, fmt.content_type(), &name))
 }
 
+/// A document's state for the archive. An unshared draft is refused to an invited unit;
+/// drafts are left out of the archive either way, so that refusal must not fail it.
+fn archive_state(r: Result<DocMeta, MinutesError>) -> Result<Option<DocMeta>, MinutesError> {
+    match r {
+        Ok(meta) => Ok(Some(meta)),
+        Err(MinutesError::DraftNotShared { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// What a meeting issued, for its archive: the final minutes (PDF, DOCX, and the signed
 /// PDF once signed) and the final notice (PDF, DOCX). Drafts stay out of the meeting's
 /// file, and so does edXML, which is for the document system and stamped with the time
@@ -162,8 +172,8 @@ pub async fn issued_files(
     id: bridge_scheduler::MeetingId,
 ) -> Result<Vec<(String, Vec<u8>)>, Problem> {
     let mut out = Vec::new();
-    let minutes = st.db.minutes(p, id).await?.meta;
-    if minutes.state == DocState::Final {
+    let minutes = archive_state(st.db.minutes(p, id).await.map(|r| r.meta))?;
+    if let Some(minutes) = minutes.filter(|m| m.state == DocState::Final) {
         for fmt in [Format::Pdf, Format::Docx] {
             out.push(render_minutes(st, p, id, fmt).await?);
         }
@@ -175,7 +185,8 @@ pub async fn issued_files(
             ));
         }
     }
-    if st.db.notice(p, id).await?.meta.state == DocState::Final {
+    let notice = archive_state(st.db.notice(p, id).await.map(|r| r.meta))?;
+    if notice.is_some_and(|n| n.state == DocState::Final) {
         for fmt in [Format::Pdf, Format::Docx] {
             out.push(render_notice(st, p, id, fmt).await?);
         }

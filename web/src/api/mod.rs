@@ -1,6 +1,7 @@
 //! The scheduler's REST API, mounted under `/api` by the binary:
 //! `Router::new().nest("/api", api::router(state))`. OpenAPI at `/api/openapi.json`.
 
+mod account;
 mod archive;
 mod archive_search;
 mod archive_zip;
@@ -17,6 +18,7 @@ mod recordings;
 mod session;
 mod stored_file;
 mod units;
+mod urgent;
 
 use std::sync::Arc;
 
@@ -63,6 +65,8 @@ pub struct ApiState {
     pub signer: Option<SharedSigner>,
     /// Bounds Argon2 work and slows password guessing (login_guard.rs).
     pub login_guard: Arc<login_guard::LoginGuard>,
+    /// The node's signaling, for the administrator's health detail; `None` answers 503.
+    pub signaling: Option<bridge_signaling::Signaling>,
 }
 
 impl ApiState {
@@ -80,6 +84,7 @@ impl ApiState {
             clock: Arc::new(OffsetDateTime::now_utc),
             signer: None,
             login_guard: Arc::default(),
+            signaling: None,
         }
     }
 
@@ -99,15 +104,16 @@ impl ApiState {
     servers((url = "/api")),
     paths(
         session::login, session::logout, session::me,
+        account::change_password, account::disable, account::enable, account::health,
         units::roots, units::children, units::unit, units::subtree, units::search, units::upcoming, units::chairs,
         events::unit_events,
-        meetings::list, meetings::create, meetings::urgent, meetings::get_one, meetings::update, meetings::cancel,
+        meetings::list, meetings::create, urgent::urgent, urgent::preview, urgent::pending, meetings::get_one, meetings::update, meetings::cancel,
         meetings::acknowledge, meetings::join, meetings::ics,
         documents::upload, documents::list, documents::download, documents::delete,
         minutes::get_minutes, minutes::put_minutes, minutes::finalize_minutes,
         minutes::minutes_versions, minutes::minutes_version,
         minutes::get_notice, minutes::put_notice, minutes::finalize_notice,
-        minutes::notice_versions, minutes::notice_version,
+        minutes::notice_versions, minutes::notice_version, minutes::share_minutes, minutes::share_notice,
         minutes::unit_tasks, minutes::task_status, minutes::set_status,
         minutes_files::minutes_pdf, minutes_files::minutes_docx, minutes_files::minutes_edxml,
         minutes_files::notice_pdf, minutes_files::notice_docx, minutes_files::notice_edxml,
@@ -137,6 +143,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/auth/login", post(session::login))
         .route("/auth/logout", post(session::logout))
         .route("/me", get(session::me))
+        .route("/me/password", post(account::change_password))
+        .route("/admin/users/{username}/disable", post(account::disable))
+        .route("/admin/users/{username}/enable", post(account::enable))
+        .route("/admin/health", get(account::health))
         .route("/units", get(units::roots))
         .route("/units/search", get(units::search))
         .route("/units/{code}", get(units::unit))
@@ -146,7 +156,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/units/{code}/chairs", get(units::chairs))
         .route("/units/{code}/events", get(events::unit_events))
         .route("/meetings", get(meetings::list).post(meetings::create))
-        .route("/meetings/urgent", post(meetings::urgent))
+        .route("/meetings/urgent", post(urgent::urgent))
+        .route("/meetings/urgent/preview", post(urgent::preview))
+        .route("/units/{code}/pending-urgent", get(urgent::pending))
         .route("/meetings/search", get(archive_search::search))
         .route("/meetings/{id}/attendance", get(archive::attendance))
         .route(
@@ -197,6 +209,8 @@ fn minutes_routes() -> Router<ApiState> {
             "/meetings/{id}/minutes/versions/{version}",
             get(minutes::minutes_version),
         )
+        .route("/meetings/{id}/minutes/share", put(minutes::share_minutes))
+        .route("/meetings/{id}/notice/share", put(minutes::share_notice))
         .route("/meetings/{id}/minutes/sign", post(minutes_files::sign))
         .route(
             "/meetings/{id}/minutes.pdf",

@@ -85,6 +85,7 @@ fn field_vi(f: &str) -> &str {
         "file" => "tệp",
         "filename" => "tên tệp",
         "documents" => "tài liệu",
+        "account" => "tài khoản",
         other => other,
     }
 }
@@ -172,6 +173,20 @@ impl From<SchedError> for Problem {
                 ),
                 en,
                 "Kiểm tra lại tên đăng nhập và mật khẩu.".into(),
+            ),
+            SchedError::AccountDisabled => Problem::new(
+                S::FORBIDDEN,
+                "account_disabled",
+                ("Account disabled", "Tài khoản đã bị khóa"),
+                "An administrator has disabled this account; ask them to enable it.".into(),
+                "Quản trị viên đã khóa tài khoản này; hãy liên hệ quản trị viên để mở lại.".into(),
+            ),
+            SchedError::WrongPassword => Problem::new(
+                S::FORBIDDEN,
+                "wrong_password",
+                ("Wrong current password", "Mật khẩu hiện tại không đúng"),
+                en,
+                "Mật khẩu hiện tại không đúng; mật khẩu chưa được đổi.".into(),
             ),
             SchedError::UsernameTaken(u) => Problem::new(
                 S::CONFLICT,

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bridge_scheduler::Principal;
 use bridge_scheduler::SchedError;
-use bridge_scheduler::accounts::{SESSION_SECONDS, User};
+use bridge_scheduler::accounts::User;
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -25,6 +25,7 @@ pub struct LoginRequest {
 /// Password login; sets the HttpOnly, SameSite=Strict session cookie.
 #[utoipa::path(post, path = "/auth/login", request_body = LoginRequest,
     responses((status = 200, body = User), (status = 401, body = Problem),
+        (status = 403, body = Problem, description = "the account is disabled (`account_disabled`)"),
         (status = 429, body = Problem, description = "too many failed sign-ins: see Retry-After"),
         (status = 503, body = Problem, description = "too many sign-ins at once: see Retry-After")))]
 pub async fn login(
@@ -37,7 +38,8 @@ pub async fn login(
     match st.db.login(&req.username, &req.password, st.now()).await {
         Ok((secret, user)) => {
             guard.succeeded(&req.username);
-            let cookie = set_cookie(&secret.0, SESSION_SECONDS, st.secure_cookies);
+            let max_age = st.db.session_policy().max;
+            let cookie = set_cookie(&secret.0, max_age, st.secure_cookies);
             Ok(([(header::SET_COOKIE, cookie)], axum::Json(user)).into_response())
         }
         Err(e) => {
@@ -50,7 +52,7 @@ pub async fn login(
 }
 
 /// 429 with `Retry-After` after repeated failures; 503 while too many logins queue.
-fn refused(why: Refused) -> Response {
+pub(super) fn refused(why: Refused) -> Response {
     let (status, code, title, wait) = match why {
         Refused::Throttled(wait) => (
             StatusCode::TOO_MANY_REQUESTS,

@@ -11,8 +11,9 @@ import { LINK_MODES, planStage, trackViews, ViewSync } from "./layout.js";
 import { availableOutgoingKbps, UplinkGovernor } from "./uplink.js";
 import { icon } from "./icons.js";
 import { floorNotice, onQuality, renderChair, renderLinks, renderRollCall, stageHolder } from "./chair.js";
+import { backLink, canRejoinBye, canRejoinError, opensAtText, titledKey } from "./endstate.js";
 
-const FATAL_CODES = new Set(["token_missing", "token_invalid", "token_expired", "wrong_room", "room_full", "room_locked", "removed"]);
+const FATAL_CODES = new Set(["token_missing", "token_invalid", "token_expired", "token_lifetime", "wrong_room", "room_full", "room_locked", "removed", "not_yet_open"]);
 const STATS_INTERVAL_MS = 2000;
 const SPEAKING_INTERVAL_MS = 300;
 const MAX_BACKOFF_MS = 10_000;
@@ -55,7 +56,8 @@ function takeToken() {
 const state = {
   conn: "idle", // idle | connecting | connected | reconnecting | closed | error
   errorCode: null,
-  room: pathRoom,
+  room: "", // what the header shows: the meeting's title once the server names it; never the id before
+  title: null, // the meeting's title, for the end states' texts
   self: null,
   participants: new Map(), // id -> participant object of the protocol
   remote: new Map(), // participantId -> {microphone, camera, screen}: MediaStreamTrack
@@ -192,17 +194,41 @@ function renderStagePages(plan) {
   Object.assign(document.getElementById("stage-next"), { disabled: plan.page >= plan.pages - 1, onclick: go(1) });
 }
 
-/** The panel that replaces the meeting when it cannot go on; kept to re-translate it. */
+/**
+ * The panel that replaces the meeting when it cannot go on (endstate.js): kept to
+ * re-translate it; names the meeting when its title is known; always leads back.
+ */
 function showPanel(titleKey, textKey, params, canRejoin) {
-  state.panel = { titleKey, textKey, params, canRejoin };
-  ui.showError(titleKey, t(textKey, params), canRejoin);
+  const all = { title: state.title || undefined, ...params };
+  state.panel = { titleKey, textKey: titledKey(textKey, all), params: all, canRejoin, back: null };
+  renderPanel();
+  backLink().then((back) => {
+    if (!state.panel) return;
+    state.panel.back = back;
+    ui.showBack(back);
+  });
 }
 
-function fail(code, message) {
+function renderPanel() {
+  const p = state.panel;
+  if (!p) return;
+  const params = p.params.opensAt ? { ...p.params, time: opensAtText(p.params.opensAt) } : p.params;
+  ui.showError(p.titleKey, t(p.textKey, params), p.canRejoin, p.back);
+}
+
+/** `detail`: the server's `error` (its `title`, and `opens_at` for a link used early). */
+function fail(code, message, detail = {}) {
   state.finished = true;
   state.errorCode = code;
-  const key = `err.${code}`;
-  showPanel("state.error", has(key) ? key : "err.generic", { message: message ?? code }, false);
+  if (typeof detail.title === "string" && detail.title) {
+    state.title = state.room = detail.title;
+    ui.setRoom(state.room);
+  }
+  let key = has(`err.${code}`) ? `err.${code}` : "err.generic";
+  const opensAt = Number.isFinite(detail.opens_at) ? detail.opens_at : undefined;
+  if (code === "not_yet_open" && !opensAt) key = "err.not_yet_open.later";
+  const titleKey = code === "not_yet_open" ? "state.early" : "state.error";
+  showPanel(titleKey, key, { message: message ?? code, opensAt }, canRejoinError(code));
   setConn("error");
   teardown();
   stopLocal();
@@ -356,7 +382,7 @@ async function onJoined(msg) {
   views.reset(); // a new session: nothing asked for yet
   state.floor = msg.floor ?? null;
   notice(null);
-  if (typeof msg.title === "string" && msg.title) state.room = msg.title;
+  if (typeof msg.title === "string" && msg.title) state.title = state.room = msg.title;
   else if (typeof msg.room === "string") state.room = msg.room;
   else if (msg.room && typeof msg.room === "object") state.room = msg.room.name ?? msg.room.id ?? state.room;
   ui.setRoom(state.room);
@@ -512,7 +538,7 @@ function onError(msg) {
     return;
   }
   if (FATAL_CODES.has(msg.code)) {
-    fail(msg.code, msg.message);
+    fail(msg.code, msg.message, msg);
     return;
   }
   if (msg.request === "publish_offer") state.publisher?.handleRefusal(msg.message ?? msg.code);
@@ -530,7 +556,7 @@ function onBye(msg) {
   setConn("closed");
   render();
   const key = `bye.${reason}`;
-  showPanel("state.closed", has(key) ? key : "bye.left", {}, true);
+  showPanel(reason === "removed" ? "state.removed" : "state.closed", has(key) ? key : "bye.left", {}, canRejoinBye(reason));
 }
 
 function leave() {
@@ -687,7 +713,7 @@ function start() {
   onLangChange(() => {
     ui.setConnection(state.conn);
     ui.setRoom(state.room);
-    if (state.panel) ui.showError(state.panel.titleKey, t(state.panel.textKey, state.panel.params), state.panel.canRejoin);
+    renderPanel();
     render();
   });
   ui.setRoom(state.room);

@@ -20,7 +20,7 @@ export const LINK_MODES = ["auto", "thin", "audio"];
  * @param {number} page the page asked for (clamped)
  * @param {{grid?: boolean, speaker?: string|null, mode?: string}} opts `grid`: the
  *   chair's console (every site, paged); otherwise a hall, which pages only a small room
- * @returns {{shown: Set<string>, page: number, pages: number, views: Map<string, "high"|"low"|"off">}}
+ * @returns {{shown: Set<string>, page: number, pages: number, views: Map<string, "high"|"low"|"off">, audioOnly: boolean}}
  */
 export function planStage(remote, holder, page, opts = {}) {
   const hasHolder = holder !== null && remote.includes(holder);
@@ -51,7 +51,7 @@ export function planStage(remote, holder, page, opts = {}) {
     if (mode === "audio") view = "off";
     views.set(id, view);
   }
-  return { shown: onPage, page: p, pages, views };
+  return { shown: onPage, page: p, pages, views, audioOnly: mode === "audio" };
 }
 
 /**
@@ -68,7 +68,7 @@ export function trackViews(plan, participants) {
     for (const tr of p.tracks ?? []) {
       if (typeof tr?.track_id !== "string") continue;
       if (tr.source === "camera") out.set(tr.track_id, plan.views.get(p.id) ?? "off");
-      else if (tr.source === "screen") out.set(tr.track_id, plan.shown.has(p.id) ? "high" : "off");
+      else if (tr.source === "screen") out.set(tr.track_id, plan.shown.has(p.id) && !plan.audioOnly ? "high" : "off");
     }
   }
   return out;

@@ -40,21 +40,36 @@ export class RoomUi {
     $("conn-text").textContent = t(`state.${state}`);
   }
 
+  /** The meeting's title once known; nothing before (never the room id: `m-89ec…` means nothing to a hall). */
   setRoom(name) {
-    $("room-name").textContent = name;
-    document.title = `${name} · ${t("app.title")}`;
+    $("room-name").textContent = name ?? "";
+    document.title = name ? `${name} · ${t("app.title")}` : t("app.title");
   }
 
-  /** A blocking error (refused token, full room…): the meeting cannot go on. */
-  showError(titleKey, text, canRejoin) {
+  /**
+   * The end of the page (refused, left, removed, error): what happened, "Vào lại" when
+   * a new try can work, and `back` ({href, key}) to the meetings or the sign-in page.
+   */
+  showError(titleKey, text, canRejoin, back) {
     const title = $("error-title");
     title.dataset.i18n = titleKey;
     title.textContent = t(titleKey);
     $("error-text").textContent = text;
     $("error").hidden = false;
     $("rejoin").hidden = !canRejoin;
+    this.showBack(back);
     document.body.classList.add("has-error");
     title.focus();
+  }
+
+  /** The way back from an end state (set once `/api/me` has said who is here). */
+  showBack(back) {
+    const link = $("back-link");
+    link.hidden = !back;
+    if (!back) return;
+    link.href = back.href;
+    link.dataset.i18n = back.key;
+    link.textContent = t(back.key);
   }
 
   hideError() {

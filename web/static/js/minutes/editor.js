@@ -11,6 +11,20 @@ function field(key, input) {
   return el("div", {}, el("label", {}, t(TEXTS, key)), input);
 }
 
+/** One labelled box of a person (name or position), the label tied to the box. */
+function labelled(key, input, id) {
+  input.id = id;
+  return el("div", {}, el("label", { for: id }, t(TEXTS, key)), input);
+}
+
+/** The chair's or the secretary's two boxes under their role, each with its label. */
+function personBox(roleKey, prefix, name, position) {
+  return el("fieldset", { class: "mn-person", id: `${prefix}-person` },
+    el("legend", {}, t(TEXTS, roleKey)),
+    el("div", { class: "pair" }, labelled("name", name, `${prefix}-name`), labelled("position", position, `${prefix}-position`)),
+    el("p", { class: "muted" }, t(TEXTS, "personHint")));
+}
+
 function text(value, attrs = {}) {
   const i = el("input", { type: "text", ...attrs });
   i.value = value ?? "";
@@ -40,6 +54,19 @@ export function minutesEditor(root, m, onEdit) {
     el("input", { type: "checkbox" }), { checked: a.present }) }));
   const attendeeRows = el("tbody", {}, ...attendees.map(({ a, people, present }) =>
     el("tr", { "data-unit": a.unit_name }, el("td", {}, a.unit_name), el("td", {}, people), el("td", {}, present))));
+  // Ticked from the roll call (the units whose hall connected); one tick for all when a
+  // province-wide meeting invites 200 units. The box shows "some" when only some are.
+  const all = el("input", { type: "checkbox", id: "mn-present-all" });
+  const count = el("span", { id: "mn-present-count", class: "muted" });
+  function syncAll() {
+    const n = attendees.filter((x) => x.present.checked).length;
+    all.checked = n > 0 && n === attendees.length;
+    all.indeterminate = n > 0 && n < attendees.length;
+    count.textContent = t(TEXTS, "presentCount").replace("{n}", n).replace("{total}", attendees.length);
+  }
+  all.onchange = () => { for (const x of attendees) x.present.checked = all.checked; syncAll(); };
+  for (const x of attendees) x.present.addEventListener("change", syncAll);
+  syncAll();
 
   const items = [];
   const itemBox = el("div", { id: "mn-items" });
@@ -60,11 +87,12 @@ export function minutesEditor(root, m, onEdit) {
     el("div", { class: "pair" }, field("start", f.start), field("end", f.end)),
     field("location", f.location),
     el("label", {}, t(TEXTS, "attendees")),
+    el("p", {}, el("label", { for: "mn-present-all", class: "inline" }, all, " ", t(TEXTS, "selectAll")), " ", count),
     el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, t(TEXTS, "unit")), el("th", {}, t(TEXTS, "people")),
       el("th", {}, t(TEXTS, "present")))), attendeeRows),
     field("absent", f.absent),
-    el("label", {}, t(TEXTS, "chair")), el("div", { class: "pair" }, f.chairName, f.chairPos),
-    el("label", {}, t(TEXTS, "secretary")), el("div", { class: "pair" }, f.secName, f.secPos),
+    personBox("chair", "mn-chair", f.chairName, f.chairPos),
+    personBox("secretary", "mn-secretary", f.secName, f.secPos),
     el("label", {}, t(TEXTS, "content")), el("p", { class: "muted" }, t(TEXTS, "itemHint")), itemBox,
     el("button", { type: "button", onclick: () => { addItem({ title: "", content: [] }); onEdit(); } }, t(TEXTS, "addItem")),
     field("conclusions", f.conclusions));

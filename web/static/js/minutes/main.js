@@ -19,12 +19,27 @@ const view = await api("GET", `/meetings/${id}`).catch((e) => { showError(e); th
 document.getElementById("meeting-title").textContent = view.meeting.title;
 document.title = `${t(TEXTS, "app")} — ${view.meeting.title}`;
 
+/** "Chia sẻ dự thảo cho các đơn vị": the editors' switch over who may read a draft. */
+function shareSwitch(doc, meta) {
+  const box = el("input", { type: "checkbox", id: `${doc}-share` });
+  box.checked = meta.shared;
+  box.onchange = async () => {
+    try {
+      const r = await api("PUT", `/meetings/${id}/${doc}/share`, { shared: box.checked });
+      box.checked = r.shared;
+    } catch (e) { box.checked = !box.checked; showError(e); }
+  };
+  return el("p", { class: "mn-share" }, el("label", { for: box.id, class: "inline" }, box, " ", t(TEXTS, "share")),
+    el("br"), el("span", { class: "muted" }, t(TEXTS, "shareHint")));
+}
+
 /** The header card of a document: number or "draft", state, downloads, actions. */
 export function docHeader({ meta, abbrev, kind, doc, actions }) {
   const number = numberText(meta, abbrev, kind);
   return el("div", {},
     el("p", { class: "mn-number", id: `${doc}-number` },
       meta.state === "final" ? `${t(TEXTS, "final")} — ${t(TEXTS, "number").replace("{n}", number)}` : t(TEXTS, "draft")),
+    meta.can_edit && meta.state === "draft" ? shareSwitch(doc, meta) : "",
     meta.signed_at ? el("p", { id: "mn-signed" }, t(TEXTS, "signedAt").replace("{t}", fmtTime(meta.signed_at))) : "",
     downloads(id, doc, meta), ...actions);
 }

@@ -14,9 +14,16 @@ async function unitName(code) {
 }
 
 function area(value, key) {
-  const a = el("textarea", { "data-field": key });
+  const a = el("textarea", { "data-field": key, id: `tb-${key}` });
   a.value = value ?? "";
-  return el("div", {}, el("label", {}, t(TEXTS, key)), a);
+  return el("div", {}, el("label", { for: a.id }, t(TEXTS, key)), a);
+}
+
+/** A one-line labelled box (the signer's name and position). */
+function line(value, key) {
+  const i = el("input", { type: "text", "data-field": key, id: `tb-${key}` });
+  i.value = value ?? "";
+  return el("div", {}, el("label", { for: i.id }, t(TEXTS, key)), i);
 }
 
 /** Asks for one task in a dialog; resolves with it or null. */
@@ -85,12 +92,23 @@ export async function mountNotice(pane, { id, meeting, showError, docHeader }) {
   const fields = {
     subject: area(n.subject, "subject"), body: area(n.body.join("\n"), "body"),
     recipients: area(n.recipients.join("\n"), "recipients"),
-    signerName: area(n.signer.full_name, "signer"), competence: area(n.competence, "competence"),
+    signerName: line(n.signer.full_name, "signerName"), signerPosition: line(n.signer.position, "signerPosition"),
+    competence: area(n.competence, "competence"),
   };
-  const value = (k) => fields[k].querySelector("textarea").value.trim();
+  const value = (k) => fields[k].querySelector("textarea, input").value.trim();
   const read = () => ({ ...doc, notice: { ...n, subject: value("subject"), body: lines(value("body")),
-    recipients: lines(value("recipients")), signer: { ...n.signer, full_name: value("signerName") },
+    recipients: lines(value("recipients")),
+    signer: { full_name: value("signerName"), position: value("signerPosition") },
     competence: value("competence") || null } });
+  // The notice announces the minutes' conclusions: a new notice starts from them (the
+  // server pre-fills it), and this takes them again after the minutes changed.
+  const fromMinutes = el("button", { type: "button", class: "small", id: "tb-from-minutes", onclick: async () => {
+    try {
+      const m = await api("GET", `/meetings/${id}/minutes`);
+      fields.body.querySelector("textarea").value = m.minutes.conclusions.join("\n");
+      saver.touch();
+    } catch (e) { showError(e); }
+  } }, t(TEXTS, "fromMinutes"));
 
   async function drawTasks() {
     tasksBox.replaceChildren(el("h3", {}, t(TEXTS, "tasks")),
@@ -106,6 +124,7 @@ export async function mountNotice(pane, { id, meeting, showError, docHeader }) {
   const form = el("section", { class: "card mn-form" });
   if (editable) {
     for (const f of Object.values(fields)) form.append(f);
+    fields.body.append(fromMinutes);
     form.addEventListener("input", () => saver.touch());
     saver = createSaver({
       version: rec.meta.version, statusEl: status,

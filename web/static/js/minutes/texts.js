@@ -23,6 +23,11 @@ export const TEXTS = {
     addTask: "Thêm nhiệm vụ", removeTask: "Bỏ", add: "Thêm", cancel: "Hủy", pickLead: "Chọn một đơn vị chủ trì.",
     needTitle: "Nhập nội dung và thời hạn.", meeting: "Cuộc họp", noTasks: "Chưa có nhiệm vụ nào.",
     statusTable: "Tình hình thực hiện nhiệm vụ theo đơn vị", total: "Tổng",
+    personHint: "Chỉ ghi họ tên người thật; chưa rõ thì để trống, văn bản để dòng chấm để ghi tay.",
+    selectAll: "Chọn tất cả", presentCount: "{n}/{total} đơn vị có mặt",
+    share: "Chia sẻ dự thảo cho các đơn vị", shareHint: "Khi bật, các đơn vị được mời xem và tải được dự thảo (có dấu DỰ THẢO).",
+    signerName: "Họ và tên người ký", signerPosition: "Chức vụ người ký", fromMinutes: "Lấy kết luận từ biên bản",
+    noPerson: "……",
   },
   en: {
     app: "Meeting minutes", back: "Schedule", tabMinutes: "Minutes", tabNotice: "Conclusion notice",
@@ -46,5 +51,10 @@ export const TEXTS = {
     addTask: "Add task", removeTask: "Remove", add: "Add", cancel: "Cancel", pickLead: "Pick one lead unit.",
     needTitle: "Enter the task and its deadline.", meeting: "Meeting", noTasks: "No tasks yet.",
     statusTable: "Task status by unit", total: "Total",
+    personHint: "Only a real person's name; leave it empty when unknown and the document leaves a dotted line to write in.",
+    selectAll: "Select all", presentCount: "{n} of {total} units present",
+    share: "Share the draft with the units", shareHint: "When on, the invited units can see and download the draft (marked DỰ THẢO).",
+    signerName: "Signer's full name", signerPosition: "Signer's position", fromMinutes: "Take the conclusions from the minutes",
+    noPerson: "……",
   },
 };

@@ -25,16 +25,21 @@ export function versionsList(list, onRestore) {
     onRestore ? el("button", { type: "button", class: "small", onclick: () => onRestore(v.version) }, t(TEXTS, "restore")) : "")));
 }
 
+/** "Name, position" with whichever is known; the pen's blank when neither is. */
+export function personText(p) {
+  return [p.full_name, p.position].map((x) => (x ?? "").trim()).filter(Boolean).join(", ") || t(TEXTS, "noPerson");
+}
+
 /** Final minutes as text, in the document's order. */
 export function minutesReadOnly(m) {
   const p = (s) => el("p", {}, s);
   return el("div", { class: "mn-read", id: "mn-read" },
     el("h3", {}, m.meeting_title),
-    p(`${t(TEXTS, "start")}: ${fmtTime(m.started_at)}`), p(`${t(TEXTS, "location")}: ${m.location}`),
+    p(`${t(TEXTS, "start")}: ${fmtTime(m.started_at)}`), p(`${t(TEXTS, "location")}: ${m.location.trim() || t(TEXTS, "noPerson")}`),
     el("h3", {}, t(TEXTS, "attendees")),
     el("ul", {}, ...m.attendees.filter((a) => a.present).map((a) => el("li", {}, a.people ? `${a.unit_name}: ${a.people}` : a.unit_name))),
     m.absent_note ? p(`${t(TEXTS, "absent")}: ${m.absent_note}`) : "",
-    p(`${t(TEXTS, "chair")}: ${m.chair.full_name}`), p(`${t(TEXTS, "secretary")}: ${m.secretary.full_name}`),
+    p(`${t(TEXTS, "chair")}: ${personText(m.chair)}`), p(`${t(TEXTS, "secretary")}: ${personText(m.secretary)}`),
     el("h3", {}, t(TEXTS, "content")),
     ...m.items.flatMap((s) => [el("h4", {}, s.title), ...s.content.map(p)]),
     el("h3", {}, t(TEXTS, "conclusions")), ...m.conclusions.map(p),

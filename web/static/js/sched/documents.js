@@ -9,6 +9,40 @@ const TEXTS = {
         confirmRemove: "Delete this document?", failed: "Upload failed", by: "by" },
 };
 
+/**
+ * Uploads `file` to meeting `meetingId`, calling `onProgress(percent)` as it goes;
+ * resolves to the stored document, rejects with the server's message in the page's
+ * language.
+ */
+export function uploadDocument(meetingId, file, onProgress = () => {}) {
+  return new Promise((resolve, reject) => {
+    const form = new FormData();
+    form.append("file", file, file.name);
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", `/api/meetings/${meetingId}/documents`);
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) onProgress(Math.round((100 * e.loaded) / e.total));
+    };
+    xhr.onload = () => {
+      if (xhr.status === 201) {
+        onProgress(100);
+        let doc = null;
+        try { doc = JSON.parse(xhr.responseText); } catch { /* stored all the same */ }
+        resolve(doc);
+        return;
+      }
+      let msg = `${t(TEXTS, "failed")} (${xhr.status})`;
+      try {
+        const p = JSON.parse(xhr.responseText);
+        msg = (lang === "vi" ? p.detail_vi : p.detail) || msg;
+      } catch { /* not a problem document */ }
+      reject(new Error(msg));
+    };
+    xhr.onerror = () => reject(new Error(t(TEXTS, "failed")));
+    xhr.send(form);
+  });
+}
+
 /** Returns a <section> showing the meeting's documents; `canUpload` adds upload and delete. */
 export function documentsPanel(meetingId, { canUpload = false } = {}) {
   const list = el("ul", { class: "docs" });
@@ -32,43 +66,27 @@ export function documentsPanel(meetingId, { canUpload = false } = {}) {
     const input = el("input", { type: "file", "aria-label": t(TEXTS, "upload") });
     const progress = el("progress", { max: "100", value: "0", hidden: "" });
     const pct = el("span", { class: "pct" });
-    input.onchange = () => {
+    input.onchange = async () => {
       const file = input.files[0];
       if (!file) return;
       error.textContent = "";
       progress.hidden = false;
       progress.value = 0;
-      const form = new FormData();
-      form.append("file", file, file.name);
-      const xhr = new XMLHttpRequest();
-      xhr.open("POST", `/api/meetings/${meetingId}/documents`);
-      xhr.upload.onprogress = (e) => {
-        if (!e.lengthComputable) return;
-        progress.value = Math.round((100 * e.loaded) / e.total);
-        pct.textContent = `${t(TEXTS, "uploading")} ${progress.value}%`;
-      };
-      xhr.onload = () => {
-        input.value = "";
-        if (xhr.status === 201) {
-          progress.value = 100;
-          pct.textContent = "100%";
-          refresh();
-          return;
-        }
-        let msg = `${t(TEXTS, "failed")} (${xhr.status})`;
-        try {
-          const p = JSON.parse(xhr.responseText);
-          msg = (lang === "vi" ? p.detail_vi : p.detail) || msg;
-        } catch { /* not a problem document */ }
-        error.textContent = msg;
+      try {
+        await uploadDocument(meetingId, file, (p) => {
+          progress.value = p;
+          pct.textContent = `${t(TEXTS, "uploading")} ${p}%`;
+        });
+        progress.value = 100;
+        pct.textContent = "100%";
+        refresh();
+      } catch (e) {
+        error.textContent = e.message;
         progress.hidden = true;
         pct.textContent = "";
-      };
-      xhr.onerror = () => {
-        error.textContent = t(TEXTS, "failed");
-        progress.hidden = true;
-      };
-      xhr.send(form);
+      } finally {
+        input.value = "";
+      }
     };
     section.append(el("div", { class: "upload" }, input, progress, pct));
   }

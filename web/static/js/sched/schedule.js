@@ -1,25 +1,24 @@
 // Secretary: the week and list views of meetings, the create/edit form, each meeting's
-// detail (acknowledgements, documents), and the urgent button with its live
-// acknowledgement table. The shown week is kept in the URL (#week=2026-03-02).
+// detail (acknowledgements, documents), and the urgent call (urgent.js). The shown week
+// is kept in the URL (#week=2026-03-02).
 import { api, applyTexts, el, fmtTime, me, pad2, t, vnParts, vnWeekStart } from "./common.js";
 import { openMeetingDetail } from "./detail.js";
 import { openMeetingForm } from "./form.js";
-import { unitPicker } from "./picker.js";
+import { URGENT_TEXTS, urgentCard } from "./urgent.js";
 import { renderWeek } from "./week.js";
 
 const TEXTS = {
   vi: { app: "Lịch họp trực tuyến", logout: "Đăng xuất", urgentTitle: "Triệu tập họp khẩn", subject: "Nội dung", units: "Đơn vị tham dự",
         urgent: "Họp khẩn", acks: "Xác nhận của các đơn vị", weekView: "Tuần", listView: "Danh sách", prev: "‹ Tuần trước",
         today: "Tuần này", next: "Tuần sau ›", new: "+ Tạo cuộc họp", when: "Thời gian", organizer: "Đơn vị chủ trì",
-        none: "Không có cuộc họp nào.", ok: "Đã nhận", wait: "Chưa xác nhận", needTitle: "Nhập nội dung và chọn ít nhất một đơn vị.",
-        summary: "{a}/{n} đơn vị đã xác nhận", urgentMark: "KHẨN", archive: "Hồ sơ cuộc họp", tasks: "Nhiệm vụ" },
+        none: "Không có cuộc họp nào.", urgentMark: "KHẨN", archive: "Hồ sơ cuộc họp", tasks: "Nhiệm vụ" },
   en: { app: "Online meeting schedule", logout: "Sign out", urgentTitle: "Call an urgent session", subject: "Subject", units: "Invited units",
         urgent: "Urgent session", acks: "Acknowledgements", weekView: "Week", listView: "List", prev: "‹ Previous week",
         today: "This week", next: "Next week ›", new: "+ New meeting", when: "When", organizer: "Organizer",
-        none: "No meetings.", ok: "Acknowledged", wait: "Not yet", needTitle: "Enter a subject and pick at least one unit.",
-        summary: "{a} of {n} units acknowledged", urgentMark: "URGENT", archive: "Meeting files", tasks: "Tasks" },
+        none: "No meetings.", urgentMark: "URGENT", archive: "Meeting files", tasks: "Tasks" },
 };
-applyTexts(TEXTS);
+// The urgent card's labels are in the same page: one pass fills both.
+applyTexts({ vi: { ...URGENT_TEXTS.vi, ...TEXTS.vi }, en: { ...URGENT_TEXTS.en, ...TEXTS.en } });
 
 const user = await me();
 document.getElementById("who").textContent = user.username;
@@ -78,40 +77,7 @@ document.getElementById("next").onclick = () => { state.monday = vnWeekStart(sta
 document.getElementById("today").onclick = () => { state.monday = vnWeekStart(new Date()); load(); };
 document.getElementById("new").onclick = () => openMeetingForm({ user, existing: null, onSaved: load });
 
-// --- urgent session ------------------------------------------------------------------
-const urgentPicker = unitPicker(document.getElementById("urgent-picker"), user.unit);
-let watching = null;
-
-async function showAcks() {
-  if (!watching) return;
-  const view = await api("GET", `/meetings/${watching}`);
-  const done = view.invitations.filter((i) => i.acknowledged_at).length;
-  document.getElementById("acks-summary").textContent = t(TEXTS, "summary").replace("{a}", done).replace("{n}", view.invitations.length);
-  document.getElementById("acks").replaceChildren(...view.invitations.map((inv) => el("tr", { "data-unit": inv.unit },
-    el("td", {}, inv.unit_name),
-    el("td", { class: inv.acknowledged_at ? "ok" : "wait" }, inv.acknowledged_at ? `${t(TEXTS, "ok")} ${fmtTime(inv.acknowledged_at)}` : t(TEXTS, "wait")))));
-  document.getElementById("acks-card").hidden = false;
-}
-setInterval(() => showAcks().catch(() => {}), 2000);
-
-document.getElementById("urgent").onclick = async () => {
-  const error = document.getElementById("error");
-  error.textContent = "";
-  const title = document.getElementById("title").value.trim();
-  const participants = urgentPicker.selectors();
-  if (!title || participants.length === 0) {
-    error.textContent = t(TEXTS, "needTitle");
-    return;
-  }
-  try {
-    const out = await api("POST", "/meetings/urgent", { title, organizer: user.unit, participants, delay_minutes: 0 });
-    watching = out.meeting.id;
-    urgentPicker.clear();
-    await showAcks();
-    await load();
-  } catch (e) {
-    error.textContent = e.message;
-  }
-};
+// --- urgent session (urgent.js) ----------------------------------------------------
+urgentCard({ user, onCalled: () => load().catch(() => {}) });
 
 await load();
