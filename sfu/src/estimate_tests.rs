@@ -186,3 +186,33 @@ fn a_window_of_few_packets_says_nothing_about_loss() {
     acked.add(later, &batch(later, t0, 100, 1_000, || false), 100, 100);
     assert_eq!(acked.loss(), Some(0.0));
 }
+
+/// Cut once (a burst at the start), then a link that keeps losing 5 % at random: the
+/// estimate creeps back up instead of staying where the cut left it.
+#[test]
+fn after_a_cut_a_link_losing_a_few_per_cent_creeps_back_up() {
+    let t0 = Instant::now();
+    let (mut est, reported, _) = estimate();
+    let mut n = 0u32;
+    run(&mut est, &reported, t0, Duration::ZERO, 2, None, || {
+        n += 1;
+        n % 10 < 7
+    });
+    let cut = est.target_bitrate();
+    assert!(cut < GCC_INITIAL_BPS / 2.0, "{cut}");
+    let mut n = 0u32;
+    let later = run(
+        &mut est,
+        &reported,
+        t0,
+        Duration::from_secs(2),
+        30,
+        None,
+        || {
+            n += 1;
+            n.is_multiple_of(20)
+        },
+    );
+    // 3 % a second: doubled within the half minute, from where the cuts left it.
+    assert!(later[29] > later[1] * 1.8, "{cut} then {later:?}");
+}
